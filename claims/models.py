@@ -1,0 +1,465 @@
+"""The claim-tracking domain: who said what, where, and how each claim stands over time.
+
+Writes that change a claim's status go through claims/services.py; reads go through the QuerySet methods
+below, so the admin, the public pages and the API share one query shape.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
+from django.db.models.functions import JSONObject
+from django.http import HttpRequest
+from django.urls import reverse
+
+# The text search configuration of the claim search column and of every search query against it.
+SEARCH_CONFIG = "english"
+
+
+def absolute_url(path: str, request: HttpRequest | None = None) -> str:
+    """The public absolute URL of a site path: on SITE_URL when set, else on the request's host."""
+    if settings.FACTCHECK_SITE_URL:
+        return settings.FACTCHECK_SITE_URL + path
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return path
+
+
+class Scale(models.TextChoices):
+    ACCURACY = "accuracy", "Accuracy (facts)"
+    TRACKING = "tracking", "Tracking (promises and predictions)"
+
+
+class Kind(models.TextChoices):
+    FACT = "fact", "Fact"
+    PROMISE = "promise", "Promise"
+    PREDICTION = "prediction", "Prediction"
+
+
+def scale_for_kind(kind: str) -> str:
+    """The rating scale a claim of this kind is judged on."""
+    return Scale.ACCURACY if kind == Kind.FACT else Scale.TRACKING
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class SpeakerQuerySet(models.QuerySet["Speaker"]):
+    def get_by_natural_key(self, slug: str) -> Speaker:
+        return self.get(slug=slug)
+
+    def published(self) -> SpeakerQuerySet:
+        """Speakers with at least one published claim. One query with an EXISTS."""
+        return self.filter(Exists(Claim.objects.published().filter(speaker=OuterRef("pk"))))
+
+
+class Speaker(TimestampedModel):
+    """Who made a claim: a person or an organisation."""
+
+    name = models.CharField(max_length=200, help_text="As readers know them: “Donald Trump”.")
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The speaker's address: /speakers/<slug>/."
+    )
+    role = models.CharField(max_length=200, blank=True, help_text="Their role when quoted: “US President”.")
+    description = models.TextField(blank=True, help_text="A short public note on who this is.")
+    url = models.URLField(max_length=500, blank=True, help_text="An official page or profile.")
+
+    objects = SpeakerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="claims_speaker_name_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(slug=""), name="claims_speaker_slug_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("claims:speaker-detail", kwargs={"slug": self.slug})
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class SourceQuerySet(models.QuerySet["Source"]):
+    def get_by_natural_key(self, url: str) -> Source:
+        return self.get(url=url)
+
+
+class Source(TimestampedModel):
+    """A document where a claim appeared or that is cited as evidence."""
+
+    title = models.CharField(max_length=500)
+    publisher = models.CharField(max_length=200, blank=True, help_text="The outlet: “Express & Star”.")
+    authors = models.CharField(max_length=500, blank=True, help_text="As credited, comma-separated.")
+    url = models.URLField(max_length=1000, unique=True, help_text="Where the document was published.")
+    published_on = models.DateField(null=True, blank=True, db_index=True)
+    archived_text = models.TextField(
+        blank=True,
+        help_text="The document's text as archived, exactly as received, so quotes can be checked against it.",
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the text was archived.")
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_on", "-id"]
+        indexes = [models.Index(fields=["-published_on", "-id"], name="claims_source_published_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.publisher})" if self.publisher else self.title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.url,)
+
+
+class StatusQuerySet(models.QuerySet["Status"]):
+    def get_by_natural_key(self, slug: str) -> Status:
+        return self.get(slug=slug)
+
+    def with_scale_bounds(self) -> StatusQuerySet:
+        """Annotate worst_position and best_position of each status's scale (ClaimReview's ratings)."""
+        return self.annotate(**_scale_bounds(""))
+
+
+class Status(models.Model):
+    """One value on a rating scale. Position 1 is the worst; 0 means not rated on the scale (Unverified)."""
+
+    scale = models.CharField(
+        max_length=20, choices=Scale, help_text="Facts use accuracy; the rest, tracking."
+    )
+    slug = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=50)
+    position = models.PositiveSmallIntegerField(
+        help_text="Place on the scale: 1 is the worst, higher is better; 0 for a status that rates nothing "
+        "(Unverified), which then carries no numeric rating."
+    )
+    colour = models.CharField(
+        max_length=7, default="#6b7280", help_text="A hex colour for badges, such as #15803d."
+    )
+    description = models.TextField(blank=True, help_text="What this status means, for readers.")
+
+    objects = StatusQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scale", "-position", "id"]
+        verbose_name_plural = "statuses"
+        indexes = [models.Index(fields=["scale", "-position", "id"], name="claims_status_order_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(scale__in=Scale.values), name="claims_status_scale_valid"),
+            models.CheckConstraint(
+                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="claims_status_colour_hex"
+            ),
+            # The target of the composite foreign keys that keep verdicts and claims on their scale.
+            models.UniqueConstraint(fields=["id", "scale"], name="claims_status_id_scale_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.scale})"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+def _scale_bounds(prefix: str) -> dict[str, models.Expression]:
+    """Subqueries for the lowest and highest rated position on the scale of the status at prefix."""
+    bounds = Status.objects.filter(scale=OuterRef(f"{prefix}scale"), position__gt=0).values("scale")
+    return {
+        f"{prefix}worst_position": models.Subquery(bounds.annotate(m=models.Min("position")).values("m")[:1]),
+        f"{prefix}best_position": models.Subquery(bounds.annotate(m=models.Max("position")).values("m")[:1]),
+    }
+
+
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def get_by_natural_key(self, slug: str) -> Claim:
+        return self.get(slug=slug)
+
+    def published(self) -> ClaimQuerySet:
+        """Claims the public may see: those with a published verdict, hence a status. No extra query."""
+        return self.filter(status__isnull=False)
+
+    def for_listing(self) -> ClaimQuerySet:
+        """Speaker, source and status joined in (source text deferred): a page of claims is one query."""
+        return self.select_related("speaker", "source", "status").defer("source__archived_text")
+
+    def latest_first(self) -> ClaimQuerySet:
+        """Latest status change first; backed by claims_claim_latest_idx."""
+        return self.order_by("-status_changed_at", "-id")
+
+    def search(self, text: str) -> ClaimQuerySet:
+        """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word).
+
+        Uses the GIN index on the stored `search` column; annotates `rank` for ordering by relevance.
+        """
+        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+        return self.filter(search=query).annotate(rank=SearchRank(F("search"), query))
+
+    def with_timeline(self, *, include_drafts: bool = False) -> ClaimQuerySet:
+        """Prefetch the claim's verdicts, newest first, with status and evidence.
+
+        One extra query for all of them: each verdict's evidence comes as a JSON array from a subquery.
+        """
+        verdicts = Verdict.objects.all() if include_drafts else Verdict.objects.published()
+        return self.prefetch_related(
+            Prefetch("verdicts", queryset=verdicts.with_evidence().newest_first(), to_attr="timeline")
+        )
+
+    def with_scale_bounds(self) -> ClaimQuerySet:
+        """Annotate status__worst_position / status__best_position (ClaimReview's ratings), in the same query."""
+        return self.annotate(**_scale_bounds("status__"))
+
+
+class Claim(TimestampedModel):
+    """One checkable statement by one speaker, as it appeared in one source."""
+
+    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="claims")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="claims", help_text="Where the claim appeared."
+    )
+    slug = models.SlugField(max_length=200, unique=True, help_text="The claim's address: /claims/<slug>/.")
+    text = models.TextField(help_text="The statement in the checker's neutral words: one sentence to rate.")
+    quote = models.TextField(
+        blank=True, help_text="The speaker's exact words, verbatim from the source; empty for a paraphrase."
+    )
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.FACT, db_index=True)
+    said_on = models.DateField(db_index=True, help_text="When the claim was made.")
+    due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Promises and predictions: by when it should come true. Not before the day it was said.",
+    )
+    # Derived data, maintained by the database, never by Python:
+    # - scale follows kind, and is the half of the composite foreign key that keeps status on the scale;
+    # - speaker_name is copied from the speaker by a trigger, so search covers it from one row;
+    # - search is the stored tsvector over text, quote and speaker name.
+    scale = models.GeneratedField(
+        expression=Case(
+            When(kind=Kind.FACT, then=Value(Scale.ACCURACY.value)), default=Value(Scale.TRACKING.value)
+        ),
+        output_field=models.CharField(max_length=20, choices=Scale),
+        db_persist=True,
+    )
+    speaker_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    search = models.GeneratedField(
+        expression=SearchVector("text", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("quote", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("speaker_name", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    # The current status: the latest published verdict's, set only by claims.services.
+    status = models.ForeignKey(
+        Status, on_delete=models.PROTECT, null=True, blank=True, related_name="claims", editable=False
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-status_changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["-status_changed_at", "-id"], name="claims_claim_latest_idx"),
+            models.Index(fields=["speaker", "-status_changed_at", "-id"], name="claims_claim_speaker_idx"),
+            models.Index(fields=["status", "-status_changed_at", "-id"], name="claims_claim_status_idx"),
+            GinIndex(fields=["search"], name="claims_claim_search_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="claims_claim_kind_valid"),
+            models.CheckConstraint(condition=~Q(slug=""), name="claims_claim_slug_not_empty"),
+            models.CheckConstraint(
+                condition=Q(due_on__isnull=True) | Q(due_on__gte=F("said_on")),
+                name="claims_claim_due_after_said",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__isnull=True) | ~Q(kind=Kind.FACT),
+                name="claims_claim_due_only_for_tracked",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__isnull=True, status_changed_at__isnull=True)
+                | Q(status__isnull=False, status_changed_at__isnull=False),
+                name="claims_claim_status_has_time",
+            ),
+            models.UniqueConstraint(fields=["id", "scale"], name="claims_claim_id_scale_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text if len(self.text) <= 80 else self.text[:79] + "…"
+
+    def get_absolute_url(self) -> str:
+        return reverse("claims:claim-detail", kwargs={"slug": self.slug})
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def public_url(self, request: HttpRequest | None = None) -> str:
+        """The claim page's absolute URL (ClaimReview's url, the API's html_url)."""
+        return absolute_url(self.get_absolute_url(), request)
+
+    @property
+    def expected_scale(self) -> str:
+        """The scale of this claim's kind, also before the database has computed `scale`."""
+        return scale_for_kind(self.kind)
+
+
+class VerdictQuerySet(models.QuerySet["Verdict"]):
+    def get_by_natural_key(self, claim_slug: str, published_at: str) -> Verdict:
+        return self.get(claim__slug=claim_slug, published_at=published_at)
+
+    def published(self) -> VerdictQuerySet:
+        return self.filter(published_at__isnull=False)
+
+    def newest_first(self) -> VerdictQuerySet:
+        """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""
+        return self.order_by(F("published_at").desc(nulls_first=True), "-id")
+
+    def with_evidence(self) -> VerdictQuerySet:
+        """Status joined in and `evidence_list` annotated: a list of {source: {...}, note} from one subquery."""
+        evidence = (
+            Evidence.objects.filter(verdict=OuterRef("pk"))
+            .order_by("position", "id")
+            .values(
+                json=JSONObject(
+                    note="note",
+                    source=JSONObject(
+                        id="source__id",
+                        title="source__title",
+                        publisher="source__publisher",
+                        url="source__url",
+                        published_on="source__published_on",
+                    ),
+                )
+            )
+        )
+        return self.select_related("status").annotate(evidence_list=ArraySubquery(evidence))
+
+
+class Verdict(models.Model):
+    """One dated judgement on a claim. Published verdicts are never rewritten (a database trigger refuses)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="verdicts")
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="verdicts")
+    # The claim's scale, copied by claims.services: with it, composite foreign keys to (claim, scale) and
+    # (status, scale) make the database refuse a status from the wrong scale.
+    scale = models.CharField(max_length=20, choices=Scale, editable=False)
+    summary = models.CharField(max_length=300, help_text="One line: what the evidence shows.")
+    explanation = models.TextField(blank=True, help_text="The reasoning, for readers.")
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty for a draft, which changes nothing public."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sources = models.ManyToManyField(Source, through="Evidence", related_name="cited_by")
+
+    objects = VerdictQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["claim", "-published_at", "-id"], name="claims_verdict_claim_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(scale__in=Scale.values), name="claims_verdict_scale_valid"),
+            models.CheckConstraint(condition=~Q(summary=""), name="claims_verdict_summary_not_empty"),
+            models.UniqueConstraint(
+                fields=["claim", "published_at"], name="claims_verdict_claim_published_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = self.published_at.date().isoformat() if self.published_at else "draft"
+        return f"{self.status.label} ({when}): {self.summary}"
+
+    def natural_key(self) -> tuple[str, str | None]:
+        return (self.claim.slug, self.published_at.isoformat() if self.published_at else None)
+
+    natural_key.dependencies = ["claims.claim"]  # type: ignore[attr-defined]
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class EvidenceQuerySet(models.QuerySet["Evidence"]):
+    def get_by_natural_key(self, claim_slug: str, published_at: str | None, source_url: str) -> Evidence:
+        return self.get(
+            verdict__claim__slug=claim_slug, verdict__published_at=published_at, source__url=source_url
+        )
+
+
+class Evidence(models.Model):
+    """A source cited by a verdict, with a note on what it shows."""
+
+    verdict = models.ForeignKey(Verdict, on_delete=models.CASCADE, related_name="evidence")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="evidence")
+    note = models.TextField(blank=True, help_text="What this source shows, for readers.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["verdict", "position", "id"]
+        verbose_name_plural = "evidence"
+        indexes = [models.Index(fields=["verdict", "position", "id"], name="claims_evidence_order_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["verdict", "source"], name="claims_evidence_verdict_source_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.note[:60]}"
+
+    def natural_key(self) -> tuple[str, str | None, str]:
+        return (*self.verdict.natural_key(), self.source.url)
+
+    natural_key.dependencies = ["claims.verdict", "claims.source"]  # type: ignore[attr-defined]
+
+
+class ChangeQuerySet(models.QuerySet["Change"]):
+    def get_by_natural_key(self, claim_slug: str, published_at: str) -> Change:
+        return self.get(verdict__claim__slug=claim_slug, verdict__published_at=published_at)
+
+    def for_feed(self) -> ChangeQuerySet:
+        """Oldest first by id (the feed's order), claim and both statuses joined in: one query a page."""
+        return self.select_related("claim", "from_status", "to_status").order_by("id")
+
+
+class Change(models.Model):
+    """An append-only record of a claim's published status change (a database trigger refuses edits).
+
+    Inserts are serialised by a transaction-level advisory lock, so ids commit in order and a consumer
+    reading the feed with ?after=<last id> never misses one.
+    """
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="changes")
+    from_status = models.ForeignKey(Status, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
+    verdict = models.OneToOneField(Verdict, on_delete=models.PROTECT, related_name="change")
+    at = models.DateTimeField(help_text="When the verdict was published.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["claim", "id"], name="claims_change_claim_idx")]
+
+    def __str__(self) -> str:
+        before = self.from_status.label if self.from_status else "unrated"
+        return f"{self.claim}: {before} → {self.to_status.label}"
+
+    def natural_key(self) -> tuple[str, str | None]:
+        return self.verdict.natural_key()
+
+    natural_key.dependencies = ["claims.verdict"]  # type: ignore[attr-defined]

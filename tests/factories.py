@@ -1,0 +1,87 @@
+"""Small factory functions for test data. fixtures/ holds the default data only."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from django.contrib.auth.models import Group, User
+
+from claims.models import Claim, Kind, Scale, Source, Speaker, Status
+from claims.services import EvidenceItem, record_verdict
+
+_counter = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def make_speaker(**fields) -> Speaker:
+    n = _n()
+    fields.setdefault("name", f"Speaker {n}")
+    fields.setdefault("slug", f"speaker-{n}")
+    fields.setdefault("role", "Spokesperson")
+    return Speaker.objects.create(**fields)
+
+
+def make_source(**fields) -> Source:
+    n = _n()
+    fields.setdefault("title", f"Source {n}")
+    fields.setdefault("publisher", "The Daily Record")
+    fields.setdefault("url", f"https://news.example/{n}")
+    fields.setdefault("published_on", date(2025, 5, 19))
+    return Source.objects.create(**fields)
+
+
+def make_status(**fields) -> Status:
+    """A status; by default a new one on the accuracy scale. Use get_status() for the shipped ones."""
+    n = _n()
+    fields.setdefault("scale", Scale.ACCURACY)
+    fields.setdefault("slug", f"status-{n}")
+    fields.setdefault("label", f"Status {n}")
+    fields.setdefault("position", 1)
+    return Status.objects.create(**fields)
+
+
+def get_status(slug: str) -> Status:
+    """One of the statuses the migrations/fixtures ship (loaded by the `statuses` fixture in conftest)."""
+    return Status.objects.get(slug=slug)
+
+
+def make_claim(**fields) -> Claim:
+    n = _n()
+    if "speaker" not in fields:
+        fields["speaker"] = make_speaker()
+    if "source" not in fields:
+        fields["source"] = make_source()
+    fields.setdefault("slug", f"claim-{n}")
+    fields.setdefault("text", f"Claim number {n} is a checkable statement.")
+    fields.setdefault("kind", Kind.FACT)
+    fields.setdefault("said_on", date(2025, 5, 19))
+    return Claim.objects.create(**fields)
+
+
+def make_rated_claim(
+    status: Status | None = None, evidence: list[EvidenceItem] | None = None, **fields
+) -> Claim:
+    """A claim with one published verdict (so it is public), through the one write path."""
+    claim = make_claim(**fields)
+    if status is None:
+        status = Status.objects.filter(scale=claim.expected_scale).order_by(
+            "-position"
+        ).first() or make_status(scale=claim.expected_scale)
+    record_verdict(claim=claim, status=status, summary="Checked against the record.", evidence=evidence or [])
+    claim.refresh_from_db()
+    return claim
+
+
+def make_user(*, editor: bool = False, **fields) -> User:
+    n = _n()
+    fields.setdefault("username", f"user{n}")
+    user = User.objects.create_user(password="a-long-test-password", **fields)
+    if editor:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.groups.add(Group.objects.get(name="Editors"))
+    return user
