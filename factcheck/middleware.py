@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-# Bodies larger than this are left to the view (file uploads are not part of the app).
+# Bodies larger than this are left to the view (the app takes no uploads).
 _BODY_CHECK_LIMIT = 2 * 1024 * 1024
 
 
@@ -22,20 +23,46 @@ def _is_unsafe(raw: bytes) -> bool:
     return False
 
 
+def _has_unsafe_string(value: object) -> bool:
+    """True when a decoded JSON value holds a string with NUL or a lone surrogate (from \\u escapes)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_unsafe_string(k) or _has_unsafe_string(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unsafe_string(v) for v in value)
+    return False
+
+
+def _raw_path(request: HttpRequest) -> bytes:
+    # WSGI hands PATH_INFO over as latin-1-decoded bytes; Django percent-encodes invalid UTF-8 again.
+    path = request.META.get("PATH_INFO", "")
+    try:
+        raw = path.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogatepass")
+    return unquote_to_bytes(raw)
+
+
 class RejectUnsafeCharactersMiddleware:
     """A NUL byte or a lone surrogate in the path, the query string or a form/JSON body is a 400.
 
-    PostgreSQL refuses NUL in text ("A string literal cannot contain NUL") and DRF does not check query
-    parameters for it, so without this a filter value with %00 would be a 500.
+    PostgreSQL refuses NUL in text and cannot encode a lone surrogate, and DRF does not check query
+    parameters for either, so without this a filter value with %00 would be a 500.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.META.get("PATH_INFO", "").encode("latin-1", "surrogateescape")
         query = unquote_to_bytes(request.META.get("QUERY_STRING", "").replace("+", " "))
-        if _is_unsafe(path) or _is_unsafe(query):
+        if _is_unsafe(_raw_path(request)) or _is_unsafe(query):
             return HttpResponseBadRequest("The request contains a NUL byte or invalid UTF-8.")
         content_type = request.META.get("CONTENT_TYPE", "")
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -46,8 +73,18 @@ class RejectUnsafeCharactersMiddleware:
             and not content_type.startswith("multipart/")
         ):
             body = request.body
-            if _is_unsafe(body) or _is_unsafe(unquote_to_bytes(body.replace(b"+", b" "))):
+            if _is_unsafe(body) or (
+                content_type.startswith("application/x-www-form-urlencoded")
+                and _is_unsafe(unquote_to_bytes(body.replace(b"+", b" ")))
+            ):
                 return HttpResponseBadRequest("The request body contains a NUL byte or invalid UTF-8.")
-            if b"\\u0000" in body and "json" in content_type:
-                return HttpResponseBadRequest("The request body contains a NUL character.")
+            if "json" in content_type and b"\\u" in body:
+                try:
+                    unsafe = _has_unsafe_string(json.loads(body))
+                except ValueError:
+                    unsafe = False  # malformed JSON: the view answers 400 itself
+                if unsafe:
+                    return HttpResponseBadRequest(
+                        "The request body contains a NUL character or a lone surrogate."
+                    )
         return self.get_response(request)

@@ -134,7 +134,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic's target in production (whitenoise serves it); in development the app folders are served.
+STATIC_ROOT = (
+    env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")) if not DEBUG else env_str("STATIC_ROOT") or None
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,25 +1,191 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
-from claims.models import Change, Kind
-from claims.services import EvidenceItem, record_verdict
-from tests.factories import get_status, make_claim, make_source
+from claims.models import Change, Claim, Evidence, Kind, Verdict
+from claims.services import EvidenceItem, publish_verdict, record_verdict
+from tests.factories import get_status, make_claim, make_source, make_speaker, make_user
+
+pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db
 def test_recording_a_verdict_moves_the_claim_to_its_status(statuses):
     claim = make_claim(kind=Kind.FACT)
     source = make_source()
+    editor = make_user()
     verdict = record_verdict(
         claim=claim,
         status=get_status("false"),
         summary="The record shows otherwise.",
         evidence=[EvidenceItem(source=source, note="Page 3.")],
+        by=editor,
     )
     claim.refresh_from_db()
     assert claim.status.slug == "false"
     assert claim.status_changed_at == verdict.published_at
     change = Change.objects.get(verdict=verdict)
-    assert (change.from_status, change.to_status.slug) == (None, "false")
+    assert (change.from_status, change.to_status.slug, change.by) == (None, "false", editor)
+    assert change.at == verdict.published_at
+    assert verdict.created_by == editor
     assert [(e.source, e.note) for e in verdict.evidence.all()] == [(source, "Page 3.")]
+
+
+def test_a_second_verdict_keeps_the_first_on_the_timeline_and_records_the_change(statuses):
+    claim = make_claim(kind=Kind.PROMISE)
+    first = record_verdict(claim=claim, status=get_status("open"), summary="Announced.")
+    second = record_verdict(claim=claim, status=get_status("broken"), summary="Abandoned.")
+    claim.refresh_from_db()
+    assert claim.status.slug == "broken"
+    assert list(claim.verdicts.newest_first()) == [second, first]
+    change = second.change
+    assert (change.from_status.slug, change.to_status.slug) == ("open", "broken")
+    assert list(Change.objects.filter(claim=claim).values_list("id", flat=True)) == sorted(
+        [first.change.id, second.change.id]
+    )
+
+
+def test_a_status_from_the_other_scale_is_refused_and_nothing_is_saved(statuses):
+    claim = make_claim(kind=Kind.FACT)
+    with pytest.raises(ValidationError) as refused:
+        record_verdict(
+            claim=claim,
+            status=get_status("kept"),
+            summary="Kept.",
+            evidence=[EvidenceItem(source=make_source())],
+        )
+    assert "accuracy" in str(refused.value.message_dict["status"]).lower()
+    claim.refresh_from_db()
+    assert claim.status is None
+    assert (Verdict.objects.count(), Evidence.objects.count(), Change.objects.count()) == (0, 0, 0)
+
+
+def test_an_empty_summary_or_a_source_cited_twice_is_refused(statuses):
+    claim = make_claim()
+    source = make_source()
+    with pytest.raises(ValidationError) as refused:
+        record_verdict(
+            claim=claim,
+            status=get_status("true"),
+            summary="  ",
+            evidence=[EvidenceItem(source=source), EvidenceItem(source=source)],
+        )
+    assert set(refused.value.message_dict) == {"summary", "evidence"}
+    assert Verdict.objects.count() == 0
+
+
+def test_a_draft_changes_nothing_public_until_it_is_published(statuses):
+    claim = make_claim()
+    draft = record_verdict(claim=claim, status=get_status("true"), summary="Checks out.", publish=False)
+    claim.refresh_from_db()
+    assert (claim.status, claim.status_changed_at, draft.published_at) == (None, None, None)
+    assert not Claim.objects.published().exists()
+    assert Change.objects.count() == 0
+
+    publish_verdict(verdict=draft)
+    claim.refresh_from_db()
+    assert claim.status.slug == "true"
+    assert Claim.objects.published().get() == claim
+    assert Change.objects.get().verdict == draft
+
+    with pytest.raises(ValidationError):
+        publish_verdict(verdict=draft)
+
+
+def test_a_verdict_cannot_be_published_in_the_future_or_before_the_current_status(statuses):
+    claim = make_claim()
+    with pytest.raises(ValidationError) as refused:
+        record_verdict(
+            claim=claim,
+            status=get_status("true"),
+            summary="s",
+            published_at=timezone.now() + timedelta(days=1),
+        )
+    assert "future" in str(refused.value)
+    first = record_verdict(claim=claim, status=get_status("true"), summary="s")
+    with pytest.raises(ValidationError) as refused:
+        record_verdict(
+            claim=claim,
+            status=get_status("false"),
+            summary="s",
+            published_at=first.published_at - timedelta(hours=1),
+        )
+    assert "after it" in str(refused.value)
+    assert Verdict.objects.count() == 1
+
+
+def test_the_database_refuses_a_verdict_on_the_wrong_scale_even_without_the_service(statuses):
+    claim = make_claim(kind=Kind.FACT)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Verdict.objects.create(claim=claim, status=get_status("kept"), scale="tracking", summary="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Verdict.objects.create(claim=claim, status=get_status("kept"), scale="accuracy", summary="x")
+
+
+def test_a_claim_with_verdicts_cannot_change_to_a_kind_of_the_other_scale(statuses):
+    claim = make_claim(kind=Kind.FACT)
+    record_verdict(claim=claim, status=get_status("true"), summary="s")
+    claim.refresh_from_db()
+    claim.kind = Kind.PROMISE
+    with pytest.raises(IntegrityError), transaction.atomic():
+        claim.save()
+
+
+def test_published_verdicts_and_changes_cannot_be_rewritten_or_deleted(statuses):
+    claim = make_claim()
+    verdict = record_verdict(claim=claim, status=get_status("true"), summary="s")
+    with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
+        Verdict.objects.filter(pk=verdict.pk).update(summary="rewritten")
+    with pytest.raises(IntegrityError, match="protected foreign keys"), transaction.atomic():
+        Verdict.objects.filter(pk=verdict.pk).delete()
+    # Below the ORM's PROTECT, the trigger still refuses.
+    with (
+        pytest.raises(IntegrityError, match="cannot be deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM claims_verdict WHERE id = %s", [verdict.pk])
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        Change.objects.filter(verdict=verdict).update(at=timezone.now())
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        Change.objects.filter(verdict=verdict).delete()
+    # Writing the same values again is allowed (loading the default data twice).
+    Verdict.objects.filter(pk=verdict.pk).update(summary="s")
+    assert Verdict.objects.get(pk=verdict.pk).summary == "s"
+
+
+def test_due_on_before_said_on_is_refused_by_the_database(statuses):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_claim(kind=Kind.PROMISE, said_on=date(2025, 5, 19), due_on=date(2025, 5, 18))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_claim(kind=Kind.FACT, said_on=date(2025, 5, 19), due_on=date(2025, 6, 1))
+    assert make_claim(kind=Kind.PROMISE, said_on=date(2025, 5, 19), due_on=date(2025, 5, 19)).pk
+
+
+def test_search_covers_text_quote_and_the_speakers_current_name(statuses):
+    speaker = make_speaker(name="Yuri Ushakov")
+    claim = make_claim(speaker=speaker, text="A prisoner exchange is planned.", quote="in the works")
+    make_claim(text="Something unrelated about ceasefire talks.")
+    assert list(Claim.objects.search("prisoner")) == [claim]
+    assert list(Claim.objects.search("works")) == [claim]
+    assert list(Claim.objects.search("Ushakov prisoner")) == [claim]
+    speaker.name = "Yuri V. Ouchakov"
+    speaker.save()
+    assert list(Claim.objects.search("Ouchakov")) == [claim]
+    assert not Claim.objects.search("Ushakov").exists()
+
+
+def test_search_ranks_a_match_in_the_text_above_one_in_the_quote(statuses):
+    in_quote = make_claim(text="An agreement was reached.", quote="memorandum on peace")
+    in_text = make_claim(text="Moscow will propose a memorandum.", quote="")
+    assert list(Claim.objects.search("memorandum").order_by("-rank")) == [in_text, in_quote]
+
+
+@pytest.mark.parametrize("text", ['"nine people', "a & b | !c :* ()", "Зеленский", "x" * 1000, "'", "-"])
+def test_search_accepts_any_text(statuses, text):
+    make_claim(text="Nine people each will be released.")
+    assert isinstance(list(Claim.objects.search(text)), list)

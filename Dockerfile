@@ -1,0 +1,20 @@
+# factcheck in production: gunicorn behind your TLS-terminating proxy, PostgreSQL from DATABASE_URL.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY factcheck ./factcheck
+COPY claims ./claims
+COPY fixtures ./fixtures
+COPY manage.py ./
+RUN pip install . \
+    && DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused@localhost/unused \
+       python manage.py collectstatic --noinput \
+    && useradd --system --home /app factcheck
+
+USER factcheck
+EXPOSE 8000
+# The same steps as `make run`, with gunicorn instead of the development server (no dev account).
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_default_data && exec gunicorn factcheck.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]

@@ -1,0 +1,69 @@
+# factcheck: `make run` serves the app, `make test` runs the whole test suite. Both set everything up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Development defaults; production runs through docker compose with its own environment.
+export DEBUG ?= true
+
+# The first Python that pgserver (the embedded PostgreSQL) has wheels for: 3.11 or 3.12.
+SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))
+PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+
+.PHONY: help run test lint format check-migrations db-up clean
+
+help:
+	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
+	@echo "make test   set up with the dev dependencies and run the whole test suite on PostgreSQL"
+	@echo "make lint   ruff check and ruff format --check"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "factcheck needs Python 3.11 or 3.12: pgserver, the embedded PostgreSQL, ships no wheels for newer ones."; \
+		echo "Install one (e.g. 'pyenv install 3.12') and run: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)"; \
+		exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_default_data
+	$(BIN)/python manage.py create_dev_editor
+	@echo ""
+	@echo "  factcheck is serving:"
+	@echo "    public pages  http://127.0.0.1:$(PORT)/"
+	@echo "    admin         http://127.0.0.1:$(PORT)/admin/   (editor / editor, development only)"
+	@echo "    API           http://127.0.0.1:$(PORT)/api/v1/claims/"
+	@echo "    API docs      http://127.0.0.1:$(PORT)/api/docs/"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# PYTEST_ARGS adds to the run, e.g. make test PYTEST_ARGS="-k api -x".
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: $(VENV)/.installed
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles *.egg-info
+	@echo "The database under .data/ is kept; stop its server and remove .data/ to start afresh."
