@@ -1,0 +1,116 @@
+"""Benchmark the read paths at scale: `.venv/bin/python bench/run.py [--claims 100000]`.
+
+Uses its own database (factcheck_bench on the embedded server, or BENCH_DATABASE_URL), fills it with
+`manage.py generate_claims` up to --claims public claims, then times requests through the whole Django
+stack (test Client, in process: the figures are the app's and the database's cost, without a network) and
+prints, for each path, the p50 / p95 / max in milliseconds, the number of SQL queries, and the peak memory
+of the process. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    import psycopg
+
+    from factcheck.embedded_db import database_url
+
+    url = database_url(ROOT / ".data")
+    admin = url.rsplit("/", 1)[0] + "/postgres?" + url.split("?", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'factcheck_bench'").fetchone():
+            conn.execute("CREATE DATABASE factcheck_bench")
+    return url.replace("/factcheck?", "/factcheck_bench?")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factcheck.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from claims.models import Claim
+
+    call_command("migrate", verbosity=0)
+    call_command("loaddata", "statuses", verbosity=0)
+    have = Claim.objects.count()
+    if have < args.claims:
+        started = time.perf_counter()
+        call_command("generate_claims", args.claims - have)
+        print(f"generated {args.claims - have} claims in {time.perf_counter() - started:.1f} s")
+        with connection.cursor() as cursor:  # fresh statistics, as autovacuum would give in time
+            cursor.execute("VACUUM ANALYZE")
+    total = Claim.objects.count()
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    deep = Claim.objects.published().latest_first()[total // 2]
+    middle_cursor = _cursor_for(deep)
+    sample = Claim.objects.published().latest_first().first()
+    paths = [
+        "/api/v1/claims/",
+        "/api/v1/claims/?page_size=100",
+        f"/api/v1/claims/?cursor={middle_cursor}",
+        "/api/v1/claims/?q=ceasefire+memorandum",
+        "/api/v1/claims/?status=false&speaker=bench-speaker-7",
+        f"/api/v1/claims/{sample.pk}/",
+        "/api/v1/changes/?after=1000",
+        "/claims/",
+        "/claims/?q=prisoner+exchange",
+        f"/claims/{sample.slug}/",
+        "/",
+    ]
+    print(f"{total} claims; {args.repeat} requests per path after one warm-up")
+    print(f"{'path':58} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for path in paths:
+        client.get(path)
+        timings = []
+        for _ in range(args.repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+        print(
+            f"{path[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
+            f"{timings[-1]:8.1f} {len(queries):>8}"
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the benchmark process: {peak:.0f} MiB")
+
+
+def _cursor_for(claim) -> str:
+    """The API's cursor for the position just after `claim` (DRF's base64 of 'p=<position>')."""
+    from base64 import b64encode
+    from urllib.parse import quote
+
+    position = claim.status_changed_at.isoformat()
+    return quote(b64encode(f"p={position}".encode()).decode())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""`manage.py generate_claims N`: synthetic claims for benchmarks (bench/), inserted by PostgreSQL itself.
+
+Each claim gets one published verdict and its Change, so it is public. Rows are made with
+INSERT … SELECT over generate_series: a million claims take about a minute. Never run it on a real database:
+it refuses unless the database name ends in "bench" or --i-know is given.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from claims.models import Status
+
+SQL = """
+INSERT INTO claims_speaker (created_at, updated_at, name, slug, role, description, url)
+SELECT now(), now(), 'Bench Speaker ' || s, 'bench-speaker-' || s, 'Minister', '', ''
+FROM generate_series(1, %(speakers)s) s
+ON CONFLICT (slug) DO NOTHING;
+
+INSERT INTO claims_source (created_at, updated_at, title, publisher, authors, url, published_on, archived_text)
+VALUES (now(), now(), 'Bench source', 'Bench', '', 'https://bench.example/source', '2025-05-19', '')
+ON CONFLICT (url) DO NOTHING;
+
+CREATE TEMP TABLE bench_words (i int, w text) ON COMMIT DROP;
+INSERT INTO bench_words SELECT i, w FROM unnest(
+    ARRAY['ceasefire','talks','prisoner','exchange','memorandum','sanctions','treaty','negotiations','border',
+          'election','budget','inflation','tariff','pipeline','grain','energy','summit','troops','aid','vote']
+) WITH ORDINALITY AS t(w, i);
+
+INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, kind, said_on, due_on, speaker_name,
+                          status_changed_at, source_id, speaker_id, status_id)
+SELECT now(), now(), 'bench-claim-' || n,
+       'Claim ' || n || ' says the ' || a.w || ' and the ' || b.w || ' will change.',
+       'the ' || b.w || ' is ' || c.w, 'fact', DATE '2025-01-01' + (n %% 365), NULL, '',
+       TIMESTAMPTZ '2025-01-01' + n * INTERVAL '1 second',
+       (SELECT id FROM claims_source WHERE url = 'https://bench.example/source'),
+       (SELECT id FROM claims_speaker WHERE slug = 'bench-speaker-' || (1 + n %% %(speakers)s)),
+       (ARRAY[%(statuses)s])[1 + n %% %(status_count)s]
+FROM generate_series(%(start)s, %(stop)s) n
+JOIN bench_words a ON a.i = 1 + n %% 20
+JOIN bench_words b ON b.i = 1 + (n / 20) %% 20
+JOIN bench_words c ON c.i = 1 + (n / 400) %% 20;
+
+INSERT INTO claims_verdict (scale, summary, explanation, published_at, created_at, claim_id, status_id)
+SELECT 'accuracy', 'Checked.', '', c.status_changed_at, now(), c.id, c.status_id
+FROM claims_claim c WHERE c.slug LIKE 'bench-claim-%%' AND c.id > %(last_id)s;
+
+INSERT INTO claims_change (at, claim_id, from_status_id, to_status_id, verdict_id)
+SELECT v.published_at, v.claim_id, NULL, v.status_id, v.id
+FROM claims_verdict v WHERE v.claim_id > %(last_id)s ORDER BY v.id;
+"""
+
+
+class Command(BaseCommand):
+    help = "Insert N synthetic public claims (with a verdict and a change each) for benchmarks."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("count", type=int)
+        parser.add_argument("--speakers", type=int, default=500)
+        parser.add_argument("--i-know", action="store_true", help="Allow a database not named *bench.")
+
+    def handle(self, *args, count: int, speakers: int, i_know: bool, **options) -> None:
+        name = connection.settings_dict["NAME"]
+        if not name.endswith("bench") and not i_know:
+            raise CommandError(f"Refusing to add synthetic claims to {name!r}: use a *bench database.")
+        statuses = list(Status.objects.filter(scale="accuracy").values_list("id", flat=True))
+        if not statuses:
+            raise CommandError("Load the statuses first: manage.py loaddata statuses")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*), coalesce(max(id), 0) FROM claims_claim")
+            existing, last_id = cursor.fetchone()
+            params = {
+                "speakers": speakers,
+                "statuses": ",".join(str(s) for s in statuses),
+                "status_count": len(statuses),
+                "start": existing + 1,
+                "stop": existing + count,
+                "last_id": last_id,
+            }
+            # The status id list is made of integers read above, never of outside input.
+            cursor.execute(SQL.replace("%(statuses)s", params.pop("statuses")), params)
+        self.stdout.write(f"Added {count} claims ({existing + count} in all).")
