@@ -11,8 +11,8 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
-from django.db.models.functions import JSONObject
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -96,6 +96,16 @@ class SourceQuerySet(models.QuerySet["Source"]):
     def get_by_natural_key(self, url: str) -> Source:
         return self.get(url=url)
 
+    def published(self) -> SourceQuerySet:
+        """Sources the public may see: where a published claim appeared, or cited by a published verdict.
+
+        One query with two EXISTS.
+        """
+        return self.filter(
+            Exists(Claim.objects.published().filter(source=OuterRef("pk")))
+            | Exists(Evidence.objects.filter(verdict__published_at__isnull=False, source=OuterRef("pk")))
+        )
+
 
 class Source(TimestampedModel):
     """A document where a claim appeared or that is cited as evidence."""
@@ -131,6 +141,21 @@ class StatusQuerySet(models.QuerySet["Status"]):
     def with_scale_bounds(self) -> StatusQuerySet:
         """Annotate worst_position and best_position of each status's scale (ClaimReview's ratings)."""
         return self.annotate(**_scale_bounds(""))
+
+    def with_claim_counts(self, claims: models.QuerySet[Claim] | None = None) -> StatusQuerySet:
+        """Annotate claim_count: how many of `claims` (default: every published claim) have each status.
+
+        No extra query: a counting subquery per status row, on the claims_claim_status_idx index.
+        """
+        claims = Claim.objects.published() if claims is None else claims
+        count = (
+            claims.filter(status=OuterRef("pk"))
+            .order_by()
+            .values("status")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(claim_count=Coalesce(models.Subquery(count), 0))
 
 
 class Status(models.Model):
@@ -201,9 +226,12 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word).
 
         Uses the GIN index on the stored `search` column; annotates `rank` for ordering by relevance.
+        The rank is cast from real to double precision: a real reaches Python rounded, so a cursor
+        holding it would not compare equal to the row it came from and pages would repeat rows.
         """
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-        return self.filter(search=query).annotate(rank=SearchRank(F("search"), query))
+        rank = Cast(SearchRank(F("search"), query), models.FloatField())
+        return self.filter(search=query).annotate(rank=rank)
 
     def with_timeline(self, *, include_drafts: bool = False) -> ClaimQuerySet:
         """Prefetch the claim's verdicts, newest first, with status and evidence.

@@ -6,6 +6,7 @@ so page 1 and page 25,000 cost the same.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -39,6 +40,17 @@ class ClaimCursorPagination(CursorPagination):
                 {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )
         return min(value, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """One query a page. A cursor whose position is not a value of the ordering's field (a forged one:
+        the position is not signed) is the same 400 as a malformed one; without a cursor nothing is caught.
+        """
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError):
+            if not request.query_params.get(self.cursor_query_param):
+                raise
+            raise ValidationError({self.cursor_query_param: ["Invalid or expired cursor."]}) from None
 
     def decode_cursor(self, request):
         """A malformed cursor is a 400 that says so (DRF's own answer is a bare 404)."""

@@ -41,13 +41,9 @@ def _has_unsafe_string(value: object) -> bool:
 
 
 def _raw_path(request: HttpRequest) -> bytes:
-    # WSGI hands PATH_INFO over as latin-1-decoded bytes; Django percent-encodes invalid UTF-8 again.
-    path = request.META.get("PATH_INFO", "")
-    try:
-        raw = path.encode("latin-1")
-    except UnicodeEncodeError:
-        raw = path.encode("utf-8", "surrogatepass")
-    return unquote_to_bytes(raw)
+    # Django has decoded the path already and percent-encoded again any bytes that were not UTF-8
+    # (a lone surrogate arrives as %ED%A0%80), so unquoting its UTF-8 form gives back the raw bytes.
+    return unquote_to_bytes(request.path_info.encode("utf-8", "surrogatepass"))
 
 
 class RejectUnsafeCharactersMiddleware:

@@ -39,3 +39,9 @@ def test_an_escaped_nul_or_lone_surrogate_in_a_json_body_is_a_400(client):
 def test_ordinary_unicode_passes_through(client):
     response = client.get("/claims/?q=%D0%9F%D1%83%D1%82%D0%B8%D0%BD")  # Путин
     assert response.status_code != 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/claims/caf%C3%A9/", "/speakers/%C3%BCn%C3%AFcode/", "/claims/%E5%A4%B1/"])
+def test_an_accented_path_reaches_the_view(client, url):
+    assert client.get(url).status_code == 404

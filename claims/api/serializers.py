@@ -1,0 +1,184 @@
+"""The API's JSON shapes. Every serializer lists its fields; list and detail shapes are apart where they differ.
+
+The API is read-only, so every field is too (and the schema marks every field as always present).
+
+The nested "brief" shapes (status, speaker, source) are the same wherever they appear, so a consumer parses
+one shape per thing.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from claims.models import Change, Claim, Source, Speaker, Status, Verdict, absolute_url
+
+
+class StatusBriefSerializer(serializers.ModelSerializer):
+    """A status as it appears on a claim, a verdict or a change."""
+
+    class Meta:
+        model = Status
+        fields = ["slug", "label", "scale", "position"]
+        read_only_fields = fields
+
+
+class StatusSerializer(serializers.ModelSerializer):
+    """A status with what readers see of it: its colour and its meaning."""
+
+    class Meta:
+        model = Status
+        fields = ["slug", "label", "scale", "position", "colour", "description"]
+        read_only_fields = fields
+
+
+class SpeakerBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Speaker
+        fields = ["id", "slug", "name", "role"]
+        read_only_fields = fields
+
+
+class SourceBriefSerializer(serializers.ModelSerializer):
+    """A source on a claim or in a verdict's evidence (which comes as a JSON object: the same fields)."""
+
+    class Meta:
+        model = Source
+        fields = ["id", "title", "publisher", "url", "published_on"]
+        read_only_fields = fields
+
+
+class EvidenceSerializer(serializers.Serializer):
+    """One source a verdict cites, with a note. Reads the `evidence_list` JSON of VerdictQuerySet.with_evidence."""
+
+    source = SourceBriefSerializer(read_only=True)
+    note = serializers.CharField(read_only=True, help_text="What this source shows.")
+
+
+class VerdictSerializer(serializers.ModelSerializer):
+    status = StatusBriefSerializer(read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True, source="evidence_list")
+
+    class Meta:
+        model = Verdict
+        fields = ["id", "status", "summary", "explanation", "evidence", "published_at"]
+        read_only_fields = fields
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    """A claim in a list: with its speaker, source and current status, and links to itself."""
+
+    speaker = SpeakerBriefSerializer(read_only=True)
+    source = SourceBriefSerializer(read_only=True)
+    status = StatusBriefSerializer(
+        read_only=True, allow_null=True, help_text="The latest published verdict's status."
+    )
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:claim-detail", help_text="This claim in the API."
+    )
+    html_url = serializers.SerializerMethodField(help_text="The claim's public page.")
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "slug",
+            "text",
+            "quote",
+            "kind",
+            "speaker",
+            "source",
+            "said_on",
+            "due_on",
+            "status",
+            "status_changed_at",
+            "url",
+            "html_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, claim: Claim) -> str:
+        return claim.public_url(self.context.get("request"))
+
+
+class ClaimDetailSerializer(ClaimSerializer):
+    """A claim with its timeline: the published verdicts, newest first, each with its evidence."""
+
+    verdicts = VerdictSerializer(many=True, read_only=True, source="timeline")
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [*ClaimSerializer.Meta.fields, "verdicts"]
+        read_only_fields = fields
+
+
+class ClaimBriefSerializer(ClaimSerializer):
+    """The claim a status change is about."""
+
+    class Meta(ClaimSerializer.Meta):
+        fields = ["id", "slug", "text", "url", "html_url"]
+        read_only_fields = fields
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    claim = ClaimBriefSerializer(read_only=True)
+    from_status = StatusBriefSerializer(
+        read_only=True, allow_null=True, help_text="The status before; null for a claim's first verdict."
+    )
+    to_status = StatusBriefSerializer(read_only=True)
+    verdict = serializers.IntegerField(
+        source="verdict_id", read_only=True, help_text="The id of the verdict that made the change."
+    )
+    at = serializers.DateTimeField(read_only=True, help_text="When the verdict was published.")
+
+    class Meta:
+        model = Change
+        fields = ["id", "claim", "from_status", "to_status", "verdict", "at"]
+        read_only_fields = fields
+
+
+class SpeakerSerializer(serializers.ModelSerializer):
+    """A speaker in a list, with the number of their published claims."""
+
+    claim_count = serializers.IntegerField(read_only=True, help_text="How many published claims they made.")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:speaker-detail", lookup_field="slug", help_text="This speaker in the API."
+    )
+    html_url = serializers.SerializerMethodField(help_text="The speaker's public page.")
+
+    class Meta:
+        model = Speaker
+        fields = ["id", "slug", "name", "role", "claim_count", "url", "html_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, speaker: Speaker) -> str:
+        return absolute_url(speaker.get_absolute_url(), self.context.get("request"))
+
+
+class SpeakerDetailSerializer(SpeakerSerializer):
+    profile_url = serializers.URLField(
+        source="url", read_only=True, help_text="The speaker's official page or profile, if known."
+    )
+
+    class Meta(SpeakerSerializer.Meta):
+        fields = [*SpeakerSerializer.Meta.fields, "description", "profile_url"]
+        read_only_fields = fields
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "title", "publisher", "authors", "url", "published_on"]
+        read_only_fields = fields
+
+
+class SourceDetailSerializer(SourceSerializer):
+    """A source with its archived text, against which claims' quotes can be checked."""
+
+    class Meta(SourceSerializer.Meta):
+        fields = [*SourceSerializer.Meta.fields, "archived_text", "archived_at"]
+        read_only_fields = fields

@@ -1,0 +1,18 @@
+"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes."""
+
+from __future__ import annotations
+
+from rest_framework.routers import DefaultRouter
+
+from claims.api import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("claims", views.ClaimViewSet, basename="claim")
+router.register("speakers", views.SpeakerViewSet, basename="speaker")
+router.register("sources", views.SourceViewSet, basename="source")
+router.register("statuses", views.StatusViewSet, basename="status")
+router.register("changes", views.ChangeViewSet, basename="change")
+
+urlpatterns = router.urls
