@@ -1,3 +1,16 @@
+"""The public pages. Other code reverses these names (claims:claim-detail, claims:speaker-detail, ...)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from claims import views
+
 app_name = "claims"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("claims/", views.ClaimListView.as_view(), name="claim-list"),
+    path("claims/<slug:slug>/", views.ClaimDetailView.as_view(), name="claim-detail"),
+    path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
+]

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from claims.claimreview import claim_review, json_ld_script
+from claims.models import Claim, Kind
+from claims.services import record_verdict
+from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker
+
+pytestmark = pytest.mark.django_db
+
+JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
+
+
+def page_blocks(client, claim: Claim) -> tuple[str, list[str]]:
+    response = client.get(claim.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html, JSON_LD.findall(html)
+
+
+def loaded(claim: Claim) -> Claim:
+    """The claim as the claim page loads it."""
+    return Claim.objects.select_related("speaker", "source", "status").with_scale_bounds().get(pk=claim.pk)
+
+
+def test_a_rated_fact_is_reviewed_with_its_status_on_the_accuracy_scale(statuses, settings):
+    settings.FACTCHECK_ORGANIZATION_NAME = "The Checkers"
+    settings.FACTCHECK_ORGANIZATION_URL = "https://checkers.example/"
+    settings.FACTCHECK_SITE_URL = "https://facts.example"
+    speaker = make_speaker(name="Dmitry Peskov", role="Kremlin spokesman")
+    source = make_source(title="Talks to begin", publisher="Express & Star", url="https://news.example/talks")
+    claim = make_rated_claim(
+        status=get_status("mostly-false"),
+        speaker=speaker,
+        source=source,
+        slug="first-talks",
+        text="The Istanbul talks were the first since 2022.",
+        said_on=date(2025, 5, 19),
+    )
+
+    review = claim_review(loaded(claim))
+
+    assert review == {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": "https://facts.example/claims/first-talks/",
+        "claimReviewed": "The Istanbul talks were the first since 2022.",
+        "datePublished": timezone.localdate(claim.status_changed_at).isoformat(),
+        "author": {"@type": "Organization", "name": "The Checkers", "url": "https://checkers.example/"},
+        "reviewRating": {
+            "@type": "Rating",
+            "alternateName": "Mostly false",
+            "ratingValue": 2,
+            "bestRating": 5,
+            "worstRating": 1,
+        },
+        "itemReviewed": {
+            "@type": "Claim",
+            "author": {"@type": "Person", "name": "Dmitry Peskov", "jobTitle": "Kremlin spokesman"},
+            "datePublished": "2025-05-19",
+            "appearance": {
+                "@type": "CreativeWork",
+                "url": "https://news.example/talks",
+                "headline": "Talks to begin",
+                "publisher": {"@type": "Organization", "name": "Express & Star"},
+                "datePublished": "2025-05-19",
+            },
+            "firstAppearance": {
+                "@type": "CreativeWork",
+                "url": "https://news.example/talks",
+                "headline": "Talks to begin",
+                "publisher": {"@type": "Organization", "name": "Express & Star"},
+                "datePublished": "2025-05-19",
+            },
+        },
+    }
+
+
+def test_a_promise_is_rated_on_the_tracking_scale_from_broken_to_kept(statuses):
+    claim = make_rated_claim(status=get_status("broken"), kind=Kind.PROMISE)
+
+    rating = claim_review(loaded(claim))["reviewRating"]
+
+    assert rating == {
+        "@type": "Rating",
+        "alternateName": "Broken",
+        "ratingValue": 1,
+        "bestRating": 6,
+        "worstRating": 1,
+    }
+
+
+def test_an_unverified_claim_carries_its_label_and_no_numeric_rating(statuses):
+    claim = make_rated_claim(status=get_status("unverified"))
+
+    rating = claim_review(loaded(claim))["reviewRating"]
+
+    assert rating == {"@type": "Rating", "alternateName": "Unverified"}
+
+
+def test_the_review_is_dated_by_the_latest_published_verdict(statuses):
+    claim = make_claim()
+    first = timezone.now() - timedelta(days=40)
+    record_verdict(claim=claim, status=get_status("unverified"), summary="Open.", published_at=first)
+    record_verdict(
+        claim=claim, status=get_status("false"), summary="Refuted.", published_at=first + timedelta(days=30)
+    )
+    record_verdict(claim=claim, status=get_status("true"), summary="Draft.", publish=False)
+
+    review = claim_review(loaded(claim))
+
+    assert review["datePublished"] == timezone.localdate(first + timedelta(days=30)).isoformat()
+    assert review["reviewRating"]["alternateName"] == "False"
+
+
+def test_a_speaker_without_a_role_and_a_source_without_publisher_or_date_are_left_out(statuses):
+    claim = make_rated_claim(
+        speaker=make_speaker(role=""), source=make_source(publisher="", published_on=None)
+    )
+
+    item = claim_review(loaded(claim))["itemReviewed"]
+
+    assert "jobTitle" not in item["author"]
+    assert set(item["appearance"]) == {"@type", "url", "headline"}
+
+
+def test_a_claim_without_a_status_has_no_review(statuses):
+    assert claim_review(loaded(make_claim())) is None
+
+
+def test_the_claim_page_carries_exactly_one_claimreview_with_its_absolute_url(client, statuses):
+    claim = make_rated_claim(status=get_status("true"), slug="the-claim")
+
+    _, blocks = page_blocks(client, claim)
+
+    assert len(blocks) == 1
+    review = json.loads(blocks[0])
+    assert review["@type"] == "ClaimReview"
+    assert review["url"] == "http://testserver/claims/the-claim/"
+    assert review["reviewRating"]["alternateName"] == "True"
+
+
+def test_claim_text_cannot_break_out_of_the_script_element(client, statuses):
+    hostile = "Ends here </script><script>alert(1)</script> and <!-- a comment & “more”"
+    claim = make_rated_claim(
+        text=hostile,
+        speaker=make_speaker(name="</SCRIPT><b>Name</b>", role="<!--"),
+        source=make_source(title="</script>Title", publisher="A & B"),
+    )
+
+    html, blocks = page_blocks(client, claim)
+
+    assert len(blocks) == 1
+    block = blocks[0]
+    assert "</script" not in block.lower()
+    assert "<!--" not in block
+    assert "<" not in block and ">" not in block
+    review = json.loads(block)
+    assert review["claimReviewed"] == hostile
+    assert review["itemReviewed"]["author"] == {
+        "@type": "Person",
+        "name": "</SCRIPT><b>Name</b>",
+        "jobTitle": "<!--",
+    }
+    assert review["itemReviewed"]["appearance"]["headline"] == "</script>Title"
+    assert "<script>alert(1)" not in html
+
+
+def test_json_ld_script_reads_back_as_the_same_data():
+    data = {"text": "a </script> b <!-- c --> & d \u2028 e “f”", "n": 3}
+
+    script = json_ld_script(data)
+
+    body = JSON_LD.fullmatch(str(script)).group(1)
+    assert json.loads(body) == data
