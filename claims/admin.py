@@ -1,0 +1,835 @@
+"""The editors' interface: the Django admin for every claims model.
+
+A claim's page is where a verdict is recorded: its timeline is read-only, and one blank row saves a new
+verdict through claims.services.record_verdict, never through the inline form's own save(). Published
+verdicts and status changes are history: nobody edits or deletes them here (database triggers refuse too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from claims.models import Change, Claim, Evidence, Kind, Source, Speaker, Status, Verdict, scale_for_kind
+from claims.services import EvidenceItem, publish_verdict, record_verdict
+
+# How many (source, note) pairs the new-verdict row offers; the admin has no nested inlines.
+EVIDENCE_ROWS = (1, 2, 3)
+
+
+def status_badge(status: Status | None) -> SafeString | str:
+    """A status label on its colour (both escaped), or a dash for no status (a claim not rated before)."""
+    if status is None:
+        return "-"
+    return format_html(
+        '<span style="background:{};color:#fff;padding:1px 8px;border-radius:8px;white-space:nowrap">{}</span>',
+        status.colour,
+        status.label,
+    )
+
+
+def wrong_scale_message(status: Status, kind: str) -> str:
+    """Why a status cannot rate a claim of this kind (the words record_verdict uses)."""
+    return (
+        f"“{status.label}” is on the {status.get_scale_display()} scale; a {Kind(kind).label} claim is rated "
+        f"on the {Status(scale=scale_for_kind(kind)).get_scale_display()} scale."
+    )
+
+
+def evidence_list_html(evidence_list: list[dict]) -> SafeString | str:
+    """The `evidence_list` annotation (VerdictQuerySet.with_evidence) as an escaped HTML list."""
+    if not evidence_list:
+        return "-"
+    items = format_html_join(
+        "",
+        '<li><a href="{}" rel="noopener noreferrer">{}</a>{}</li>',
+        (
+            (
+                item["source"]["url"],
+                item["source"]["title"],
+                format_html(": {}", item["note"]) if item["note"] else "",
+            )
+            for item in evidence_list
+        ),
+    )
+    return format_html('<ul style="margin:0;padding-left:1em">{}</ul>', items)
+
+
+def author_name(user: Any) -> str:
+    if user is None:
+        return "-"
+    return user.get_full_name() or user.get_username()
+
+
+# Speakers -------------------------------------------------------------------------------------------------
+
+
+@admin.register(Speaker)
+class SpeakerAdmin(admin.ModelAdmin):
+    list_display = ["name", "role", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ["name", "slug", "role", "description", "url", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+
+# Sources --------------------------------------------------------------------------------------------------
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["title", "publisher", "published_on", "url"]
+    search_fields = ["title", "publisher", "url"]
+    fieldsets = [
+        (None, {"fields": ["title", "publisher", "authors", "url", "published_on"]}),
+        (
+            "Archived text",
+            {
+                "classes": ["collapse"],
+                "fields": ["archived_text", "archived_at"],
+                "description": "The document exactly as received, so quotes can be checked against it.",
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        """Sources without their archived text: lists and autocomplete never show it, and it can be long.
+
+        The change page loads it with one more query when the form reads it.
+        """
+        return super().get_queryset(request).defer("archived_text")
+
+
+# Statuses -------------------------------------------------------------------------------------------------
+
+
+@admin.register(Status)
+class StatusAdmin(admin.ModelAdmin):
+    list_display = ["badge", "label", "scale", "position", "colour", "slug"]
+    list_display_links = ["badge"]
+    list_editable = ["label", "position", "colour"]
+    list_filter = ["scale"]
+    ordering = ["scale", "-position", "id"]
+    fields = ["scale", "label", "slug", "position", "colour", "description"]
+
+    @admin.display(description="badge")
+    def badge(self, status: Status) -> SafeString | str:
+        return status_badge(status)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Status | None = None) -> list[str]:
+        # Verdicts and claims hold a status together with its scale (composite foreign keys), and the slug
+        # is what API consumers filter by and what the default data refers to: both are fixed once saved.
+        return ["scale", "slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Status | None = None) -> dict:
+        return {} if obj is not None else {"slug": ("label",)}
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+        if db_field.name == "colour":
+            kwargs["widget"] = forms.TextInput(attrs={"type": "color"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+# Claims ---------------------------------------------------------------------------------------------------
+
+
+class SpeakerFilter(admin.ListFilter):
+    """Claims of one speaker, found by typing part of a name.
+
+    The panel lists at most ten matching speakers and the chosen one, never every speaker (there can be
+    thousands). Costs no query when unused; one for the chosen speaker and one for the matches when used.
+    """
+
+    title = "speaker"
+    template = "admin/claims/claim/speaker_filter.html"
+    parameter_name = "speaker"  # a speaker's slug
+    find_parameter = "find_speaker"
+    shown = 10
+
+    def __init__(self, request: HttpRequest, params: dict, model: type, model_admin: admin.ModelAdmin):
+        super().__init__(request, params, model, model_admin)
+        for name in (self.parameter_name, self.find_parameter):
+            if name in params:
+                self.used_parameters[name] = params.pop(name)[-1]
+        self.slug = self.used_parameters.get(self.parameter_name, "")
+        self.find_text = self.used_parameters.get(self.find_parameter, "").strip()
+        self.selected = Speaker.objects.filter(slug=self.slug).first() if self.slug else None
+        self.matches = (
+            list(Speaker.objects.filter(name__icontains=self.find_text).exclude(slug=self.slug)[: self.shown])
+            if self.find_text
+            else []
+        )
+        self.kept_parameters: list[tuple[str, str]] = []
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return [self.parameter_name, self.find_parameter]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+        return queryset.filter(speaker__slug=self.slug) if self.slug else queryset
+
+    def choices(self, changelist) -> Iterator[dict[str, Any]]:
+        mine = self.expected_parameters()
+        self.kept_parameters = [
+            (name, value) for name, value in changelist.params.items() if name not in mine
+        ]
+        yield {
+            "selected": not self.slug,
+            "query_string": changelist.get_query_string(remove=mine),
+            "display": "All",
+        }
+        if self.slug:
+            yield {
+                "selected": True,
+                "query_string": changelist.get_query_string({self.parameter_name: self.slug}),
+                "display": self.selected.name if self.selected else f"No speaker “{self.slug}”",
+            }
+        for speaker in self.matches:
+            yield {
+                "selected": False,
+                "query_string": changelist.get_query_string(
+                    {self.parameter_name: speaker.slug}, remove=[self.find_parameter]
+                ),
+                "display": f"{speaker.name} ({speaker.role})" if speaker.role else speaker.name,
+            }
+
+
+class ClaimForm(forms.ModelForm):
+    """The claim's own fields, with the database's rules on dates and kinds explained to the editor."""
+
+    class Meta:
+        model = Claim
+        fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
+
+    def clean(self) -> dict[str, Any]:
+        """Costs one query, only when the kind moves the claim to the other scale."""
+        cleaned = super().clean()
+        kind, said_on, due_on = cleaned.get("kind"), cleaned.get("said_on"), cleaned.get("due_on")
+        if due_on is not None and kind == Kind.FACT:
+            self.add_error("due_on", "Only promises and predictions have a due date; clear it for a fact.")
+        elif due_on is not None and said_on is not None and due_on < said_on:
+            self.add_error("due_on", "The due date cannot be before the day the claim was said.")
+        claim = self.instance
+        if (
+            kind
+            and claim.pk is not None
+            and scale_for_kind(kind) != claim.expected_scale
+            and claim.verdicts.exists()
+        ):
+            self.add_error(
+                "kind",
+                f"This claim has verdicts on the {Status(scale=claim.expected_scale).get_scale_display()} "
+                "scale, so it cannot become a claim of the other scale. Record a new claim instead.",
+            )
+        return cleaned
+
+
+class StatusOptions:
+    """The status select's options, read from the database once however many forms show them.
+
+    The new-verdict row and its hidden template both render the select: one query for the two.
+    """
+
+    def __init__(self, claim: Claim):
+        statuses = Status.objects.all()
+        # A claim not saved yet has no kind to go by: every status is offered, and the form checks the pair.
+        self.statuses = statuses.filter(scale=claim.expected_scale) if claim.pk is not None else statuses
+        self._options: list[tuple[str | int, str]] | None = None
+
+    def __iter__(self) -> Iterator[tuple[str | int, str]]:
+        if self._options is None:
+            self._options = [("", "---------"), *((status.pk, str(status)) for status in self.statuses)]
+        return iter(self._options)
+
+
+def _evidence_source() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=Source.objects.defer("archived_text"),
+        required=False,
+        label="Source",
+        widget=AutocompleteSelect(Evidence._meta.get_field("source"), admin.site),
+    )
+
+
+def _evidence_note() -> forms.CharField:
+    return forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2, "cols": 50}))
+
+
+class NewVerdictForm(forms.ModelForm):
+    """The blank row on a claim's page. Its data goes to record_verdict; the form itself never saves.
+
+    The status select offers the statuses of the claim's scale (all of them on a claim not saved yet) but
+    accepts any status, so that one of the other scale is refused with a message that says why.
+    """
+
+    status = forms.ModelChoiceField(queryset=Status.objects.all())
+    publish = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Publish now",
+        help_text="Unticked, the verdict is saved as a draft: nothing public changes until it is published "
+        "from the verdicts list.",
+    )
+    source_1, note_1 = _evidence_source(), _evidence_note()
+    source_2, note_2 = _evidence_source(), _evidence_note()
+    source_3, note_3 = _evidence_source(), _evidence_note()
+
+    class Meta:
+        model = Verdict
+        fields = ["status", "summary", "explanation"]
+
+    def __init__(
+        self,
+        *args: Any,
+        claim: Claim,
+        status_options: StatusOptions | None = None,
+        refused: ValidationError | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        # The parent form's instance: on a POST it already holds the submitted kind when this form is cleaned.
+        self.claim = claim
+        self.refused = refused
+        self.fields["status"].widget.choices = (
+            StatusOptions(claim) if status_options is None else status_options
+        )
+
+    def clean(self) -> dict[str, Any]:
+        """The checks record_verdict makes that a form can make; the service checks again when it saves."""
+        cleaned = super().clean()
+        if self.refused is not None:
+            # record_verdict refused this verdict on the first try of this very request (see ClaimAdmin).
+            errors = (
+                self.refused.message_dict
+                if hasattr(self.refused, "error_dict")
+                else {None: self.refused.messages}
+            )
+            for field, field_messages in errors.items():
+                self.add_error(field if field in self.fields else None, field_messages)
+        status = cleaned.get("status")
+        if status is not None and status.scale != scale_for_kind(self.claim.kind):
+            self.add_error("status", wrong_scale_message(status, self.claim.kind))
+        cited = []
+        for n in EVIDENCE_ROWS:
+            source, note = cleaned.get(f"source_{n}"), cleaned.get(f"note_{n}", "")
+            if source is None and note:
+                self.add_error(f"source_{n}", "Choose the source this note is about.")
+            elif source is not None:
+                if source in cited:
+                    self.add_error(f"source_{n}", "Each source can be cited once per verdict.")
+                cited.append(source)
+        return cleaned
+
+    def evidence(self) -> list[EvidenceItem]:
+        return [
+            EvidenceItem(source=self.cleaned_data[f"source_{n}"], note=self.cleaned_data[f"note_{n}"])
+            for n in EVIDENCE_ROWS
+            if self.cleaned_data.get(f"source_{n}") is not None
+        ]
+
+
+class NewVerdictFormSet(BaseInlineFormSet):
+    """Gives each form the claim it rates and the status options they share."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.status_options = StatusOptions(self.instance)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {
+            **super().get_form_kwargs(index),
+            "claim": self.instance,
+            "status_options": self.status_options,
+        }
+
+
+class VerdictTimelineInline(admin.TabularInline):
+    """The claim's verdicts, newest first, drafts on top: read-only (published ones are never rewritten)."""
+
+    model = Verdict
+    verbose_name = "verdict"
+    verbose_name_plural = "Timeline (newest first)"
+    fields = ["badge", "summary", "explanation", "evidence_shown", "published", "created_by_name"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
+        """The claim's verdicts with status, author and evidence: one query for any number of verdicts."""
+        return super().get_queryset(request).with_evidence().select_related("created_by").newest_first()
+
+    def has_add_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def badge(self, verdict: Verdict) -> SafeString | str:
+        return status_badge(verdict.status)
+
+    @admin.display(description="evidence")
+    def evidence_shown(self, verdict: Verdict) -> SafeString | str:
+        return evidence_list_html(verdict.evidence_list)
+
+    @admin.display(description="published")
+    def published(self, verdict: Verdict) -> str:
+        if verdict.published_at is None:
+            return "Draft: not public. Open it to edit or publish it."
+        return timezone.localtime(verdict.published_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="by")
+    def created_by_name(self, verdict: Verdict) -> str:
+        return author_name(verdict.created_by)
+
+
+class NewVerdictInline(admin.StackedInline):
+    """One blank row to record a new verdict; ClaimAdmin.save_formset passes it to record_verdict."""
+
+    model = Verdict
+    form = NewVerdictForm
+    formset = NewVerdictFormSet
+    verbose_name = "new verdict"
+    verbose_name_plural = "new verdict"
+    extra = 1
+    max_num = 1
+    can_delete = False
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["status", "summary", "explanation", "publish"],
+                "description": "Fill this in to record a new verdict: when published it becomes the claim's "
+                "status at once. Leave it blank to save only the claim.",
+            },
+        ),
+        (
+            "Evidence",
+            {
+                "fields": [(f"source_{n}", f"note_{n}") for n in EVIDENCE_ROWS],
+                "description": "The sources this verdict relies on, each with a note on what it shows.",
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
+        """No existing verdicts: this inline only ever holds the blank row. Runs no query."""
+        return super().get_queryset(request).none()
+
+
+class VerdictRefused(Exception):
+    """record_verdict refused a verdict the form had accepted (for instance another editor published first)."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    form = ClaimForm
+    list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
+    list_display_links = ["claim_text"]
+    list_filter = ["status", "kind", SpeakerFilter]
+    # No list_select_related: get_queryset joins speaker and status (the changelist then adds nothing).
+    # Shown as the search box's fields; get_search_results searches them through the full-text column.
+    search_fields = ["text", "quote", "speaker__name"]
+    search_help_text = (
+        "Whole words in the claim's text, its quote or the speaker's name; “a phrase”, or, -word."
+    )
+    autocomplete_fields = ["speaker", "source"]
+    prepopulated_fields = {"slug": ("text",)}
+    readonly_fields = ["current_status", "status_changed_at", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["text", "slug", "speaker", "source", "quote", "kind", ("said_on", "due_on")]}),
+        (
+            "Status",
+            {
+                "fields": ["current_status", "status_changed_at", ("created_at", "updated_at")],
+                "description": "The claim's status is its latest published verdict: record one below.",
+            },
+        ),
+    ]
+    inlines = [VerdictTimelineInline, NewVerdictInline]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["kind", "said_on", "last_change"]
+    empty_value_display = "not rated"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
+        """Claims with speaker and status joined in, for the list and the claim's page alike (one query),
+        without the tsvector column nobody reads here."""
+        return super().get_queryset(request).select_related("speaker", "status").defer("search")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Claim], search_term: str
+    ) -> tuple[QuerySet[Claim], bool]:
+        """Full-text search over the stored, GIN-indexed `search` column (text, quote, speaker name).
+
+        `icontains` over three columns and a join would read every claim; this uses the index, so a search
+        costs the same at a million claims. The same match as the public pages' and the API's ?q=.
+        """
+        if not search_term.strip():
+            return queryset, False
+        return queryset.search(search_term), False
+
+    def view_on_site(self, claim: Claim) -> str | None:
+        # The public page exists once the claim has a published verdict.
+        return claim.get_absolute_url() if claim.status_id is not None else None
+
+    @admin.display(description="claim")
+    def claim_text(self, claim: Claim) -> str:
+        return str(claim)
+
+    @admin.display(description="speaker")
+    def speaker_link(self, claim: Claim) -> SafeString:
+        return format_html(
+            '<a href="?speaker={}" title="Only this speaker\'s claims">{}</a>',
+            claim.speaker.slug,
+            claim.speaker,
+        )
+
+    @admin.display(description="status")
+    def current_status(self, claim: Claim) -> SafeString | None:
+        return status_badge(claim.status) if claim.status is not None else None
+
+    @admin.display(description="last change", ordering="status_changed_at")
+    def last_change(self, claim: Claim) -> datetime | None:
+        return claim.status_changed_at
+
+    def get_inline_instances(self, request: HttpRequest, obj: Claim | None = None) -> list:
+        # The blank row only for those who may record verdicts; the timeline for those who may see them.
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if not isinstance(inline, NewVerdictInline) or inline.has_add_permission(request, obj)
+        ]
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Claim, inline: admin.options.InlineModelAdmin, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, NewVerdictInline):
+            kwargs["form_kwargs"] = {"refused": getattr(request, "refused_verdict", None)}
+        return kwargs
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """The add and change pages; a POST is one transaction (Django's), claim and verdict together.
+
+        record_verdict checks again under the claim's row lock what the form checked. When it refuses,
+        the transaction is rolled back (the claim's edits too) and the page is built again from the same
+        POST, with the service's reasons as errors on the verdict row: nothing saved, nothing lost.
+        """
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except VerdictRefused as refused:
+            request.refused_verdict = refused.error  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not isinstance(formset, NewVerdictFormSet):
+            return
+        for verdict_form in formset.forms:
+            if not verdict_form.has_changed():
+                continue
+            data = verdict_form.cleaned_data
+            try:
+                verdict = record_verdict(
+                    claim=formset.instance,
+                    status=data["status"],
+                    summary=data["summary"],
+                    explanation=data["explanation"],
+                    evidence=verdict_form.evidence(),
+                    publish=data["publish"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                raise VerdictRefused(error) from error
+            formset.new_objects.append(verdict)
+            if verdict.is_published:
+                self.message_user(
+                    request,
+                    f"Published: the claim's status is now “{verdict.status.label}”.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Saved a draft verdict “{verdict.status.label}”; the claim's status is unchanged until "
+                    "it is published.",
+                    messages.SUCCESS,
+                )
+
+
+# Verdicts -------------------------------------------------------------------------------------------------
+
+
+class PublishedFilter(admin.SimpleListFilter):
+    title = "publication"
+    parameter_name = "published"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Published"), ("no", "Drafts")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> QuerySet[Verdict]:
+        if self.value() == "yes":
+            return queryset.filter(published_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(published_at__isnull=True)
+        return queryset
+
+
+class DraftVerdictForm(forms.ModelForm):
+    """A draft's status, summary and explanation; the status select holds the claim's scale only."""
+
+    status = forms.ModelChoiceField(queryset=Status.objects.all())
+
+    class Meta:
+        model = Verdict
+        fields = ["status", "summary", "explanation"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["status"].queryset = Status.objects.filter(scale=self.instance.scale)
+
+
+class EvidenceInline(admin.TabularInline):
+    """A verdict's evidence: editable while the verdict is a draft, read-only once it is published."""
+
+    model = Evidence
+    fields = ["source", "note", "position"]
+    autocomplete_fields = ["source"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
+        """The evidence with its source (archived text deferred): one query for the whole inline."""
+        return super().get_queryset(request).select_related("source").defer("source__archived_text")
+
+    def get_extra(self, request: HttpRequest, obj: Verdict | None = None, **kwargs: Any) -> int:
+        return 1 if self._is_draft(obj) else 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        return self._is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        return self._is_draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        return self._is_draft(obj) and super().has_delete_permission(request, obj)
+
+    @staticmethod
+    def _is_draft(verdict: Verdict | None) -> bool:
+        return verdict is not None and not verdict.is_published
+
+
+@admin.register(Verdict)
+class VerdictAdmin(admin.ModelAdmin):
+    """Verdicts across claims. New verdicts are recorded on their claim's page (through record_verdict),
+    so there is no add page here; drafts can be edited and published, published verdicts only read."""
+
+    form = DraftVerdictForm
+    list_display = ["summary", "claim_text", "badge", "published", "created_by_name"]
+    list_filter = [PublishedFilter, "status", "scale"]
+    # Shown as the search box's field; get_search_results matches claims through their full-text column.
+    search_fields = ["claim__text"]
+    search_help_text = "Whole words in the claim's text, its quote or the speaker's name."
+    fields = ["claim", "status", "summary", "explanation", "published", "created_by_name", "created_at"]
+    readonly_fields = ["claim", "published", "created_by_name", "created_at"]
+    inlines = [EvidenceInline]
+    actions = ["publish_drafts"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["published"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
+        """Verdicts with claim, status and author joined in (the claim's search column deferred)."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("claim", "status", "created_by")
+            .defer("claim__search", "claim__quote")
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Verdict], search_term: str
+    ) -> tuple[QuerySet[Verdict], bool]:
+        """Verdicts on the claims the full-text search finds (GIN-indexed, as on the claim list)."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(claim__in=Claim.objects.search(search_term).values("pk")), False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A verdict is recorded on its claim's page, where the claim's scale and timeline are in view.
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {
+            "subtitle": "To record a new verdict, open its claim: the claim's page has a row for it.",
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def has_change_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        return not (obj is not None and obj.is_published) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        # Published verdicts are history; drafts may be deleted by those allowed to (not editors).
+        return obj is not None and not obj.is_published and super().has_delete_permission(request, obj)
+
+    @admin.display(description="claim")
+    def claim_text(self, verdict: Verdict) -> str:
+        # A method, not the foreign key: the admin keeps foreign key columns on one line.
+        return str(verdict.claim)
+
+    @admin.display(description="status")
+    def badge(self, verdict: Verdict) -> SafeString | str:
+        return status_badge(verdict.status)
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, verdict: Verdict) -> str:
+        if verdict.published_at is None:
+            return "Draft"
+        return timezone.localtime(verdict.published_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="by")
+    def created_by_name(self, verdict: Verdict) -> str:
+        return author_name(verdict.created_by)
+
+    @admin.action(description="Publish selected drafts", permissions=["change"])
+    def publish_drafts(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
+        """Each draft through publish_verdict, oldest first, one transaction each; published ones are skipped."""
+        published, refused = 0, []
+        skipped = queryset.filter(published_at__isnull=False).count()
+        for verdict in queryset.filter(published_at__isnull=True).order_by("created_at", "id"):
+            try:
+                publish_verdict(verdict=verdict, by=request.user)
+            except ValidationError as error:
+                refused.append(f"{verdict.claim}: {' '.join(error.messages)}")
+            else:
+                published += 1
+        if published:
+            self.message_user(request, f"Published {published} draft(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} selected verdict(s) were already published.", messages.INFO
+            )
+        for reason in refused:
+            self.message_user(request, f"Not published: {reason}", messages.ERROR)
+
+
+# Evidence -------------------------------------------------------------------------------------------------
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    """Every citation. Evidence is added on its verdict's page; a published verdict's evidence is read-only."""
+
+    list_display = ["source", "verdict", "note"]
+    list_select_related = ["source", "verdict", "verdict__status"]
+    search_fields = ["note", "source__title", "source__publisher"]
+    autocomplete_fields = ["source"]
+    fields = ["verdict", "source", "note", "position"]
+    readonly_fields = ["verdict"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
+        """Evidence with verdict (and its status) and source joined in, the source's text deferred."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("verdict", "verdict__status", "source")
+            .defer("source__archived_text")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
+        return not (obj is not None and obj.verdict.is_published) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
+        return (
+            obj is not None and not obj.verdict.is_published and super().has_delete_permission(request, obj)
+        )
+
+
+# Changes --------------------------------------------------------------------------------------------------
+
+
+@admin.register(Change)
+class ChangeAdmin(admin.ModelAdmin):
+    """The append-only record of published status changes: to read, never to write."""
+
+    list_display = ["id", "claim", "from_badge", "to_badge", "at", "by_name"]
+    list_select_related = ["claim", "from_status", "to_status", "by"]
+    list_filter = ["to_status"]
+    fields = ["claim", "from_status", "to_status", "verdict", "at", "by_name"]
+    readonly_fields = fields
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["id", "at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Change]:
+        """Changes with claim, statuses, verdict and author joined in (the claim's search column deferred)."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("claim", "from_status", "to_status", "verdict", "by")
+            .defer("claim__search", "claim__quote")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Change | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Change | None = None) -> bool:
+        return False
+
+    @admin.display(description="from")
+    def from_badge(self, change: Change) -> SafeString | str:
+        return status_badge(change.from_status)
+
+    @admin.display(description="to")
+    def to_badge(self, change: Change) -> SafeString | str:
+        return status_badge(change.to_status)
+
+    @admin.display(description="by")
+    def by_name(self, change: Change) -> str:
+        return author_name(change.by)

@@ -1,0 +1,661 @@
+"""The editors' interface, through Django's test client, logged in as a member of the Editors group."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from django.utils import timezone
+
+from claims.models import Change, Claim, Kind, Status, Verdict
+from claims.services import EvidenceItem, record_verdict
+from tests.factories import (
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_source,
+    make_speaker,
+    make_status,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor(statuses):
+    return make_user(editor=True, first_name="Ada", last_name="Editor")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def change_url(claim: Claim) -> str:
+    return reverse("admin:claims_claim_change", args=[claim.pk])
+
+
+class FormFields(HTMLParser):
+    """What a browser submits from the page's change form: its inputs, ticked boxes, selects, textareas.
+
+    Leaves out the hidden template row of each inline (`__prefix__`) and the submit buttons.
+    """
+
+    def __init__(self, form_id: str):
+        super().__init__(convert_charrefs=True)
+        self.form_id = form_id
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._select_value: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = (a.get("type") or "text").lower()
+            if kind in ("submit", "button", "image", "reset", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.fields.append((name, a.get("value") or ("on" if kind == "checkbox" else "")))
+        elif tag == "select" and name:
+            self._select, self._select_value, self._first_option = name, None, None
+        elif tag == "option" and self._select is not None:
+            value = a.get("value") or ""
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in a:
+                self._select_value = value
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select is not None:
+            value = self._select_value if self._select_value is not None else self._first_option
+            self.fields.append((self._select, value or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            text = "".join(self._text)
+            self.fields.append((self._textarea, text[1:] if text.startswith("\n") else text))
+            self._textarea = None
+
+    def data(self) -> dict[str, list[str]]:
+        submitted: dict[str, list[str]] = {}
+        for name, value in self.fields:
+            if "__prefix__" not in name:
+                submitted.setdefault(name, []).append(value)
+        return submitted
+
+
+def page_form(client, url: str) -> dict[str, list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200
+    parser = FormFields("claim_form")
+    parser.feed(response.content.decode())
+    return parser.data()
+
+
+def new_verdict_prefix(data: dict[str, list[str]]) -> str:
+    (name,) = [name for name in data if name.endswith("-0-summary")]
+    return name.removesuffix("-0-summary") + "-0-"
+
+
+def post_claim_page(client, url: str, *, verdict: dict | None = None, publish: bool = True, **claim_fields):
+    """GET the claim page, fill in what a browser would, and POST it back with these changes."""
+    data = page_form(client, url)
+    for name, value in claim_fields.items():
+        data[name] = [str(value)]
+    row = new_verdict_prefix(data)
+    for name, value in (verdict or {}).items():
+        data[row + name] = [str(value)]
+    if not publish:
+        data.pop(row + "publish", None)
+    data["_save"] = ["Save"]
+    return client.post(url, data)
+
+
+def select_options(content: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{re.escape(name)}".*?</select>', content, re.S)
+    assert select is not None, name
+    return [html.unescape(label).strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select[0])]
+
+
+def snapshot(claim: Claim) -> tuple:
+    claim.refresh_from_db()
+    return (
+        claim.text,
+        claim.status_id,
+        claim.status_changed_at,
+        list(claim.verdicts.values_list("pk", flat=True)),
+        Change.objects.filter(claim=claim).count(),
+    )
+
+
+# The claim list ---------------------------------------------------------------------------------------------
+
+
+def test_the_claim_list_shows_text_speaker_kind_said_on_and_a_coloured_status(editor_client):
+    speaker = make_speaker(name="Yuri Ushakov")
+    make_rated_claim(
+        status=get_status("misleading"), speaker=speaker, text="Talks will begin immediately, he said."
+    )
+    response = editor_client.get(reverse("admin:claims_claim_changelist"))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Talks will begin immediately, he said." in content
+    assert "Yuri Ushakov" in content
+    assert "19 May 2025" in content
+    assert re.search(r'<span style="background:#b45309;[^"]*">Misleading</span>', content)
+    assert '<td class="field-kind">Fact</td>' in content
+
+
+def test_a_status_label_is_escaped_in_its_badge(editor_client):
+    status = make_status(label="<b>Bold</b>", colour="#123456")
+    make_rated_claim(status=status)
+    content = editor_client.get(reverse("admin:claims_claim_changelist")).content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in content
+    assert "<b>Bold</b>" not in content
+
+
+def test_the_claim_list_filters_by_status_kind_and_speaker(editor_client):
+    alice, bob = make_speaker(name="Alice Example"), make_speaker(name="Bob Example")
+    make_rated_claim(status=get_status("false"), speaker=alice, text="Alice's false fact.")
+    make_rated_claim(status=get_status("kept"), speaker=bob, kind=Kind.PROMISE, text="Bob's kept promise.")
+    make_claim(speaker=alice, text="Alice's unrated fact.")
+    url = reverse("admin:claims_claim_changelist")
+
+    def texts(query: dict) -> set[str]:
+        content = editor_client.get(url, query).content.decode()
+        return {
+            text
+            for text in ("Alice's false fact.", "Bob's kept promise.", "Alice's unrated fact.")
+            if html.escape(text) in content
+        }
+
+    false = get_status("false")
+    assert texts({"status__id__exact": false.pk}) == {"Alice's false fact."}
+    assert texts({"status__isnull": "True"}) == {"Alice's unrated fact."}
+    assert texts({"kind__exact": "promise"}) == {"Bob's kept promise."}
+    assert texts({"speaker": alice.slug}) == {"Alice's false fact.", "Alice's unrated fact."}
+    assert texts({"speaker": alice.slug, "kind__exact": "fact", "status__id__exact": false.pk}) == {
+        "Alice's false fact."
+    }
+    assert texts({"speaker": "nobody-by-that-slug"}) == set()
+
+
+def test_the_speaker_filter_lists_only_the_speakers_whose_name_matches(editor_client):
+    ushakov = make_speaker(name="Yuri Ushakov", role="Kremlin aide")
+    make_speaker(name="Donald Trump")
+    make_claim(speaker=ushakov)
+    url = reverse("admin:claims_claim_changelist")
+
+    unused = editor_client.get(url).content.decode()
+    assert "Find a speaker by name" in unused
+    assert "Donald Trump" not in unused  # no speaker is listed until asked for
+
+    found = editor_client.get(url, {"find_speaker": "usha", "kind__exact": "fact"}).content.decode()
+    assert "Yuri Ushakov (Kremlin aide)" in found
+    assert "Donald Trump" not in found
+    # Choosing the match keeps the other filters and drops the name search.
+    assert f'href="?kind__exact=fact&amp;speaker={ushakov.slug}"' in found
+    # The name search form keeps the other filters too.
+    assert '<input type="hidden" name="kind__exact" value="fact">' in found
+
+
+def test_searching_the_claim_list_finds_claims_by_speaker_name_text_and_quote(editor_client):
+    make_rated_claim(speaker=make_speaker(name="Yuri Ushakov"), text="A prisoner exchange is planned.")
+    make_rated_claim(text="Ceasefire talks begin.", quote="They will start immediately.")
+    make_rated_claim(text="Something else entirely.")
+    url = reverse("admin:claims_claim_changelist")
+
+    by_speaker = editor_client.get(url, {"q": "Ushakov"}).content.decode()
+    assert "A prisoner exchange is planned." in by_speaker
+    assert "Ceasefire talks begin." not in by_speaker
+
+    by_quote = editor_client.get(url, {"q": "immediately"}).content.decode()
+    assert "Ceasefire talks begin." in by_quote
+    assert "Something else entirely." not in by_quote
+
+    odd = editor_client.get(url, {"q": '"unclosed & | ! : * ( ) ü'})
+    assert odd.status_code == 200
+
+
+@pytest.mark.parametrize("claims", [1, 100])
+def test_the_claim_list_costs_the_same_queries_for_1_and_100_claims(
+    editor_client, claims, django_assert_num_queries
+):
+    for _ in range(claims):
+        make_rated_claim()
+    url = reverse("admin:claims_claim_changelist")
+    # session, user, the editor's permissions (user + group), count, the page of claims, the status filter.
+    with django_assert_num_queries(7):
+        response = editor_client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count('<td class="field-current_status">') == claims
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+@pytest.mark.parametrize(
+    ("model", "queries"),
+    # session, user, permissions (2), count, the page; plus one for a filter listing statuses.
+    [("verdict", 7), ("change", 7), ("evidence", 6), ("speaker", 6), ("source", 6), ("status", 7)],
+)
+def test_every_other_list_costs_the_same_queries_for_1_and_20_rows(
+    editor_client, model, queries, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        make_rated_claim(
+            status=make_status(), evidence=[EvidenceItem(source=make_source(), note="Shows it.")]
+        )
+    with django_assert_num_queries(queries):
+        response = editor_client.get(reverse(f"admin:claims_{model}_changelist"))
+    assert response.status_code == 200
+    assert (
+        len(re.findall(r'<tr><(?:td class="action-checkbox"|th class="field-)', response.content.decode()))
+        == {
+            "verdict": rows,
+            "change": rows,
+            "evidence": rows,
+            "speaker": rows,
+            "source": 2 * rows,
+            "status": rows + Status.objects.exclude(slug__startswith="status-").count(),
+        }[model]
+    )
+
+
+@pytest.mark.parametrize("verdicts", [1, 5])
+def test_a_claims_page_costs_the_same_queries_for_1_and_5_verdicts(
+    editor_client, verdicts, django_assert_num_queries
+):
+    claim = make_claim(kind=Kind.FACT)
+    for n in range(verdicts):
+        record_verdict(
+            claim=claim,
+            status=get_status("false"),
+            summary=f"Verdict number {n}.",
+            evidence=[
+                EvidenceItem(source=make_source(), note="Shows it."),
+                EvidenceItem(source=make_source()),
+            ],
+        )
+    # Django caches content types per process; start without, so the count does not depend on test order.
+    ContentType.objects.clear_cache()
+    # session, user, permissions (2), the claim with speaker and status, the timeline with evidence, the
+    # content type (the page's history link), the selected speaker and source (autocomplete widgets), and
+    # the new row's status options.
+    with django_assert_num_queries(10):
+        response = editor_client.get(change_url(claim))
+    assert response.status_code == 200
+    assert response.content.decode().count('<td class="field-summary">') == verdicts
+
+
+# Recording a verdict on the claim's page --------------------------------------------------------------------
+
+
+def test_the_status_select_offers_only_the_statuses_of_the_claims_scale(editor_client):
+    fact, promise = make_claim(kind=Kind.FACT), make_claim(kind=Kind.PROMISE)
+
+    fact_page = editor_client.get(change_url(fact)).content.decode()
+    fact_options = select_options(fact_page, "verdicts-2-0-status")
+    assert fact_options[1:] == [str(s) for s in Status.objects.filter(scale="accuracy")]
+    assert "True (accuracy)" in fact_options and "Kept (tracking)" not in fact_options
+
+    promise_options = select_options(
+        editor_client.get(change_url(promise)).content.decode(), "verdicts-2-0-status"
+    )
+    assert promise_options[1:] == [str(s) for s in Status.objects.filter(scale="tracking")]
+
+    # A claim not saved yet has no kind to go by: every status is offered, and the form checks the pair.
+    add_page = editor_client.get(reverse("admin:claims_claim_add")).content.decode()
+    assert len(select_options(add_page, "verdicts-2-0-status")) == 1 + Status.objects.count()
+
+
+def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_client, editor):
+    claim = make_rated_claim(status=get_status("unverified"), kind=Kind.FACT)
+    report = make_source(title="Prisoner exchange completed", publisher="Reuters")
+    url = change_url(claim)
+
+    response = post_claim_page(
+        editor_client,
+        url,
+        verdict={
+            "status": get_status("true").pk,
+            "summary": "Nine prisoners were exchanged on each side.",
+            "explanation": "Both governments confirmed the exchange.",
+            "source_1": report.pk,
+            "note_1": "Names all eighteen people.",
+        },
+    )
+
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status.slug == "true"
+    verdict = claim.verdicts.get(summary="Nine prisoners were exchanged on each side.")
+    assert verdict.is_published and verdict.created_by == editor
+    assert claim.status_changed_at == verdict.published_at
+    change = Change.objects.get(verdict=verdict)
+    assert (change.from_status.slug, change.to_status.slug, change.by) == ("unverified", "true", editor)
+    assert [(e.source, e.note) for e in verdict.evidence.all()] == [(report, "Names all eighteen people.")]
+
+    listing = editor_client.get(response["Location"]).content.decode()
+    assert "Published: the claim&#x27;s status is now “True”." in listing
+    page = editor_client.get(url).content.decode()
+    assert "Nine prisoners were exchanged on each side." in page
+    assert "Names all eighteen people." in page
+    assert re.search(r'<span style="background:#15803d;[^"]*">True</span>', page)
+
+
+def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_client):
+    claim = make_rated_claim(status=get_status("false"))
+    response = post_claim_page(editor_client, change_url(claim), quote="Exactly as said.")
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.quote == "Exactly as said."
+    assert claim.verdicts.count() == 1
+    assert Change.objects.filter(claim=claim).count() == 1
+
+
+def test_a_status_of_the_other_scale_is_refused_with_a_message_and_nothing_is_saved(editor_client):
+    claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT, text="The original text.")
+    before = snapshot(claim)
+
+    response = post_claim_page(
+        editor_client,
+        change_url(claim),
+        text="An edited text that must not be saved either.",
+        verdict={"status": get_status("kept").pk, "summary": "Kept, apparently."},
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert (
+        "“Kept” is on the Tracking (promises and predictions) scale; a Fact claim is rated on the " in content
+    )
+    assert "Accuracy (facts) scale." in content
+    assert snapshot(claim) == before
+
+
+def test_citing_a_source_twice_or_a_note_without_a_source_is_refused(editor_client):
+    claim = make_claim(kind=Kind.FACT)
+    source = make_source()
+    before = snapshot(claim)
+    response = post_claim_page(
+        editor_client,
+        change_url(claim),
+        verdict={
+            "status": get_status("true").pk,
+            "summary": "Confirmed.",
+            "source_1": source.pk,
+            "source_2": source.pk,
+            "note_3": "A note about nothing.",
+        },
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Each source can be cited once per verdict." in content
+    assert "Choose the source this note is about." in content
+    assert snapshot(claim) == before
+
+
+def test_a_verdict_with_no_summary_is_refused(editor_client):
+    claim = make_claim(kind=Kind.FACT)
+    before = snapshot(claim)
+    response = post_claim_page(editor_client, change_url(claim), verdict={"status": get_status("true").pk})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert snapshot(claim) == before
+
+
+def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_saved(editor_client):
+    # The claim's last verdict carries a publication time a few seconds ahead (within the service's leeway
+    # for clocks), so a verdict published now would come before it: only record_verdict can tell.
+    claim = make_claim(kind=Kind.FACT, text="The original text.")
+    record_verdict(
+        claim=claim,
+        status=get_status("false"),
+        summary="First.",
+        published_at=timezone.now() + timedelta(seconds=40),
+    )
+    before = snapshot(claim)
+
+    response = post_claim_page(
+        editor_client,
+        change_url(claim),
+        text="An edited text that must not be saved either.",
+        verdict={"status": get_status("true").pk, "summary": "Second."},
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "The claim already has a verdict published at" in content
+    assert "a new one must be published after it." in content
+    assert "Second." in content  # the editor's input is kept on the page
+    assert snapshot(claim) == before
+
+
+def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_client):
+    claim = make_rated_claim(status=get_status("false"))
+    response = post_claim_page(
+        editor_client,
+        change_url(claim),
+        verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."},
+        publish=False,
+    )
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status.slug == "false"
+    draft = claim.verdicts.get(summary="Draft: new figures suggest otherwise.")
+    assert draft.published_at is None
+    assert Change.objects.filter(claim=claim).count() == 1
+    page = editor_client.get(change_url(claim)).content.decode()
+    assert "Draft: not public. Open it to edit or publish it." in page
+
+
+def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(editor_client, editor):
+    claim = make_rated_claim(status=get_status("false"))
+    draft = record_verdict(claim=claim, status=get_status("true"), summary="Corrected.", publish=False)
+    published = claim.verdicts.exclude(pk=draft.pk).get()
+    response = editor_client.post(
+        reverse("admin:claims_verdict_changelist"),
+        {"action": "publish_drafts", "_selected_action": [draft.pk, published.pk]},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "To record a new verdict, open its claim" in content
+    assert "Published 1 draft(s)." in content
+    assert "1 selected verdict(s) were already published." in content
+    claim.refresh_from_db()
+    draft.refresh_from_db()
+    assert claim.status.slug == "true" and draft.is_published
+    assert Change.objects.get(verdict=draft).by == editor
+
+
+def test_adding_a_claim_with_its_first_verdict(editor_client):
+    speaker, source = make_speaker(), make_source()
+    url = reverse("admin:claims_claim_add")
+    fields = {
+        "speaker": speaker.pk,
+        "source": source.pk,
+        "text": "Talks will begin immediately.",
+        "slug": "talks-begin-immediately",
+        "kind": Kind.PREDICTION,
+        "said_on": "2025-05-19",
+        "due_on": "2025-05-26",
+    }
+    refused = post_claim_page(
+        editor_client, url, verdict={"status": get_status("true").pk, "summary": "Talks began."}, **fields
+    )
+    assert refused.status_code == 200
+    assert (
+        "a Prediction claim is rated on the Tracking (promises and predictions) scale."
+        in refused.content.decode()
+    )
+    assert not Claim.objects.filter(slug="talks-begin-immediately").exists()
+
+    added = post_claim_page(
+        editor_client, url, verdict={"status": get_status("open").pk, "summary": "Not yet."}, **fields
+    )
+    assert added.status_code == 302
+    claim = Claim.objects.get(slug="talks-begin-immediately")
+    assert claim.status.slug == "open"
+    assert Change.objects.filter(claim=claim, to_status__slug="open").count() == 1
+
+
+def test_a_rated_claim_cannot_move_to_the_other_scale(editor_client):
+    claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
+    response = post_claim_page(editor_client, change_url(claim), kind=Kind.PROMISE)
+    assert response.status_code == 200
+    assert "cannot become a claim of the other scale" in response.content.decode()
+    claim.refresh_from_db()
+    assert claim.kind == Kind.FACT
+
+
+def test_a_fact_with_a_due_date_is_refused_with_a_message(editor_client):
+    claim = make_claim(kind=Kind.FACT)
+    response = post_claim_page(editor_client, change_url(claim), due_on="2025-06-01")
+    assert response.status_code == 200
+    assert "Only promises and predictions have a due date" in response.content.decode()
+
+
+def test_the_evidence_source_autocomplete_answers_editors(editor_client):
+    make_source(title="Prisoner exchange completed")
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "claims", "model_name": "evidence", "field_name": "source", "term": "prisoner"},
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == [
+        "Prisoner exchange completed (The Daily Record)"
+    ]
+
+
+# History is read-only -----------------------------------------------------------------------------------------
+
+
+def test_published_verdicts_are_read_only(editor_client):
+    claim = make_rated_claim(status=get_status("false"))
+    verdict = claim.verdicts.get()
+    url = reverse("admin:claims_verdict_change", args=[verdict.pk])
+
+    page = editor_client.get(url).content.decode()
+    assert 'name="summary"' not in page and 'name="_save"' not in page
+    assert "Checked against the record." in page
+    refused = editor_client.post(url, {"summary": "Rewritten.", "status": verdict.status_id, "_save": "Save"})
+    assert refused.status_code == 403
+    assert editor_client.post(reverse("admin:claims_verdict_delete", args=[verdict.pk])).status_code == 403
+    verdict.refresh_from_db()
+    assert verdict.summary == "Checked against the record."
+
+    claim_page = editor_client.get(change_url(claim)).content.decode()
+    assert 'name="verdicts-0-summary"' not in claim_page  # the timeline row has no inputs
+    assert "Checked against the record." in claim_page
+
+
+def test_a_drafts_summary_can_be_edited_until_it_is_published(editor_client):
+    claim = make_rated_claim(status=get_status("false"))
+    draft = record_verdict(claim=claim, status=get_status("true"), summary="First draft.", publish=False)
+    url = reverse("admin:claims_verdict_change", args=[draft.pk])
+    page = editor_client.get(url).content.decode()
+    assert select_options(page, "status")[1:] == [str(s) for s in Status.objects.filter(scale="accuracy")]
+    response = editor_client.post(
+        url,
+        {
+            "status": get_status("mostly-true").pk,
+            "summary": "Second draft.",
+            "explanation": "",
+            "evidence-TOTAL_FORMS": "0",
+            "evidence-INITIAL_FORMS": "0",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.summary, draft.status.slug, draft.published_at) == ("Second draft.", "mostly-true", None)
+
+
+def test_status_changes_cannot_be_added_edited_or_deleted(editor_client):
+    claim = make_rated_claim(status=get_status("false"))
+    change = Change.objects.get(claim=claim)
+    assert editor_client.get(reverse("admin:claims_change_changelist")).status_code == 200
+    page = editor_client.get(reverse("admin:claims_change_change", args=[change.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert editor_client.get(reverse("admin:claims_change_add")).status_code == 403
+    assert editor_client.post(reverse("admin:claims_change_delete", args=[change.pk])).status_code == 403
+
+
+def test_an_editor_cannot_delete_claims(editor_client):
+    claim = make_claim()
+    assert (
+        editor_client.post(reverse("admin:claims_claim_delete", args=[claim.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert Claim.objects.filter(pk=claim.pk).exists()
+
+
+def test_an_editor_cannot_manage_users_or_groups(editor_client):
+    assert editor_client.get("/admin/auth/user/").status_code == 403
+    assert editor_client.get("/admin/auth/group/").status_code == 403
+    index = editor_client.get("/admin/").content.decode()
+    assert "/admin/auth/" not in index
+    assert "/admin/claims/claim/" in index
+
+
+def test_editors_can_rename_and_recolour_a_status_but_not_change_its_scale_or_slug(editor_client):
+    status = get_status("misleading")
+    url = reverse("admin:claims_status_change", args=[status.pk])
+    page = editor_client.get(url).content.decode()
+    assert 'name="scale"' not in page and 'name="slug"' not in page
+    assert 'type="color"' in page
+    response = editor_client.post(
+        url,
+        {
+            "label": "Missing context",
+            "position": 3,
+            "colour": "#a16207",
+            "description": "",
+            "scale": "tracking",
+        },
+    )
+    assert response.status_code == 302
+    status.refresh_from_db()
+    assert (status.label, status.colour, status.scale, status.slug) == (
+        "Missing context",
+        "#a16207",
+        "accuracy",
+        "misleading",
+    )
+
+
+def test_the_list_pages_of_every_model_open_for_an_editor(editor_client):
+    claim = make_rated_claim(
+        status=get_status("false"), evidence=[EvidenceItem(source=make_source(), note="Page 2.")]
+    )
+    record_verdict(claim=claim, status=get_status("true"), summary="Draft.", publish=False)
+    for model in ("speaker", "source", "status", "claim", "verdict", "evidence", "change"):
+        assert editor_client.get(reverse(f"admin:claims_{model}_changelist")).status_code == 200, model
+    drafts = editor_client.get(
+        reverse("admin:claims_verdict_changelist"), {"published": "no"}
+    ).content.decode()
+    assert "Draft." in drafts and "Checked against the record." not in drafts
+    assert Verdict.objects.count() == 2
