@@ -15,15 +15,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from claims.models import Change, Claim, Evidence, Kind, Source, Speaker, Status, Verdict, scale_for_kind
-from claims.services import EvidenceItem, publish_verdict, record_verdict
+from claims.services import EvidenceItem, publish_verdict, record_verdict, wrong_scale_message
 
 # How many (source, note) pairs the new-verdict row offers; the admin has no nested inlines.
 EVIDENCE_ROWS = (1, 2, 3)
@@ -37,14 +38,6 @@ def status_badge(status: Status | None) -> SafeString | str:
         '<span style="background:{};color:#fff;padding:1px 8px;border-radius:8px;white-space:nowrap">{}</span>',
         status.colour,
         status.label,
-    )
-
-
-def wrong_scale_message(status: Status, kind: str) -> str:
-    """Why a status cannot rate a claim of this kind (the words record_verdict uses)."""
-    return (
-        f"“{status.label}” is on the {status.get_scale_display()} scale; a {Kind(kind).label} claim is rated "
-        f"on the {Status(scale=scale_for_kind(kind)).get_scale_display()} scale."
     )
 
 
@@ -693,6 +686,26 @@ class VerdictAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A verdict is recorded on its claim's page, where the claim's scale and timeline are in view.
         return False
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """Editing a draft that another editor publishes meanwhile: the database refuses the rewrite (the
+        whole save is rolled back) and the editor is told so, instead of a server error."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError:
+            self.message_user(
+                request,
+                "Nothing was saved: this verdict was published meanwhile, and a published verdict cannot be "
+                "changed. Record a new verdict on its claim instead.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from claims.models import Change, Claim, Evidence, Source, Status, Verdict
+from claims.models import Change, Claim, Evidence, Kind, Source, Status, Verdict, scale_for_kind
 
 # Key of the transaction-level advisory lock that serialises Change inserts (any constant unique to
 # this purpose). Holding it from the insert to the commit makes Change ids commit in id order.
@@ -28,6 +28,14 @@ class EvidenceItem:
 
     source: Source
     note: str = ""
+
+
+def wrong_scale_message(status: Status, kind: str) -> str:
+    """Why a status cannot rate a claim of this kind: the words of record_verdict and the admin's form."""
+    return (
+        f"“{status.label}” is on the {status.get_scale_display()} scale; a {Kind(kind).label} claim is rated "
+        f"on the {Status(scale=scale_for_kind(kind)).get_scale_display()} scale."
+    )
 
 
 def record_verdict(
@@ -57,10 +65,7 @@ def record_verdict(
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
         errors: dict[str, list[str]] = {}
         if status.scale != claim.expected_scale:
-            errors.setdefault("status", []).append(
-                f"“{status.label}” is on the {status.get_scale_display()} scale; a {claim.get_kind_display()} "
-                f"claim is rated on the {Status(scale=claim.expected_scale).get_scale_display()} scale."
-            )
+            errors.setdefault("status", []).append(wrong_scale_message(status, claim.kind))
         if not summary.strip():
             errors.setdefault("summary", []).append("A verdict needs a one-line summary.")
         sources = [item.source.pk for item in evidence]

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Change, Claim, Kind, Status, Verdict
-from claims.services import EvidenceItem, record_verdict
+from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import (
     get_status,
     make_claim,
@@ -592,6 +592,30 @@ def test_a_drafts_summary_can_be_edited_until_it_is_published(editor_client):
     assert response.status_code == 302
     draft.refresh_from_db()
     assert (draft.summary, draft.status.slug, draft.published_at) == ("Second draft.", "mostly-true", None)
+
+
+def test_saving_a_draft_that_was_published_meanwhile_is_refused_with_a_message(editor_client, monkeypatch):
+    from claims.admin import VerdictAdmin
+
+    claim = make_rated_claim(status=get_status("false"))
+    draft = record_verdict(claim=claim, status=get_status("true"), summary="First draft.", publish=False)
+    save_model = VerdictAdmin.save_model
+
+    def published_meanwhile(self, request, obj, form, change):
+        # Another editor publishes the draft between this editor's form check and the save.
+        publish_verdict(verdict=Verdict.objects.get(pk=obj.pk))
+        save_model(self, request, obj, form, change)
+
+    monkeypatch.setattr(VerdictAdmin, "save_model", published_meanwhile)
+    url = reverse("admin:claims_verdict_change", args=[draft.pk])
+    data = {"status": draft.status_id, "summary": "Rewritten.", "explanation": "", "_save": "Save"}
+    data |= {"evidence-TOTAL_FORMS": "0", "evidence-INITIAL_FORMS": "0"}
+    response = editor_client.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was saved: this verdict was published meanwhile" in response.content.decode()
+    draft.refresh_from_db()
+    # The whole request was rolled back: the publication inside it too, and the summary is unchanged.
+    assert (draft.summary, draft.published_at) == ("First draft.", None)
 
 
 def test_status_changes_cannot_be_added_edited_or_deleted(editor_client):

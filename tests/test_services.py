@@ -189,3 +189,29 @@ def test_search_ranks_a_match_in_the_text_above_one_in_the_quote(statuses):
 def test_search_accepts_any_text(statuses, text):
     make_claim(text="Nine people each will be released.")
     assert isinstance(list(Claim.objects.search(text)), list)
+
+
+def test_the_evidence_of_a_published_verdict_cannot_be_changed_added_or_removed(statuses):
+    source, other = make_source(), make_source()
+    verdict = record_verdict(
+        claim=make_claim(), status=get_status("true"), summary="s", evidence=[EvidenceItem(source=source)]
+    )
+    evidence = verdict.evidence.get()
+    with pytest.raises(IntegrityError, match="evidence of a published verdict"), transaction.atomic():
+        Evidence.objects.filter(pk=evidence.pk).update(note="rewritten")
+    with pytest.raises(IntegrityError, match="evidence of a published verdict"), transaction.atomic():
+        Evidence.objects.create(verdict=verdict, source=other)
+    with pytest.raises(IntegrityError, match="evidence of a published verdict"), transaction.atomic():
+        Evidence.objects.filter(pk=evidence.pk).delete()
+    assert list(verdict.evidence.values_list("source", "note")) == [(source.pk, "")]
+
+
+def test_a_drafts_evidence_can_be_edited_until_it_is_published(statuses):
+    source = make_source()
+    draft = record_verdict(claim=make_claim(), status=get_status("true"), summary="s", publish=False)
+    Evidence.objects.create(verdict=draft, source=source, note="first")
+    Evidence.objects.filter(verdict=draft).update(note="second")
+    publish_verdict(verdict=draft)
+    assert list(draft.evidence.values_list("note", flat=True)) == ["second"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Evidence.objects.filter(verdict=draft).update(note="third")
