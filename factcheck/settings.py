@@ -191,5 +191,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # pgserver narrates every start and exit at INFO.
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        # Django's own loggers print through the root handler only (else runserver prints every line twice).
+        "django": {"level": env_str("LOG_LEVEL", "INFO"), "handlers": [], "propagate": True},
+    },
 }
