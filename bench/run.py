@@ -24,16 +24,17 @@ sys.path.insert(0, str(ROOT))
 def bench_database_url() -> str:
     if os.environ.get("BENCH_DATABASE_URL"):
         return os.environ["BENCH_DATABASE_URL"]
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
 
     from factcheck.embedded_db import database_url
 
-    url = database_url(ROOT / ".data")
-    admin = url.rsplit("/", 1)[0] + "/postgres?" + url.split("?", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
+    url = urlsplit(database_url(ROOT / ".data"))
+    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'factcheck_bench'").fetchone():
             conn.execute("CREATE DATABASE factcheck_bench")
-    return url.replace("/factcheck?", "/factcheck_bench?")
+    return urlunsplit(url._replace(path="/factcheck_bench"))
 
 
 def main() -> None:
@@ -55,6 +56,9 @@ def main() -> None:
 
     from claims.models import Claim
 
+    import logging
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # a 4xx would be printed per request
     call_command("migrate", verbosity=0)
     call_command("loaddata", "statuses", verbosity=0)
     have = Claim.objects.count()
@@ -106,10 +110,10 @@ def main() -> None:
 def _cursor_for(claim) -> str:
     """The API's cursor for the position just after `claim` (DRF's base64 of 'p=<position>')."""
     from base64 import b64encode
-    from urllib.parse import quote
+    from urllib.parse import quote, urlencode
 
     position = claim.status_changed_at.isoformat()
-    return quote(b64encode(f"p={position}".encode()).decode())
+    return quote(b64encode(urlencode({"p": position}).encode()).decode())
 
 
 if __name__ == "__main__":
