@@ -341,6 +341,19 @@ class NewVerdictForm(forms.ModelForm):
         ]
 
 
+class ViewOnly:
+    """An admin (or inline) that shows history and never writes it: no add, change or delete for anyone."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class NewVerdictFormSet(BaseInlineFormSet):
     """Gives each form the claim it rates and the status options they share."""
 
@@ -356,7 +369,7 @@ class NewVerdictFormSet(BaseInlineFormSet):
         }
 
 
-class VerdictTimelineInline(admin.TabularInline):
+class VerdictTimelineInline(ViewOnly, admin.TabularInline):
     """The claim's verdicts, newest first, drafts on top: read-only (published ones are never rewritten)."""
 
     model = Verdict
@@ -371,15 +384,6 @@ class VerdictTimelineInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
         """The claim's verdicts with status, author and evidence: one query for any number of verdicts."""
         return super().get_queryset(request).with_evidence().select_related("created_by").newest_first()
-
-    def has_add_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
-        return False
 
     @admin.display(description="status")
     def badge(self, verdict: Verdict) -> SafeString | str:
@@ -805,7 +809,7 @@ class EvidenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
+class ChangeAdmin(ViewOnly, admin.ModelAdmin):
     """The append-only record of published status changes: to read, never to write."""
 
     list_display = ["id", "claim", "from_badge", "to_badge", "at", "by_name"]
@@ -825,15 +829,6 @@ class ChangeAdmin(admin.ModelAdmin):
             .select_related("claim", "from_status", "to_status", "verdict", "by")
             .defer("claim__search", "claim__quote")
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Change | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Change | None = None) -> bool:
-        return False
 
     @admin.display(description="from")
     def from_badge(self, change: Change) -> SafeString | str:
