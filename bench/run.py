@@ -10,6 +10,7 @@ of the process. Not part of the test run.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import resource
 import statistics
@@ -55,8 +56,6 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from claims.models import Claim
-
-    import logging
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # a 4xx would be printed per request
     call_command("migrate", verbosity=0)
