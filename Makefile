@@ -13,12 +13,13 @@ SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12
 PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 
-.PHONY: help run test lint format check-migrations db-up clean
+.PHONY: help run test lint format check-migrations db-stop clean
 
 help:
 	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
 	@echo "make test   set up with the dev dependencies and run the whole test suite on PostgreSQL"
 	@echo "make lint   ruff check and ruff format --check"
+	@echo "make db-stop  stop the embedded PostgreSQL (it keeps running between commands)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -64,6 +65,11 @@ format: $(VENV)/.installed-dev
 check-migrations: $(VENV)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The embedded PostgreSQL keeps running between commands (so the next one starts at once); this stops it.
+db-stop:
+	@if [ -f .data/pg/postmaster.pid ]; then kill -TERM $$(head -n 1 .data/pg/postmaster.pid) && echo "Stopped the embedded PostgreSQL."; \
+	else echo "The embedded PostgreSQL is not running."; fi
+
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info
-	@echo "The database under .data/ is kept; stop its server and remove .data/ to start afresh."
+	@echo "The database under .data/ is kept: make db-stop, then remove .data/ to start afresh."
