@@ -29,7 +29,7 @@ class StatusSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Status
-        fields = ["slug", "label", "scale", "position", "colour", "description"]
+        fields = [*StatusBriefSerializer.Meta.fields, "colour", "description"]
         read_only_fields = fields
 
 
