@@ -23,7 +23,17 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from claims.models import Change, Claim, Evidence, Kind, Source, Speaker, Status, Verdict, scale_for_kind
+from claims.models import (
+    Claim,
+    Evidence,
+    Kind,
+    Source,
+    Speaker,
+    Status,
+    StatusChange,
+    Verdict,
+    scale_for_kind,
+)
 from claims.services import EvidenceItem, publish_verdict, record_verdict, wrong_scale_message
 
 # How many (source, note) pairs the new-verdict row offers; the admin has no nested inlines.
@@ -808,36 +818,36 @@ class EvidenceAdmin(admin.ModelAdmin):
 # Changes --------------------------------------------------------------------------------------------------
 
 
-@admin.register(Change)
-class ChangeAdmin(ViewOnly, admin.ModelAdmin):
+@admin.register(StatusChange)
+class StatusChangeAdmin(ViewOnly, admin.ModelAdmin):
     """The append-only record of published status changes: to read, never to write."""
 
-    list_display = ["id", "claim", "from_badge", "to_badge", "at", "by_name"]
-    list_select_related = ["claim", "from_status", "to_status", "by"]
+    list_display = ["id", "claim", "from_badge", "to_badge", "published_at", "published_by_name"]
+    list_select_related = ["claim", "from_status", "to_status", "published_by"]
     list_filter = ["to_status"]
-    fields = ["claim", "from_status", "to_status", "verdict", "at", "by_name"]
+    fields = ["claim", "from_status", "to_status", "verdict", "published_at", "published_by_name"]
     readonly_fields = fields
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    sortable_by = ["id", "at"]
+    sortable_by = ["id", "published_at"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Change]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StatusChange]:
         """Changes with claim, statuses, verdict and author joined in (the claim's search column deferred)."""
         return (
             super()
             .get_queryset(request)
-            .select_related("claim", "from_status", "to_status", "verdict", "by")
+            .select_related("claim", "from_status", "to_status", "verdict", "published_by")
             .defer("claim__search", "claim__quote")
         )
 
     @admin.display(description="from")
-    def from_badge(self, change: Change) -> SafeString | str:
+    def from_badge(self, change: StatusChange) -> SafeString | str:
         return status_badge(change.from_status)
 
     @admin.display(description="to")
-    def to_badge(self, change: Change) -> SafeString | str:
+    def to_badge(self, change: StatusChange) -> SafeString | str:
         return status_badge(change.to_status)
 
     @admin.display(description="by")
-    def by_name(self, change: Change) -> str:
-        return author_name(change.by)
+    def published_by_name(self, change: StatusChange) -> str:
+        return author_name(change.published_by)

@@ -452,34 +452,35 @@ class Evidence(models.Model):
     natural_key.dependencies = ["claims.verdict", "claims.source"]  # type: ignore[attr-defined]
 
 
-class ChangeQuerySet(models.QuerySet["Change"]):
-    def get_by_natural_key(self, claim_slug: str, published_at: str) -> Change:
+class StatusChangeQuerySet(models.QuerySet["StatusChange"]):
+    def get_by_natural_key(self, claim_slug: str, published_at: str) -> StatusChange:
         return self.get(verdict__claim__slug=claim_slug, verdict__published_at=published_at)
 
-    def for_feed(self) -> ChangeQuerySet:
+    def for_feed(self) -> StatusChangeQuerySet:
         """Oldest first by id (the feed's order), claim and both statuses joined in: one query a page."""
         return self.select_related("claim", "from_status", "to_status").order_by("id")
 
 
-class Change(models.Model):
+class StatusChange(models.Model):
     """An append-only record of a claim's published status change (a database trigger refuses edits).
 
     Inserts are serialised by a transaction-level advisory lock, so ids commit in order and a consumer
     reading the feed with ?after=<last id> never misses one.
     """
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="changes")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.ForeignKey(Status, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     to_status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
-    verdict = models.OneToOneField(Verdict, on_delete=models.PROTECT, related_name="change")
-    at = models.DateTimeField(help_text="When the verdict was published.")
-    by = models.ForeignKey(
+    verdict = models.OneToOneField(Verdict, on_delete=models.PROTECT, related_name="status_change")
+    published_at = models.DateTimeField(help_text="When the verdict was published.")
+    published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    objects = ChangeQuerySet.as_manager()
+    objects = StatusChangeQuerySet.as_manager()
 
     class Meta:
+        db_table = "claims_change"
         ordering = ["id"]
         indexes = [models.Index(fields=["claim", "id"], name="claims_change_claim_idx")]
 

@@ -1,7 +1,7 @@
 """The writes that change what the public sees of a claim. Each is one transaction.
 
 The admin, the API, management commands and tests call these; nothing else sets a claim's status,
-status_changed_at, or appends a Change.
+status_changed_at, or appends a StatusChange.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from claims.models import Change, Claim, Evidence, Kind, Source, Status, Verdict, scale_for_kind
+from claims.models import Claim, Evidence, Kind, Source, Status, StatusChange, Verdict, scale_for_kind
 
-# Key of the transaction-level advisory lock that serialises Change inserts (any constant unique to
-# this purpose). Holding it from the insert to the commit makes Change ids commit in id order.
+# Key of the transaction-level advisory lock that serialises StatusChange inserts (any constant unique to
+# this purpose). Holding it from the insert to the commit makes StatusChange ids commit in id order.
 CHANGE_FEED_LOCK = 7_146_532_901
 
 
@@ -53,7 +53,7 @@ def record_verdict(
 
     One transaction: locks the claim row (SELECT … FOR UPDATE, so two editors publishing at once are
     applied one after the other), saves the verdict and its evidence, and, when `publish` is true, sets
-    the claim's status and status_changed_at and appends a Change. A draft (`publish=False`) changes
+    the claim's status and status_changed_at and appends a StatusChange. A draft (`publish=False`) changes
     nothing public. `published_at` defaults to now; it may be backdated, but not before the claim's
     current status or into the future.
 
@@ -100,7 +100,7 @@ def record_verdict(
 def publish_verdict(
     *, verdict: Verdict, published_at: datetime | None = None, by: AbstractBaseUser | None = None
 ) -> Verdict:
-    """Publish a draft verdict: it becomes its claim's status, with a Change appended. One transaction.
+    """Publish a draft verdict: it becomes its claim's status, with a StatusChange appended. One transaction.
 
     Raises ValidationError when the verdict is already published or the time is not acceptable.
     """
@@ -133,16 +133,16 @@ def _publication_errors(claim: Claim, published_at: datetime) -> dict[str, list[
 
 
 def _apply(claim: Claim, verdict: Verdict, by: AbstractBaseUser | None) -> None:
-    """Make a published verdict the claim's status and append the Change (caller holds the claim lock)."""
+    """Make a published verdict the claim's status and append the StatusChange (caller holds the claim lock)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
-    Change.objects.create(
+    StatusChange.objects.create(
         claim=claim,
         from_status_id=claim.status_id,
         to_status_id=verdict.status_id,
         verdict=verdict,
-        at=verdict.published_at,
-        by=by if by is not None and by.is_authenticated else None,
+        published_at=verdict.published_at,
+        published_by=by if by is not None and by.is_authenticated else None,
     )
     claim.status_id = verdict.status_id
     claim.status_changed_at = verdict.published_at

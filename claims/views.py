@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from claims.claimreview import claim_review, json_ld_script
-from claims.models import Change, Claim, ClaimQuerySet, Kind, Speaker, Status
+from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, StatusChange
 from claims.pagination import ClaimCursorPagination
 
 # Longer search text is cut here: a search box needs no more, and it bounds the work of one request.
@@ -100,9 +100,11 @@ class HomeView(ListView):
     template_name = "claims/home.html"
     context_object_name = "changes"
 
-    def get_queryset(self) -> QuerySet[Change]:
+    def get_queryset(self) -> QuerySet[StatusChange]:
         """The latest published status changes, newest first, claim, speaker and statuses joined: one query."""
-        return Change.objects.for_feed().select_related("claim__speaker").order_by("-id")[:LATEST_CHANGES]
+        return (
+            StatusChange.objects.for_feed().select_related("claim__speaker").order_by("-id")[:LATEST_CHANGES]
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         """Adds the statuses with their published-claim counts: one query."""

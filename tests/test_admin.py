@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import Change, Claim, Kind, Status, Verdict
+from claims.models import Claim, Kind, Status, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import (
     get_status,
@@ -148,7 +148,7 @@ def snapshot(claim: Claim) -> tuple:
         claim.status_id,
         claim.status_changed_at,
         list(claim.verdicts.values_list("pk", flat=True)),
-        Change.objects.filter(claim=claim).count(),
+        StatusChange.objects.filter(claim=claim).count(),
     )
 
 
@@ -259,7 +259,7 @@ def test_the_claim_list_costs_the_same_queries_for_1_and_100_claims(
 @pytest.mark.parametrize(
     ("model", "queries"),
     # session, user, permissions (2), count, the page; plus one for a filter listing statuses.
-    [("verdict", 7), ("change", 7), ("evidence", 6), ("speaker", 6), ("source", 6), ("status", 7)],
+    [("verdict", 7), ("statuschange", 7), ("evidence", 6), ("speaker", 6), ("source", 6), ("status", 7)],
 )
 def test_every_other_list_costs_the_same_queries_for_1_and_20_rows(
     editor_client, model, queries, rows, django_assert_num_queries
@@ -275,7 +275,7 @@ def test_every_other_list_costs_the_same_queries_for_1_and_20_rows(
         len(re.findall(r'<tr><(?:td class="action-checkbox"|th class="field-)', response.content.decode()))
         == {
             "verdict": rows,
-            "change": rows,
+            "statuschange": rows,
             "evidence": rows,
             "speaker": rows,
             "source": 2 * rows,
@@ -354,8 +354,12 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_
     verdict = claim.verdicts.get(summary="Nine prisoners were exchanged on each side.")
     assert verdict.is_published and verdict.created_by == editor
     assert claim.status_changed_at == verdict.published_at
-    change = Change.objects.get(verdict=verdict)
-    assert (change.from_status.slug, change.to_status.slug, change.by) == ("unverified", "true", editor)
+    change = StatusChange.objects.get(verdict=verdict)
+    assert (change.from_status.slug, change.to_status.slug, change.published_by) == (
+        "unverified",
+        "true",
+        editor,
+    )
     assert [(e.source, e.note) for e in verdict.evidence.all()] == [(report, "Names all eighteen people.")]
 
     listing = editor_client.get(response["Location"]).content.decode()
@@ -373,7 +377,7 @@ def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_client):
     claim.refresh_from_db()
     assert claim.quote == "Exactly as said."
     assert claim.verdicts.count() == 1
-    assert Change.objects.filter(claim=claim).count() == 1
+    assert StatusChange.objects.filter(claim=claim).count() == 1
 
 
 def test_a_status_of_the_other_scale_is_refused_with_a_message_and_nothing_is_saved(editor_client):
@@ -467,7 +471,7 @@ def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_cl
     assert claim.status.slug == "false"
     draft = claim.verdicts.get(summary="Draft: new figures suggest otherwise.")
     assert draft.published_at is None
-    assert Change.objects.filter(claim=claim).count() == 1
+    assert StatusChange.objects.filter(claim=claim).count() == 1
     page = editor_client.get(change_url(claim)).content.decode()
     assert "Draft: not public. Open it to edit or publish it." in page
 
@@ -488,7 +492,7 @@ def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(ed
     claim.refresh_from_db()
     draft.refresh_from_db()
     assert claim.status.slug == "true" and draft.is_published
-    assert Change.objects.get(verdict=draft).by == editor
+    assert StatusChange.objects.get(verdict=draft).published_by == editor
 
 
 def test_adding_a_claim_with_its_first_verdict(editor_client):
@@ -519,7 +523,7 @@ def test_adding_a_claim_with_its_first_verdict(editor_client):
     assert added.status_code == 302
     claim = Claim.objects.get(slug="talks-begin-immediately")
     assert claim.status.slug == "open"
-    assert Change.objects.filter(claim=claim, to_status__slug="open").count() == 1
+    assert StatusChange.objects.filter(claim=claim, to_status__slug="open").count() == 1
 
 
 def test_a_rated_claim_cannot_move_to_the_other_scale(editor_client):
@@ -620,12 +624,14 @@ def test_saving_a_draft_that_was_published_meanwhile_is_refused_with_a_message(e
 
 def test_status_changes_cannot_be_added_edited_or_deleted(editor_client):
     claim = make_rated_claim(status=get_status("false"))
-    change = Change.objects.get(claim=claim)
-    assert editor_client.get(reverse("admin:claims_change_changelist")).status_code == 200
-    page = editor_client.get(reverse("admin:claims_change_change", args=[change.pk]))
+    change = StatusChange.objects.get(claim=claim)
+    assert editor_client.get(reverse("admin:claims_statuschange_changelist")).status_code == 200
+    page = editor_client.get(reverse("admin:claims_statuschange_change", args=[change.pk]))
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
-    assert editor_client.get(reverse("admin:claims_change_add")).status_code == 403
-    assert editor_client.post(reverse("admin:claims_change_delete", args=[change.pk])).status_code == 403
+    assert editor_client.get(reverse("admin:claims_statuschange_add")).status_code == 403
+    assert (
+        editor_client.post(reverse("admin:claims_statuschange_delete", args=[change.pk])).status_code == 403
+    )
 
 
 def test_an_editor_cannot_delete_claims(editor_client):
@@ -676,7 +682,7 @@ def test_the_list_pages_of_every_model_open_for_an_editor(editor_client):
         status=get_status("false"), evidence=[EvidenceItem(source=make_source(), note="Page 2.")]
     )
     record_verdict(claim=claim, status=get_status("true"), summary="Draft.", publish=False)
-    for model in ("speaker", "source", "status", "claim", "verdict", "evidence", "change"):
+    for model in ("speaker", "source", "status", "claim", "verdict", "evidence", "statuschange"):
         assert editor_client.get(reverse(f"admin:claims_{model}_changelist")).status_code == 200, model
     drafts = editor_client.get(
         reverse("admin:claims_verdict_changelist"), {"published": "no"}

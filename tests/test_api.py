@@ -874,7 +874,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         {"$ref": "#/components/schemas/SourceBrief"}
     ]
     assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
-    assert set(components["PaginatedChangeList"]["properties"]) == {"next", "last_id", "results"}
+    assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
     assert {} in claims_list["security"]  # anonymous readers are welcome
 
 

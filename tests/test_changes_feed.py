@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from claims.models import Change, Kind
+from claims.models import Kind, StatusChange
 from claims.services import CHANGE_FEED_LOCK, record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim
 
@@ -79,7 +79,7 @@ def test_a_consumer_that_keeps_the_last_id_sees_each_change_once(client, statuse
 def test_the_feed_pages_with_a_next_link_that_resumes_after_the_last_id(client, statuses):
     for _ in range(5):
         make_rated_claim()
-    every_id = list(Change.objects.order_by("id").values_list("id", flat=True))
+    every_id = list(StatusChange.objects.order_by("id").values_list("id", flat=True))
 
     page1 = client.get("/api/v1/changes/?page_size=2").json()
     page2 = client.get(page1["next"]).json()
@@ -180,14 +180,14 @@ def _waiting_for_the_feed_lock() -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_publications_at_once_commit_their_changes_in_id_order(statuses):
-    """Transaction A inserts its Change and stays open; B publishes on another claim meanwhile.
+    """Transaction A inserts its StatusChange and stays open; B publishes on another claim meanwhile.
 
     B must wait for A (the advisory lock): had B committed first, a consumer reading the feed then
     would have seen B's id, kept it, and never seen A's lower id.
     """
     claim_a = make_rated_claim(kind=Kind.FACT, status=get_status("true"))
     claim_b = make_rated_claim(kind=Kind.FACT, status=get_status("true"))
-    last_seen = Change.objects.order_by("-id").values_list("id", flat=True).first()
+    last_seen = StatusChange.objects.order_by("-id").values_list("id", flat=True).first()
     a_inserted, a_may_commit = threading.Event(), threading.Event()
     committed: list[str] = []
     errors: list[BaseException] = []

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from claims.models import Change, Claim, Verdict
+from claims.models import Claim, StatusChange, Verdict
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_the_benchmark_generator_refuses_a_real_database(statuses):
 def test_the_benchmark_generator_makes_public_claims_with_their_history(statuses):
     call_command("generate_claims", 60, "--speakers", "7", "--i-know")
     assert Claim.objects.published().count() == 60
-    assert Verdict.objects.published().count() == Change.objects.count() == 60
+    assert Verdict.objects.published().count() == StatusChange.objects.count() == 60
     claim = Claim.objects.select_related("speaker", "status").first()
     assert claim.speaker_name == claim.speaker.name
     assert claim.verdicts.get().status == claim.status

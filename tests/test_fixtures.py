@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from claims.models import Change, Claim, Evidence, Kind, Scale, Source, Speaker, Status, Verdict
+from claims.models import Claim, Evidence, Kind, Scale, Source, Speaker, Status, StatusChange, Verdict
 from claims.services import record_verdict
 from tests.factories import get_status
 
@@ -27,7 +27,7 @@ SEED_URL = (
 # byte, checked here without needing the file, which is not part of the repository.
 ARTICLE_SHA256 = "dec4b012ccf51594daef2088572ad54a59855e8db16d679e923d432573c9340b"
 
-MODELS = (Status, Speaker, Source, Claim, Verdict, Evidence, Change)
+MODELS = (Status, Speaker, Source, Claim, Verdict, Evidence, StatusChange)
 
 
 def load_default_data(*args: str) -> str:
@@ -251,12 +251,12 @@ def test_promises_and_predictions_start_open_and_facts_are_rated_only_on_the_art
 
 
 def test_each_published_verdict_has_exactly_one_change_as_record_verdict_appends_it(default_data):
-    verdicts = Verdict.objects.published().select_related("change")
-    assert verdicts.count() == Change.objects.count() == 15
+    verdicts = Verdict.objects.published().select_related("status_change")
+    assert verdicts.count() == StatusChange.objects.count() == 15
     for verdict in verdicts:
-        change = verdict.change
+        change = verdict.status_change
         assert change.claim_id == verdict.claim_id
         assert change.from_status is None
         assert change.to_status_id == verdict.status_id
-        assert change.at == verdict.published_at
-        assert change.by is None
+        assert change.published_at == verdict.published_at
+        assert change.published_by is None

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from claims.models import Change, Claim, Evidence, Kind, Verdict
+from claims.models import Claim, Evidence, Kind, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import get_status, make_claim, make_source, make_speaker, make_user
 
@@ -28,9 +28,9 @@ def test_recording_a_verdict_moves_the_claim_to_its_status(statuses):
     claim.refresh_from_db()
     assert claim.status.slug == "false"
     assert claim.status_changed_at == verdict.published_at
-    change = Change.objects.get(verdict=verdict)
-    assert (change.from_status, change.to_status.slug, change.by) == (None, "false", editor)
-    assert change.at == verdict.published_at
+    change = StatusChange.objects.get(verdict=verdict)
+    assert (change.from_status, change.to_status.slug, change.published_by) == (None, "false", editor)
+    assert change.published_at == verdict.published_at
     assert verdict.created_by == editor
     assert [(e.source, e.note) for e in verdict.evidence.all()] == [(source, "Page 3.")]
 
@@ -42,10 +42,10 @@ def test_a_second_verdict_keeps_the_first_on_the_timeline_and_records_the_change
     claim.refresh_from_db()
     assert claim.status.slug == "broken"
     assert list(claim.verdicts.newest_first()) == [second, first]
-    change = second.change
+    change = second.status_change
     assert (change.from_status.slug, change.to_status.slug) == ("open", "broken")
-    assert list(Change.objects.filter(claim=claim).values_list("id", flat=True)) == sorted(
-        [first.change.id, second.change.id]
+    assert list(StatusChange.objects.filter(claim=claim).values_list("id", flat=True)) == sorted(
+        [first.status_change.id, second.status_change.id]
     )
 
 
@@ -61,7 +61,7 @@ def test_a_status_from_the_other_scale_is_refused_and_nothing_is_saved(statuses)
     assert "accuracy" in str(refused.value.message_dict["status"]).lower()
     claim.refresh_from_db()
     assert claim.status is None
-    assert (Verdict.objects.count(), Evidence.objects.count(), Change.objects.count()) == (0, 0, 0)
+    assert (Verdict.objects.count(), Evidence.objects.count(), StatusChange.objects.count()) == (0, 0, 0)
 
 
 def test_an_empty_summary_or_a_source_cited_twice_is_refused(statuses):
@@ -84,13 +84,13 @@ def test_a_draft_changes_nothing_public_until_it_is_published(statuses):
     claim.refresh_from_db()
     assert (claim.status, claim.status_changed_at, draft.published_at) == (None, None, None)
     assert not Claim.objects.published().exists()
-    assert Change.objects.count() == 0
+    assert StatusChange.objects.count() == 0
 
     publish_verdict(verdict=draft)
     claim.refresh_from_db()
     assert claim.status.slug == "true"
     assert Claim.objects.published().get() == claim
-    assert Change.objects.get().verdict == draft
+    assert StatusChange.objects.get().verdict == draft
 
     with pytest.raises(ValidationError):
         publish_verdict(verdict=draft)
@@ -150,9 +150,9 @@ def test_published_verdicts_and_changes_cannot_be_rewritten_or_deleted(statuses)
     ):
         cursor.execute("DELETE FROM claims_verdict WHERE id = %s", [verdict.pk])
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        Change.objects.filter(verdict=verdict).update(at=timezone.now())
+        StatusChange.objects.filter(verdict=verdict).update(published_at=timezone.now())
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        Change.objects.filter(verdict=verdict).delete()
+        StatusChange.objects.filter(verdict=verdict).delete()
     # Writing the same values again is allowed (loading the default data twice).
     Verdict.objects.filter(pk=verdict.pk).update(summary="s")
     assert Verdict.objects.get(pk=verdict.pk).summary == "s"

@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from claims.models import Change, Claim, Source, Speaker, Status, Verdict, absolute_url
+from claims.models import Claim, Source, Speaker, Status, StatusChange, Verdict, absolute_url
 
 
 class StatusBriefSerializer(serializers.ModelSerializer):
@@ -123,7 +123,7 @@ class ClaimBriefSerializer(ClaimSerializer):
         read_only_fields = fields
 
 
-class ChangeSerializer(serializers.ModelSerializer):
+class StatusChangeSerializer(serializers.ModelSerializer):
     claim = ClaimBriefSerializer(read_only=True)
     from_status = StatusBriefSerializer(
         read_only=True, allow_null=True, help_text="The status before; null for a claim's first verdict."
@@ -132,10 +132,12 @@ class ChangeSerializer(serializers.ModelSerializer):
     verdict = serializers.IntegerField(
         source="verdict_id", read_only=True, help_text="The id of the verdict that made the change."
     )
-    at = serializers.DateTimeField(read_only=True, help_text="When the verdict was published.")
+    at = serializers.DateTimeField(
+        source="published_at", read_only=True, help_text="When the verdict was published."
+    )
 
     class Meta:
-        model = Change
+        model = StatusChange
         fields = ["id", "claim", "from_status", "to_status", "verdict", "at"]
         read_only_fields = fields
 

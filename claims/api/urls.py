@@ -13,6 +13,6 @@ router.register("claims", views.ClaimViewSet, basename="claim")
 router.register("speakers", views.SpeakerViewSet, basename="speaker")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("statuses", views.StatusViewSet, basename="status")
-router.register("changes", views.ChangeViewSet, basename="change")
+router.register("changes", views.StatusChangeViewSet, basename="change")
 
 urlpatterns = router.urls

@@ -22,18 +22,16 @@ from rest_framework.utils.urls import replace_query_param
 
 from claims.api.filters import ClaimFilter
 from claims.api.serializers import (
-    ChangeSerializer,
     ClaimDetailSerializer,
     ClaimSerializer,
     SourceDetailSerializer,
     SourceSerializer,
     SpeakerDetailSerializer,
     SpeakerSerializer,
+    StatusChangeSerializer,
     StatusSerializer,
 )
 from claims.models import (
-    Change,
-    ChangeQuerySet,
     Claim,
     ClaimQuerySet,
     Source,
@@ -41,6 +39,8 @@ from claims.models import (
     Speaker,
     SpeakerQuerySet,
     Status,
+    StatusChange,
+    StatusChangeQuerySet,
     StatusQuerySet,
 )
 from claims.pagination import ClaimCursorPagination
@@ -90,7 +90,9 @@ class ChangeFeedPagination(BasePagination):
     page_size = 100
     max_page_size = 1000
 
-    def paginate_queryset(self, queryset: ChangeQuerySet, request: Request, view: Any = None) -> list[Change]:
+    def paginate_queryset(
+        self, queryset: StatusChangeQuerySet, request: Request, view: Any = None
+    ) -> list[StatusChange]:
         """One query: LIMIT page_size + 1 on the id index."""
         self.request = request
         self.after = self._whole_number(request, "after", default=0, low=0, high=_MAX_ID)
@@ -272,14 +274,14 @@ class StatusViewSet(viewsets.ReadOnlyModelViewSet):
         summary="The feed of status changes",
         description="Every published status change, oldest first. Keep the `last_id` of each page and "
         "ask for `?after=<last_id>`: you see each change once, in order, with nothing skipped.",
-        responses={200: ChangeSerializer(many=True), 400: _BAD_REQUEST},
+        responses={200: StatusChangeSerializer(many=True), 400: _BAD_REQUEST},
     ),
 )
-class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class StatusChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     schema = PublicReadSchema()
-    serializer_class = ChangeSerializer
+    serializer_class = StatusChangeSerializer
     pagination_class = ChangeFeedPagination
 
-    def get_queryset(self) -> ChangeQuerySet:
+    def get_queryset(self) -> StatusChangeQuerySet:
         """One query a page: claim and both statuses joined in, in id order."""
-        return Change.objects.for_feed()
+        return StatusChange.objects.for_feed()

@@ -1,6 +1,6 @@
 """`manage.py generate_claims N`: synthetic claims for benchmarks (bench/), inserted by PostgreSQL itself.
 
-Each claim gets one published verdict and its Change, so it is public. Rows are made with
+Each claim gets one published verdict and its StatusChange, so it is public. Rows are made with
 INSERT … SELECT over generate_series: a million claims take about a minute. Never run it on a real database:
 it refuses unless the database name ends in "bench" or --i-know is given.
 """
@@ -46,7 +46,7 @@ INSERT INTO claims_verdict (scale, summary, explanation, published_at, created_a
 SELECT 'accuracy', 'Checked.', '', c.status_changed_at, now(), c.id, c.status_id
 FROM claims_claim c WHERE c.slug LIKE 'bench-claim-%%' AND c.id > %(last_id)s;
 
-INSERT INTO claims_change (at, claim_id, from_status_id, to_status_id, verdict_id)
+INSERT INTO claims_change (published_at, claim_id, from_status_id, to_status_id, verdict_id)
 SELECT v.published_at, v.claim_id, NULL, v.status_id, v.id
 FROM claims_verdict v WHERE v.claim_id > %(last_id)s ORDER BY v.id;
 """
