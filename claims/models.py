@@ -16,17 +16,10 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.http import HttpRequest
 from django.urls import reverse
 
+from claims.site_urls import absolute_url
+
 # The text search configuration of the claim search column and of every search query against it.
 SEARCH_CONFIG = "english"
-
-
-def absolute_url(path: str, request: HttpRequest | None = None) -> str:
-    """The public absolute URL of a site path: on SITE_URL when set, else on the request's host."""
-    if settings.FACTCHECK_SITE_URL:
-        return settings.FACTCHECK_SITE_URL + path
-    if request is not None:
-        return request.build_absolute_uri(path)
-    return path
 
 
 class Scale(models.TextChoices):
@@ -137,10 +130,6 @@ class Source(TimestampedModel):
 class StatusQuerySet(models.QuerySet["Status"]):
     def get_by_natural_key(self, slug: str) -> Status:
         return self.get(slug=slug)
-
-    def with_scale_bounds(self) -> StatusQuerySet:
-        """Annotate worst_position and best_position of each status's scale (ClaimReview's ratings)."""
-        return self.annotate(**_scale_bounds(""))
 
     def with_claim_counts(self, claims: models.QuerySet[Claim] | None = None) -> StatusQuerySet:
         """Annotate claim_count: how many of `claims` (default: every published claim) have each status.
@@ -389,7 +378,6 @@ class Verdict(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    sources = models.ManyToManyField(Source, through="Evidence", related_name="cited_by")
 
     objects = VerdictQuerySet.as_manager()
 

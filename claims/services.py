@@ -93,7 +93,7 @@ def record_verdict(
             for position, item in enumerate(evidence)
         )
         if publish:
-            _apply(claim, verdict, by)
+            _make_current_status(claim, verdict, by)
     return verdict
 
 
@@ -115,7 +115,7 @@ def publish_verdict(
             raise ValidationError(errors)
         verdict.published_at = published_at
         verdict.save(update_fields=["published_at"])
-        _apply(claim, verdict, by)
+        _make_current_status(claim, verdict, by)
     return verdict
 
 
@@ -132,7 +132,7 @@ def _publication_errors(claim: Claim, published_at: datetime) -> dict[str, list[
     return {}
 
 
-def _apply(claim: Claim, verdict: Verdict, by: AbstractBaseUser | None) -> None:
+def _make_current_status(claim: Claim, verdict: Verdict, by: AbstractBaseUser | None) -> None:
     """Make a published verdict the claim's status and append the StatusChange (caller holds the claim lock)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])

@@ -54,7 +54,16 @@ def test_the_editors_group_has_exactly_the_permissions_editing_needs():
 def test_editors_manage_no_users_or_groups_and_delete_no_history():
     codenames = {codename for _, codename in editors_permissions()}
     assert not any(codename.endswith(("_user", "_group", "_permission")) for codename in codenames)
-    assert not {"delete_claim", "delete_verdict", "delete_statuschange", "add_statuschange", "change_statuschange"} & codenames
+    assert (
+        not {
+            "delete_claim",
+            "delete_verdict",
+            "delete_statuschange",
+            "add_statuschange",
+            "change_statuschange",
+        }
+        & codenames
+    )
 
 
 def run(function) -> None:

@@ -12,8 +12,8 @@ from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from claims.models import Claim, Kind
+from claims.quotes import QUOTE_CONTEXT_CHARS, quote_in_context
 from claims.services import EvidenceItem, record_verdict
-from claims.views import QUOTE_CONTEXT_CHARS, quote_in_context
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker
 
 pytestmark = pytest.mark.django_db

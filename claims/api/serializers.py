@@ -12,7 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from claims.models import Claim, Source, Speaker, Status, StatusChange, Verdict, absolute_url
+from claims.models import Claim, Source, Speaker, Status, StatusChange, Verdict
+from claims.site_urls import absolute_url
 
 
 class StatusBriefSerializer(serializers.ModelSerializer):
