@@ -480,3 +480,20 @@ class StatusChange(models.Model):
         return self.verdict.natural_key()
 
     natural_key.dependencies = ["claims.verdict"]  # type: ignore[attr-defined]
+
+
+class LoadedDataSet(models.Model):
+    """A set of default data that `manage.py load_default_data` has loaded, so it is never loaded twice.
+
+    The record of the load itself, not a guess from rows editors may since have changed (the seed article's
+    URL, say): once a set is here, the command skips it on every later run.
+    """
+
+    name = models.SlugField(max_length=50, unique=True, help_text="The data set: “statuses”, “seed-article”.")
+    loaded_at = models.DateTimeField(auto_now_add=True, help_text="When load_default_data loaded it.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (loaded {self.loaded_at:%Y-%m-%d %H:%M})"

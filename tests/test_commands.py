@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import override_settings
@@ -42,3 +49,73 @@ def test_the_benchmark_generator_makes_public_claims_with_their_history(statuses
     assert claim.speaker_name == claim.speaker.name
     assert claim.verdicts.get().status == claim.status
     assert Claim.objects.search("ceasefire").exists()
+
+
+# --- starting the app: `make run` and the container's start command -------------------------------------
+# Both are run for real, with `python` (and `gunicorn`) replaced by a script that logs its arguments and
+# fails for the step under test.
+
+FAKE_PROGRAM = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$LOG"
+case "$*" in *"$FAIL"*) echo "$FAIL failed" >&2; exit 1;; esac
+"""
+
+
+def _fake_programs(directory: Path, *names: str) -> None:
+    directory.mkdir(parents=True)
+    for name in names:
+        program = directory / name
+        program.write_text(FAKE_PROGRAM)
+        program.chmod(0o755)
+
+
+def _start(
+    command: list[str], tmp_path: Path, fail: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    log = tmp_path / "log"
+    log.touch()
+    env = {**os.environ, "LOG": str(log), "FAIL": fail}
+    env["PATH"] = f"{tmp_path / 'bin'}:{env['PATH']}"
+    done = subprocess.run(  # noqa: S603 (our own Makefile and Dockerfile)
+        command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return done, [line.split(" manage.py ")[-1].split()[0] for line in log.read_text().splitlines()]
+
+
+def _make_run(tmp_path: Path) -> list[str]:
+    venv = tmp_path / "venv"
+    _fake_programs(venv / "bin", "python")
+    (tmp_path / "bin").mkdir()
+    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    return [shutil.which("make") or "make", "--no-print-directory", "run", f"VENV={venv}"]
+
+
+def _container_start(tmp_path: Path) -> list[str]:
+    _fake_programs(tmp_path / "bin", "python", "gunicorn")
+    (cmd,) = [
+        line
+        for line in (settings.BASE_DIR / "Dockerfile").read_text().splitlines()
+        if line.startswith("CMD ")
+    ]
+    return json.loads(cmd.removeprefix("CMD "))
+
+
+@pytest.mark.parametrize("start", [_make_run, _container_start])
+def test_the_app_starts_serving_when_the_default_data_fail_to_load(tmp_path: Path, start):
+    done, steps = _start(start(tmp_path), tmp_path, fail="load_default_data")
+
+    assert done.returncode == 0, done.stderr
+    assert (
+        "WARNING: the default data were not loaded (the error is above); serving without them." in done.stderr
+    )
+    assert steps[:2] == ["migrate", "load_default_data"]
+    assert steps[-1] in {"runserver", "gunicorn"}
+
+
+@pytest.mark.parametrize("start", [_make_run, _container_start])
+def test_the_app_does_not_start_when_migrate_fails(tmp_path: Path, start):
+    done, steps = _start(start(tmp_path), tmp_path, fail="migrate")
+
+    assert done.returncode != 0
+    assert "migrate failed" in done.stderr
+    assert steps == ["migrate"]

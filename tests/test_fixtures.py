@@ -1,21 +1,45 @@
-"""The default data: fixtures/statuses.json and fixtures/seed_article.json, loaded by load_default_data."""
+"""The default data: fixtures/statuses.json and fixtures/seed_article.json, loaded by load_default_data.
+
+The seed article's text ships in the repository (fixtures/seed_article.txt); the quotes and the archived
+text are checked against that file.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
+import threading
+import time
 from datetime import date, timedelta
 from io import StringIO
-from pathlib import Path
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, connections
+from django.test import Client
+from django.utils import timezone
 
-from claims.models import Claim, Evidence, Kind, Scale, Source, Speaker, Status, StatusChange, Verdict
+from claims.management.commands.load_default_data import DEFAULT_DATA_LOCK, read_seed
+from claims.models import (
+    Claim,
+    Evidence,
+    Kind,
+    LoadedDataSet,
+    Scale,
+    Source,
+    Speaker,
+    Status,
+    StatusChange,
+    Verdict,
+)
 from claims.services import record_verdict
-from tests.factories import get_status
+from tests.factories import get_status, make_rated_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +47,11 @@ SEED_URL = (
     "https://www.expressandstar.com/news/world-news/2025/05/19/"
     "trump-says-russia-ukraine-ceasefire-talks-to-begin-immediately/"
 )
-# sha256 of /work/shared/seed/article.txt as received (5,113 bytes): the archived text is that file byte for
-# byte, checked here without needing the file, which is not part of the repository.
+ARTICLE = settings.BASE_DIR / "fixtures" / "seed_article.txt"
+# sha256 of the article as received (5,113 bytes of UTF-8): the shipped file is that text byte for byte.
 ARTICLE_SHA256 = "dec4b012ccf51594daef2088572ad54a59855e8db16d679e923d432573c9340b"
 
-MODELS = (Status, Speaker, Source, Claim, Verdict, Evidence, StatusChange)
+MODELS = (Status, Speaker, Source, Claim, Verdict, Evidence, StatusChange, LoadedDataSet)
 
 
 def load_default_data(*args: str) -> str:
@@ -41,50 +65,72 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in MODELS}
 
 
+def seed_claims_in_file_order() -> list[str]:
+    return [claim["slug"] for claim in read_seed()["claims"]]
+
+
 @pytest.fixture
 def default_data(db) -> str:
     return load_default_data()
 
 
 def test_the_command_loads_the_status_scales_and_the_seed_article(default_data):
-    assert "Loaded the default data: 12 statuses" in default_data
-    assert "15 claims and 15 published verdicts" in default_data
+    assert default_data.startswith("Loaded the default data: 12 statuses; ")
+    assert "7 speakers, 15 claims and 15 published verdicts, published at their shipped times" in default_data
     assert Status.objects.filter(scale=Scale.ACCURACY).count() == 6
     assert Status.objects.filter(scale=Scale.TRACKING).count() == 6
+    assert Speaker.objects.count() == 7
     assert Source.objects.get().url == SEED_URL
-    assert Claim.objects.count() == 15
-    assert Claim.objects.published().count() == 15
+    assert Claim.objects.count() == Claim.objects.published().count() == 15
+    assert Verdict.objects.published().count() == Verdict.objects.count() == 15
+    assert Evidence.objects.filter(verdict__published_at__isnull=False).count() == 15
+    assert StatusChange.objects.count() == 15
+    assert set(LoadedDataSet.objects.values_list("name", flat=True)) == {"statuses", "seed-article"}
+
+
+def test_the_seeds_status_changes_run_in_statement_order_oldest_first(default_data):
+    changes = list(StatusChange.objects.order_by("id").select_related("claim", "verdict"))
+    shipped = {claim["slug"]: claim["verdict"]["published_at"] for claim in read_seed()["claims"]}
+    assert [change.claim.slug for change in changes] == seed_claims_in_file_order()
+    assert [change.published_at for change in changes] == list(shipped.values())
+    assert all(earlier.published_at < later.published_at for earlier, later in pairwise(changes))
+    assert changes[-1].claim.slug == "trump-ceasefire-talks-begin-immediately"
+    for change in changes:
+        assert change.from_status is None
+        assert change.to_status_id == change.verdict.status_id
+        assert change.published_at == change.verdict.published_at == shipped[change.claim.slug]
+        assert change.published_by is None
+
+
+def test_the_home_page_the_claim_list_and_the_feed_agree_on_the_seeds_order(default_data, client: Client):
+    """The home page lists the latest changes by id, /claims/ by time: the same order for the seed."""
+    claim_link = re.compile(r'href="/claims/([a-z0-9-]+)/"')
+    home = list(dict.fromkeys(claim_link.findall(client.get("/").content.decode())))
+    listed = list(dict.fromkeys(claim_link.findall(client.get("/claims/").content.decode())))
+    feed = client.get("/api/v1/changes/").json()["results"]
+
+    assert home[0] == listed[0] == "trump-ceasefire-talks-begin-immediately"
+    assert home == listed[: len(home)]
+    assert len(home) == 10
+    assert [change["claim"]["slug"] for change in feed] == seed_claims_in_file_order()
+    assert [change["at"] for change in feed] == sorted(change["at"] for change in feed)
 
 
 def test_running_the_command_again_skips_and_changes_nothing(default_data):
     before = snapshot()
     output = load_default_data()
-    assert "already loaded" in output
+    assert output.startswith("Default data already loaded (seed-article on ")
     assert "skipped" in output
     assert snapshot() == before
 
 
-def test_a_forced_reload_changes_nothing(default_data):
+def test_after_an_editor_changes_the_seed_articles_url_the_command_still_skips(default_data):
+    Source.objects.filter(url=SEED_URL).update(url="https://www.expressandstar.com/moved/")
     before = snapshot()
-    output = load_default_data("--force")
-    assert output.startswith("Reloaded the default data")
+    output = load_default_data()
+    assert "skipped" in output
     assert snapshot() == before
-
-
-def test_loading_both_fixtures_twice_with_loaddata_changes_nothing(db):
-    call_command("loaddata", "statuses", "seed_article", verbosity=0)
-    before = snapshot()
-    call_command("loaddata", "statuses", "seed_article", verbosity=0)
-    assert snapshot() == before
-    assert sum(len(rows) for rows in before.values()) == 12 + 7 + 1 + 15 * 4
-
-
-def test_a_natural_key_dump_loads_back_without_changing_anything(default_data, tmp_path: Path):
-    before = snapshot()
-    dump = tmp_path / "claims.json"
-    call_command("dumpdata", "claims", natural_foreign=True, natural_primary=True, output=str(dump))
-    call_command("loaddata", str(dump), verbosity=0)
-    assert snapshot() == before
+    assert Source.objects.get().url == "https://www.expressandstar.com/moved/"
 
 
 def test_a_second_run_keeps_an_editors_later_verdict(default_data):
@@ -97,21 +143,113 @@ def test_a_second_run_keeps_an_editors_later_verdict(default_data):
     assert claim.verdicts.count() == 2
 
 
-def test_a_forced_reload_refuses_to_rewind_an_editors_later_verdict(default_data):
-    claim = Claim.objects.get(slug="ushakov-prisoner-exchange-nine-each")
-    record_verdict(claim=claim, status=get_status("in-progress"), summary="Names exchanged.")
-    Speaker.objects.filter(slug="yuri-ushakov").update(role="Adviser")
+def test_statuses_already_there_are_kept_as_editors_left_them(statuses):
+    Status.objects.filter(slug="open").update(label="Pending")
+    output = load_default_data()
+    assert output.startswith("Loaded the default data: 0 statuses (12 were there); ")
+    assert Status.objects.count() == 12
+    assert Status.objects.get(slug="open").label == "Pending"
+    assert Claim.objects.filter(status__slug="open").count() == 10
+
+
+def test_when_editors_published_before_the_seed_its_verdicts_are_published_after_theirs(statuses):
+    editors = make_rated_claim()
+    editors_change = StatusChange.objects.get()
+    started = timezone.now()
+
+    output = load_default_data()
+
+    assert "15 published verdicts, published now, after the changes already published" in output
+    changes = list(StatusChange.objects.order_by("id").select_related("claim"))
+    assert changes[0] == editors_change
+    assert [change.claim.slug for change in changes[1:]] == seed_claims_in_file_order()
+    assert all(earlier.published_at < later.published_at for earlier, later in pairwise(changes))
+    assert started <= changes[1].published_at <= changes[-1].published_at <= timezone.now()
+    editors.refresh_from_db()
+    assert editors.status_changed_at == editors_change.published_at
+
+
+def test_a_seed_claim_slug_already_taken_refuses_the_load_and_loads_nothing(statuses):
+    make_rated_claim(slug="putin-root-causes")
+    LoadedDataSet.objects.create(name="statuses")
     before = snapshot()
-    with pytest.raises(CommandError, match="ushakov-prisoner-exchange-nine-each") as refused:
-        load_default_data("--force")
+    with pytest.raises(CommandError, match="putin-root-causes") as refused:
+        load_default_data()
     assert "Nothing was loaded" in str(refused.value)
     assert snapshot() == before
 
 
-def test_a_forced_reload_puts_back_an_edited_default_row(default_data):
-    Speaker.objects.filter(slug="yuri-ushakov").update(role="Adviser")
-    load_default_data("--force")
-    assert Speaker.objects.get(slug="yuri-ushakov").role == "Russian presidential adviser"
+def test_a_database_the_earlier_command_filled_is_recorded_as_loaded_by_the_migration(statuses):
+    """Before LoadedDataSet, the seed was there when its source was; migration 0008 records that."""
+    load_default_data()
+    LoadedDataSet.objects.all().delete()
+    Source.objects.update(url="https://www.expressandstar.com/moved/")  # the claims still say it was loaded
+    migration = importlib.import_module("claims.migrations.0008_loaded_data_sets")
+    migration.record_earlier_loads(apps, connection.schema_editor())
+    before = snapshot()
+
+    assert "skipped" in load_default_data()
+    assert snapshot() == before
+    assert set(LoadedDataSet.objects.values_list("name", flat=True)) == {"statuses", "seed-article"}
+
+
+def _waiting_for_the_default_data_lock() -> int:
+    """How many connections are queued for the command's advisory lock (pg_locks, not granted)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [DEFAULT_DATA_LOCK],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_load_the_data_once():
+    """Two processes starting together (two web containers): one loads, the other waits, then skips."""
+    outputs: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SET lock_timeout = '20s'")  # bounded: no thread can hang the test run
+            outputs.append(load_default_data())
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with connection.cursor() as cursor:  # hold the lock so both runs queue behind it
+        cursor.execute("SELECT pg_advisory_lock(%s)", [DEFAULT_DATA_LOCK])
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while _waiting_for_the_default_data_lock() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiting_for_the_default_data_lock() == 2
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [DEFAULT_DATA_LOCK])
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert not errors
+    skipped, loaded = sorted(outputs)  # "Default data already loaded …" sorts first
+    assert loaded.startswith("Loaded the default data: 12 statuses; ")
+    assert skipped.startswith("Default data already loaded")
+    assert Claim.objects.count() == StatusChange.objects.count() == 15
+    assert LoadedDataSet.objects.count() == 2
+
+
+def test_every_quote_is_verbatim_in_the_shipped_article(db):
+    text = ARTICLE.read_text(encoding="utf-8")
+    quotes = {claim["slug"]: claim["quote"] for claim in read_seed()["claims"] if claim["quote"]}
+    assert len(quotes) >= 10
+    for slug, quote in quotes.items():
+        assert quote in text, slug
 
 
 def test_every_quote_is_found_verbatim_in_its_source(default_data):
@@ -192,8 +330,10 @@ def test_the_source_is_the_article_archived_exactly_as_received(default_data):
     text = source.archived_text
     assert text.startswith("Express & Star\n\nTrump says Russia-Ukraine ceasefire talks to begin")
     assert "Mr rump" in text
-    assert len(text) > 4000
-    assert hashlib.sha256(text.encode()).hexdigest() == ARTICLE_SHA256
+    shipped = ARTICLE.read_bytes()
+    assert len(shipped) == 5113
+    assert hashlib.sha256(shipped).hexdigest() == ARTICLE_SHA256
+    assert text == shipped.decode("utf-8")
     assert source.title == "Trump says Russia-Ukraine ceasefire talks to begin \u2018immediately\u2019"
     assert source.title in text
     assert (source.publisher, source.published_on) == ("Express & Star", date(2025, 5, 19))
@@ -248,15 +388,3 @@ def test_promises_and_predictions_start_open_and_facts_are_rated_only_on_the_art
         (evidence,) = verdict.evidence_list
         assert evidence["source"]["url"] == SEED_URL
         assert evidence["note"].strip(), verdict.claim_id
-
-
-def test_each_published_verdict_has_exactly_one_change_as_record_verdict_appends_it(default_data):
-    verdicts = Verdict.objects.published().select_related("status_change")
-    assert verdicts.count() == StatusChange.objects.count() == 15
-    for verdict in verdicts:
-        change = verdict.status_change
-        assert change.claim_id == verdict.claim_id
-        assert change.from_status is None
-        assert change.to_status_id == verdict.status_id
-        assert change.published_at == verdict.published_at
-        assert change.published_by is None

@@ -1,31 +1,37 @@
-"""`manage.py load_default_data [--force]`: the status scales and the seed article's claims, loaded once.
+"""`manage.py load_default_data`: the status scales and the seed article's claims, each loaded once.
 
-The default data are two fixtures: fixtures/statuses.json (the accuracy and tracking scales) and
-fixtures/seed_article.json (the seed article as a source, its speakers, claims, their initial verdicts with
-evidence, and the Changes those verdicts made). Both use natural keys only, so loading them again updates
-the same rows with the same values instead of adding new ones.
+Two data sets, each recorded in LoadedDataSet once loaded, so a later run skips it whatever editors have
+since changed (the seed article's URL, a speaker's name, a status's label):
+- "statuses": fixtures/statuses.json (a loaddata fixture, which the tests also load), the accuracy and
+  tracking scales. Statuses whose slug is already there are kept as they are.
+- "seed-article": fixtures/seed_article.json, the seed article (its text in fixtures/seed_article.txt) as a
+  source, its speakers, its claims and each claim's initial verdict. The claims are created without a status;
+  each verdict is then published through claims.services.record_verdict, the one write path, in the order
+  the file lists them, which is the order of their publication times: the changes feed's ids and times
+  then run the same way, oldest first.
 
-`make run` and the Docker image call this on every start, so it loads the data only when the seed article
-is not in the database yet: once editors work on the claims, a restart never overwrites their verdicts.
-`--force` loads the fixtures again, putting the default rows back as shipped (edits to them are
-overwritten); it refuses, and loads nothing, when editors have published a newer verdict on a default claim,
-since reloading would rewind that claim's status behind its latest verdict.
+`make run` and the Docker image call this on every start; they serve even when it fails, since the site
+works without the default data. There is no --force: published verdicts are history that nothing rewrites,
+so the seed cannot be "loaded again"; a fresh database is the way to the data as shipped.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.utils.dateparse import parse_datetime
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
-from claims.models import Claim, Source
-from claims.services import CHANGE_FEED_LOCK
+from claims.models import Claim, LoadedDataSet, Source, Speaker, Status, StatusChange
+from claims.services import CHANGE_FEED_LOCK, EvidenceItem, record_verdict
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
 STATUSES = FIXTURE_DIR / "statuses.json"
@@ -35,85 +41,149 @@ SEED_ARTICLE = FIXTURE_DIR / "seed_article.json"
 # starting at once (say, two web containers) do not both load the data. Distinct from CHANGE_FEED_LOCK.
 DEFAULT_DATA_LOCK = 7_146_532_902
 
+# When the changes feed already holds a change at or after the seed's first publication time (editors
+# published before the seed was loaded), the seed's verdicts are published now instead, this far apart:
+# the feed's times never go back, and all fifteen stay within record_verdict's one minute of clock skew.
+REPUBLISH_STEP = timedelta(milliseconds=1)
 
-def read_fixture(path: Path) -> list[dict[str, Any]]:
-    """The objects of a loaddata JSON fixture."""
+
+def read_json(path: Path) -> Any:
     with path.open(encoding="utf-8") as f:
         return json.load(f)
 
 
-def fields_of(objects: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
-    """The fields of each object of one model ("claims.claim") in a fixture."""
-    return [obj["fields"] for obj in objects if obj["model"] == model]
+def read_seed(path: Path = SEED_ARTICLE) -> dict[str, Any]:
+    """The seed file with the source's archived text read in and every verdict's time parsed.
+
+    Raises CommandError when the publication times do not increase in the order listed.
+    """
+    seed = read_json(path)
+    source = seed["source"]
+    source["archived_text"] = (path.parent / source.pop("archived_text_file")).read_text(encoding="utf-8")
+    times = [parse_datetime(claim["verdict"]["published_at"]) for claim in seed["claims"]]
+    if any(later <= earlier for earlier, later in pairwise(times)):
+        raise CommandError(f"{path.name}: the verdicts' publication times must increase in the order listed.")
+    for claim, published_at in zip(seed["claims"], times, strict=True):
+        claim["verdict"]["published_at"] = published_at
+    return seed
 
 
 class Command(BaseCommand):
-    help = (
-        "Load the default data (status scales and the seed article's claims) unless they are already "
-        "there. --force loads them again."
-    )
+    help = "Load the default data (status scales, the seed article's claims) not loaded yet; skip the rest."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="Load the fixtures even if the default data are there, resetting the default rows as "
-            "shipped. Refused when editors have published newer verdicts on a default claim.",
-        )
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Load each data set not recorded as loaded, all in one transaction, or skip.
 
-    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
-        """Load both fixtures in one transaction, or skip when the seed article is there.
-
-        Skipping costs two queries (the lock and an EXISTS); a load a few hundred, as loaddata looks up
-        and writes each object by its natural key.
+        Skipping costs two queries (the lock and the loaded sets); loading about 130, most of them the
+        fifteen record_verdict calls.
         """
-        statuses = read_fixture(STATUSES)
-        seed = read_fixture(SEED_ARTICLE)
-        (source,) = fields_of(seed, "claims.source")
-        claims = fields_of(seed, "claims.claim")
-
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEFAULT_DATA_LOCK])
-            if not force and Source.objects.filter(url=source["url"]).exists():
-                self.stdout.write(
-                    f"Default data already loaded (the seed article {source['url']} is in the database): "
-                    "skipped, so editors' later work is kept. Use --force to load them again."
-                )
-                return
-            if force:
-                self._refuse_to_rewind(claims)
-            # Changes are appended under the same lock as claims.services takes, so their ids commit
-            # in order with any verdict being published meanwhile (the changes feed relies on it).
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
-            call_command("loaddata", str(STATUSES), str(SEED_ARTICLE), verbosity=0)
+            loaded = dict(LoadedDataSet.objects.values_list("name", "loaded_at"))
+            done = []
+            if "statuses" not in loaded:
+                done.append(self._load_statuses())
+            if "seed-article" not in loaded:
+                done.append(self._load_seed_article())
 
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{'Reloaded' if force else 'Loaded'} the default data: {len(statuses)} statuses; "
-                f"from “{source['title']}” ({source['publisher']}), "
-                f"{len(fields_of(seed, 'claims.speaker'))} speakers, {len(claims)} claims and "
-                f"{len(fields_of(seed, 'claims.verdict'))} published verdicts."
+        if not done:
+            when = ", ".join(f"{name} on {at:%Y-%m-%d %H:%M %Z}" for name, at in sorted(loaded.items()))
+            self.stdout.write(
+                f"Default data already loaded ({when}): skipped, so editors' later work is kept."
             )
+            return
+        self.stdout.write(self.style.SUCCESS(f"Loaded the default data: {'; '.join(done)}."))
+
+    def _load_statuses(self) -> str:
+        """Create the shipped statuses whose slug is not taken, and record the set. Three queries."""
+        shipped = [obj["fields"] for obj in read_json(STATUSES) if obj["model"] == "claims.status"]
+        present = set(
+            Status.objects.filter(slug__in=[s["slug"] for s in shipped]).values_list("slug", flat=True)
         )
+        Status.objects.bulk_create(Status(**fields) for fields in shipped if fields["slug"] not in present)
+        LoadedDataSet.objects.create(name="statuses")
+        created = len(shipped) - len(present)
+        return f"{created} statuses" + (f" ({len(present)} were there)" if present else "")
 
-    def _refuse_to_rewind(self, claims: list[dict[str, Any]]) -> None:
-        """Raise CommandError when a default claim has a status published after the fixture's.
+    def _load_seed_article(self) -> str:
+        """Create the seed's speakers, source and claims, then publish each claim's verdict in order.
 
-        One query; it locks the default claims' rows (SELECT … FOR UPDATE) until the load commits, so no
-        verdict can be published on them in between.
+        Speakers and the source already there (by slug, by URL) are used as they are; a claim slug already
+        taken is refused (CommandError), since the seed's claims are new. Holds the changes feed's lock from
+        the start, so the times chosen stay after every change in the feed until the load commits.
         """
-        shipped = {claim["slug"]: parse_datetime(claim["status_changed_at"]) for claim in claims}
-        newer = sorted(
-            slug
-            for slug, changed_at in Claim.objects.select_for_update()
-            .filter(slug__in=shipped)
-            .values_list("slug", "status_changed_at")
-            if changed_at is not None and changed_at > shipped[slug]
+        seed = read_seed()
+        claims = seed["claims"]
+        taken = sorted(
+            Claim.objects.filter(slug__in=[c["slug"] for c in claims]).values_list("slug", flat=True)
         )
-        if newer:
+        if taken:
             raise CommandError(
-                f"Not reloading: {len(newer)} default claim(s) have verdicts published after the default "
-                f"data ({', '.join(newer)}); reloading would rewind their status. Nothing was loaded."
+                f"Not loading the seed article: claims with these slugs exist already: {', '.join(taken)}. "
+                "Nothing was loaded."
             )
+        statuses = Status.objects.in_bulk({c["verdict"]["status"] for c in claims}, field_name="slug")
+        missing = sorted({c["verdict"]["status"] for c in claims} - set(statuses))
+        if missing:
+            raise CommandError(
+                f"Not loading the seed article: it needs the statuses {', '.join(missing)}, which are not "
+                "in the database. Nothing was loaded."
+            )
+
+        speakers = Speaker.objects.in_bulk([s["slug"] for s in seed["speakers"]], field_name="slug")
+        new_speakers = Speaker.objects.bulk_create(
+            Speaker(**fields) for fields in seed["speakers"] if fields["slug"] not in speakers
+        )
+        speakers.update({speaker.slug: speaker for speaker in new_speakers})
+        fields = dict(seed["source"])
+        fields["published_on"] = parse_date(fields["published_on"])
+        fields["archived_at"] = parse_datetime(fields["archived_at"])
+        source, _ = Source.objects.get_or_create(url=fields.pop("url"), defaults=fields)
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
+        shipped_times = [claim["verdict"]["published_at"] for claim in claims]
+        times = publication_times(shipped_times, StatusChange.objects.aggregate(at=Max("published_at"))["at"])
+
+        for item, published_at in zip(claims, times, strict=True):
+            verdict = item["verdict"]
+            claim = Claim.objects.create(
+                speaker=speakers[item["speaker"]],
+                source=source,
+                slug=item["slug"],
+                text=item["text"],
+                quote=item["quote"],
+                kind=item["kind"],
+                said_on=parse_date(item["said_on"]),
+                due_on=parse_date(item["due_on"]) if item["due_on"] else None,
+            )
+            record_verdict(
+                claim=claim,
+                status=statuses[verdict["status"]],
+                summary=verdict["summary"],
+                explanation=verdict["explanation"],
+                evidence=[EvidenceItem(source=source, note=e["note"]) for e in verdict["evidence"]],
+                published_at=published_at,
+            )
+        LoadedDataSet.objects.create(name="seed-article")
+        when = (
+            "at their shipped times" if times == shipped_times else "now, after the changes already published"
+        )
+        return (
+            f"from “{source.title}” ({source.publisher}), {len(speakers)} speakers, {len(claims)} claims and "
+            f"{len(claims)} published verdicts, published {when}"
+        )
+
+
+def publication_times(shipped: list[datetime], latest_in_feed: datetime | None) -> list[datetime]:
+    """The seed verdicts' publication times: as shipped, unless the feed already has a change as late.
+
+    The feed's times must not go back as its ids go up, and the seed's changes come after whatever is in
+    the feed; so when an editor published before the seed was loaded, the verdicts are published now, in
+    the same order.
+    """
+    if latest_in_feed is None or latest_in_feed < shipped[0]:
+        return shipped
+    start = max(timezone.now(), latest_in_feed + REPUBLISH_STEP)
+    return [start + n * REPUBLISH_STEP for n in range(len(shipped))]
