@@ -23,19 +23,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def bench_database_url() -> str:
+    """BENCH_DATABASE_URL, or the factcheck_bench database on the embedded server (created if missing)."""
     if os.environ.get("BENCH_DATABASE_URL"):
         return os.environ["BENCH_DATABASE_URL"]
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
     from factcheck.embedded_db import database_url
 
-    url = urlsplit(database_url(ROOT / ".data"))
-    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'factcheck_bench'").fetchone():
-            conn.execute("CREATE DATABASE factcheck_bench")
-    return urlunsplit(url._replace(path="/factcheck_bench"))
+    return database_url(ROOT / ".data", "factcheck_bench")
 
 
 def main() -> None:
