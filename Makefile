@@ -41,7 +41,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # and the server starts anyway.
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_default_data || echo "WARNING: the default data were not loaded (the error is above); serving without them." >&2
+	@$(BIN)/python manage.py load_default_data || echo "WARNING: the default data were not loaded (the error is above); serving without them." >&2
 	$(BIN)/python manage.py create_dev_editor
 	@echo ""
 	@echo "  factcheck is serving:"

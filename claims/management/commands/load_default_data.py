@@ -74,8 +74,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Load each data set not recorded as loaded, all in one transaction, or skip.
 
-        Skipping costs two queries (the lock and the loaded sets); loading about 130, most of them the
-        fifteen record_verdict calls.
+        Skipping costs two queries (the lock and the loaded sets); loading about 240, fifteen for each
+        claim (its insert and record_verdict's), once in a database's life.
         """
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -110,8 +110,8 @@ class Command(BaseCommand):
         """Create the seed's speakers, source and claims, then publish each claim's verdict in order.
 
         Speakers and the source already there (by slug, by URL) are used as they are; a claim slug already
-        taken is refused (CommandError), since the seed's claims are new. Holds the changes feed's lock from
-        the start, so the times chosen stay after every change in the feed until the load commits.
+        taken is refused (CommandError), since the seed's claims are new. Takes the changes feed's lock
+        before choosing the publication times, so they stay after every change in the feed until it commits.
         """
         seed = read_seed()
         claims = seed["claims"]
