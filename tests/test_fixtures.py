@@ -94,7 +94,10 @@ def test_the_seeds_status_changes_run_in_statement_order_oldest_first(default_da
     assert [change.claim.slug for change in changes] == seed_claims_in_file_order()
     assert [change.published_at for change in changes] == list(shipped.values())
     assert all(earlier.published_at < later.published_at for earlier, later in pairwise(changes))
-    assert changes[-1].claim.slug == "trump-ceasefire-talks-begin-immediately"
+    # Leavitt and Vance spoke ahead of the call, the others after it (in the article's order).
+    assert [change.claim.speaker_name for change in changes[:3]] == ["Karoline Leavitt"] * 2 + ["JD Vance"]
+    assert changes[3].claim.slug == "trump-ceasefire-talks-begin-immediately"
+    assert changes[-1].claim.slug == "zelensky-ready-to-make-real-decisions"
     for change in changes:
         assert change.from_status is None
         assert change.to_status_id == change.verdict.status_id
@@ -109,7 +112,7 @@ def test_the_home_page_the_claim_list_and_the_feed_agree_on_the_seeds_order(defa
     listed = list(dict.fromkeys(claim_link.findall(client.get("/claims/").content.decode())))
     feed = client.get("/api/v1/changes/").json()["results"]
 
-    assert home[0] == listed[0] == "trump-ceasefire-talks-begin-immediately"
+    assert home[0] == listed[0] == "zelensky-ready-to-make-real-decisions"
     assert home == listed[: len(home)]
     assert len(home) == 10
     assert [change["claim"]["slug"] for change in feed] == seed_claims_in_file_order()
