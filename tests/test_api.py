@@ -352,9 +352,9 @@ def test_filters_combine(client, statuses):
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"speaker": "nobody"}, "speaker", "No speaker with published claims has the slug “nobody”."),
-        ({"status": "half-true"}, "status", "There is no status with the slug “half-true”."),
-        ({"kind": "rumour"}, "kind", "Select a valid choice. rumour is not one of the available choices."),
+        ({"speaker": "nobody"}, "speaker", "There is no speaker “nobody” with published claims."),
+        ({"status": "half-true"}, "status", "There is no status “half-true”."),
+        ({"kind": "rumour"}, "kind", "There is no kind of claim “rumour”."),
         ({"said_on_after": "yesterday"}, "said_on_after", "Enter a valid date."),
         ({"said_on_before": "2025-02-30"}, "said_on_before", "Enter a valid date."),
         ({"said_on_after": "10000-01-01"}, "said_on_after", "Enter a valid date."),

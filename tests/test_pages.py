@@ -232,7 +232,7 @@ def test_the_filter_form_is_labelled_and_keeps_the_choices(client, statuses):
     ("query", "message"),
     [
         ("status=no-such-status", "There is no status “no-such-status”."),
-        ("speaker=nobody", "There is no speaker “nobody”."),
+        ("speaker=nobody", "There is no speaker “nobody” with published claims."),
         ("kind=rumour", "There is no kind of claim “rumour”."),
         ("status=%3Cb%3E", "There is no status “&lt;b&gt;”."),
     ],
