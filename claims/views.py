@@ -48,6 +48,22 @@ class HomeView(ListView):
 # Claim list and search ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ListedFilters:
+    """What the claim list shows of its filters: the values in use, the status menu, and the problems."""
+
+    q: str
+    status: Status | None
+    speaker: Speaker | None
+    kind: str
+    statuses: list[Status]
+    problems: list[str]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.status or self.speaker or self.kind or self.problems)
+
+
 class ClaimListView(ListView):
     """Published claims, latest status change first (by relevance when searching), paged by cursor.
 
@@ -64,7 +80,6 @@ class ClaimListView(ListView):
         Reads the statuses (one query, for the status menu too) and, with ?speaker=, the speaker (one more).
         """
         self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_listing())
-        self.filterset.statuses()
         if not self.filterset.is_valid():
             return Claim.objects.none()
         return self.filterset.qs
@@ -88,22 +103,6 @@ class ClaimListView(ListView):
         context = super().get_context_data(object_list=page.claims, **kwargs)
         context.update(page=page, filters=filters, kinds=Kind.choices)
         return context
-
-
-@dataclass(frozen=True)
-class ListedFilters:
-    """What the claim list shows of its filters: the values in use, the status menu, and the problems."""
-
-    q: str
-    status: Status | None
-    speaker: Speaker | None
-    kind: str
-    statuses: list[Status]
-    problems: list[str]
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q or self.status or self.speaker or self.kind or self.problems)
 
 
 # One claim ------------------------------------------------------------------------------------------
