@@ -76,7 +76,7 @@ def page_size(params: QueryDict, *, default: int, maximum: int) -> int:
 # The orderings ---------------------------------------------------------------------------------------
 
 
-class RowBefore(Func):
+class RowComparison(Func):
     """(a, b, c) < (x, y, z) — or > — in SQL: true for the rows after a position in a descending (or
     ascending) order. PostgreSQL reads the comparison as an index range on (a, b, c).
     """
@@ -112,7 +112,12 @@ class Key:
 
 @dataclass(frozen=True)
 class Ordering:
-    """A list's order: keys compared as one row value, all in one direction, the last one unique (the id)."""
+    """A list's order: keys compared as one row value, all in one direction, the last one unique (the id).
+
+    No key may be NULL on a listed row: a NULL makes the row comparison unknown and the row would be
+    skipped. Claims are listed once published, and claims_claim_status_has_time then requires
+    status_changed_at; a source's missing date is replaced by UNDATED in its key.
+    """
 
     name: str
     keys: tuple[Key, ...]
@@ -128,10 +133,10 @@ class Ordering:
             *(F(key.name).desc() if descending else F(key.name).asc() for key in self.keys)
         )
 
-    def after(self, position: list[Any], *, reverse: bool = False) -> RowBefore:
+    def after(self, position: list[Any], *, reverse: bool = False) -> RowComparison:
         """The condition for the rows after `position` in this order (before it, reversed)."""
         operator = "<" if self.descending != reverse else ">"
-        return RowBefore([F(key.name) for key in self.keys], position, operator=operator)
+        return RowComparison([F(key.name) for key in self.keys], position, operator=operator)
 
     def position_of(self, row: Any) -> list[Any]:
         return [getattr(row, key.name) for key in self.keys]
