@@ -6,10 +6,13 @@ Speakers, sources and statuses, writes and the schema have their own files; the 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from claims.models import Kind
@@ -517,3 +520,19 @@ def test_a_claim_is_two_queries_whatever_its_timeline(
     body = response.json()
     assert len(body["verdicts"]) == verdicts
     assert [len(v["evidence"]) for v in body["verdicts"]] == [evidence] * verdicts
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/api/v1/claims/", "/claims/", "/api/v1/claims/?q=claim", "/claims/?q=claim"]
+)
+def test_a_list_of_claims_does_not_read_their_search_vectors(client, statuses, path):
+    make_rated_claims(2)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+
+    [page] = [q["sql"] for q in queries.captured_queries if 'FROM "claims_claim"' in q["sql"]]
+    selected = page[: page.index('FROM "claims_claim"')]
+    # Ranking a search computes from the vector in SQL; no row brings the vector itself to Python.
+    assert re.sub(r"ts_rank\([^)]*\)", "", selected).count('"claims_claim"."search"') == 0
