@@ -63,9 +63,9 @@ def main() -> None:
     total = Claim.objects.count()
 
     client = Client(HTTP_HOST="127.0.0.1")
-    deep = Claim.objects.published().latest_first()[total // 2]
-    middle_cursor = _cursor_for(deep)
-    sample = Claim.objects.published().latest_first().first()
+    latest_first = Claim.objects.published().order_by("-status_changed_at", "-id")
+    middle_cursor = _cursor_for(latest_first[total // 2])
+    sample = latest_first.first()
     paths = [
         "/api/v1/claims/",
         "/api/v1/claims/?page_size=100",
@@ -100,12 +100,12 @@ def main() -> None:
 
 
 def _cursor_for(claim) -> str:
-    """The API's cursor for the position just after `claim` (DRF's base64 of 'p=<position>')."""
-    from base64 import b64encode
-    from urllib.parse import quote, urlencode
+    """The claim list's cursor for the page after `claim` (a signed position, as in the API's `next` links)."""
+    from urllib.parse import quote
 
-    position = claim.status_changed_at.isoformat()
-    return quote(b64encode(urlencode({"p": position}).encode()).decode())
+    from claims.pagination import CLAIMS, Cursor
+
+    return quote(Cursor(CLAIMS.position_of(claim)).encode(CLAIMS))
 
 
 if __name__ == "__main__":

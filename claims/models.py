@@ -6,6 +6,8 @@ below, so the admin, the public pages and the API share one query shape.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex
@@ -17,6 +19,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from claims.site_urls import absolute_url
+
+# A source without a publication date sorts as if published on this day: after every dated one.
+UNDATED = date.min
 
 # The text search configuration of the claim search column and of every search query against it.
 SEARCH_CONFIG = "english"
@@ -99,6 +104,10 @@ class SourceQuerySet(models.QuerySet["Source"]):
             | Exists(Evidence.objects.filter(verdict__published_at__isnull=False, source=OuterRef("pk")))
         )
 
+    def for_listing(self) -> SourceQuerySet:
+        """What a list of sources shows: not the archived text, which can be long. No extra query."""
+        return self.defer("archived_text")
+
 
 class Source(TimestampedModel):
     """A document where a claim appeared or that is cited as evidence."""
@@ -118,7 +127,16 @@ class Source(TimestampedModel):
 
     class Meta:
         ordering = ["-published_on", "-id"]
-        indexes = [models.Index(fields=["-published_on", "-id"], name="claims_source_published_idx")]
+        indexes = [
+            models.Index(fields=["-published_on", "-id"], name="claims_source_published_idx"),
+            # The public list's order (claims.pagination.SOURCES): newest first, undated last, as one
+            # row value of two non-null columns a keyset cursor can compare.
+            models.Index(
+                Coalesce("published_on", Value(UNDATED)).desc(),
+                F("id").desc(),
+                name="claims_source_dated_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.publisher})" if self.publisher else self.title
@@ -204,23 +222,24 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         return self.filter(status__isnull=False)
 
     def for_listing(self) -> ClaimQuerySet:
-        """Speaker, source and status joined in (source text deferred): a page of claims is one query."""
-        return self.select_related("speaker", "source", "status").defer("source__archived_text")
+        """Speaker, source and status joined in: a page of claims is one query.
 
-    def latest_first(self) -> ClaimQuerySet:
-        """Latest status change first; backed by claims_claim_latest_idx."""
-        return self.order_by("-status_changed_at", "-id")
+        Reads only what a list shows: not the claim's `search` vector (a list never shows it; search()
+        compares against it in SQL) nor the source's archived text, which can be long. Unordered: the
+        paginator (claims.pagination) orders the list by its keys.
+        """
+        return self.select_related("speaker", "source", "status").defer("search", "source__archived_text")
 
     def search(self, text: str) -> ClaimQuerySet:
         """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word).
 
-        Uses the GIN index on the stored `search` column; annotates `rank` for ordering by relevance.
-        The rank is cast from real to double precision: a real reaches Python rounded, so a cursor
-        holding it would not compare equal to the row it came from and pages would repeat rows.
+        Uses the GIN index on the stored `search` column, without reading the column into Python;
+        annotates `rank` for ordering by relevance. The rank is cast from real to double precision: a real
+        reaches Python rounded, so a cursor holding it would not compare equal to the row it came from.
         """
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         rank = Cast(SearchRank(F("search"), query), models.FloatField())
-        return self.filter(search=query).annotate(rank=rank)
+        return self.filter(search=query).annotate(rank=rank).defer("search")
 
     def with_timeline(self, *, include_drafts: bool = False) -> ClaimQuerySet:
         """Prefetch the claim's verdicts, newest first, with status and evidence.

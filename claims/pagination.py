@@ -1,60 +1,479 @@
-"""Cursor paging shared by the API and the public pages: no COUNT(*), no OFFSET, one query a page.
+"""Paging for the public pages and the API: keyset cursors over a list's whole ordering, and the feed's `after`.
 
-A page is the rows after the cursor's position in the list's ordering, fetched with LIMIT page_size + 1,
-so page 1 and page 25,000 cost the same.
+A list is ordered by a tuple of keys that ends with the id, so no two rows share a position. A page is the
+rows after (or before) a position, found by comparing the whole tuple as one row value —
+`WHERE (status_changed_at, id) < (%s, %s) ORDER BY status_changed_at DESC, id DESC LIMIT page_size + 1` —
+which a btree index on the same columns serves: one query a page, page 1 and page 25,000 costing the same,
+and no row seen twice or skipped however many rows tie on the first keys (DRF's CursorPagination keeps only
+the first key and breaks ties with an offset capped at 1,000, so long ties loop).
+
+A cursor is the position of the row it leads on from, the list it belongs to and the direction, as JSON
+signed with the SECRET_KEY (django.core.signing): opaque to clients, and anything we did not sign — or a
+signed cursor of another list — is refused (a 400 in the API, a 404 on pages), never a server error.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
+from django.core import signing
+from django.db.models import BooleanField, Expression, F, Func, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, QueryDict
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from claims.models import UNDATED
+
+DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# The largest value PostgreSQL's bigint holds: no id, and no page size, is above it.
+MAX_BIGINT = 2**63 - 1
+CURSOR_SALT = "claims.pagination.cursor"
+INVALID_CURSOR = "Invalid or expired cursor."
+# The longest string a cursor may hold (a speaker's name is at most 200 characters).
+_MAX_CURSOR_TEXT = 1000
 
 
-class ClaimCursorPagination(CursorPagination):
-    """Claims, latest status change first; by relevance first when the queryset is a search (has `rank`)."""
+class InvalidCursor(Exception):
+    """A cursor we did not make for this list."""
 
-    page_size = 20
-    max_page_size = MAX_PAGE_SIZE
-    page_size_query_param = "page_size"
-    ordering = ("-status_changed_at", "-id")
 
-    def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
-        if "rank" in queryset.query.annotations:
-            return ("-rank", "-status_changed_at", "-id")
-        return self.ordering
+def whole_number(raw: str, *, low: int, high: int = MAX_BIGINT) -> int:
+    """The number `raw` spells in ASCII digits, from low to high; ValueError for anything else.
 
-    def get_page_size(self, request) -> int:
-        """page_size from 1 up; above the maximum it is capped. Anything else is a 400."""
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
-            return self.page_size
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ValidationError(
-                {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
-            )
-        return min(value, self.max_page_size)
+    Digits are counted before int() reads them, so thousands of them are refused, not a server error
+    (Python refuses to read an integer of more than 4,300 digits).
+    """
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)):
+        raise ValueError(raw)
+    value = int(raw)
+    if not low <= value <= high:
+        raise ValueError(raw)
+    return value
 
-    def paginate_queryset(self, queryset, request, view=None):
-        """One query a page. A cursor whose position is not a value of the ordering's field (a forged one:
-        the position is not signed) is the same 400 as a malformed one; without a cursor nothing is caught.
+
+def page_size(params: QueryDict, *, default: int, maximum: int) -> int:
+    """?page_size=: a whole number from 1 up (a larger one than `maximum` reads as `maximum`); absent or
+    empty, `default`. Anything else raises ValueError with the message to show.
+    """
+    raw = params.get("page_size", "")
+    if raw == "":
+        return default
+    try:
+        return min(whole_number(raw, low=1), maximum)
+    except ValueError:
+        raise ValueError(f"Must be a whole number from 1 to {maximum}.") from None
+
+
+# The orderings ---------------------------------------------------------------------------------------
+
+
+class RowComparison(Func):
+    """(a, b, c) < (x, y, z) — or > — in SQL: true for the rows after a position in a descending (or
+    ascending) order. PostgreSQL reads the comparison as an index range on (a, b, c).
+    """
+
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+    def __init__(self, columns: list[Expression], position: list[Any], *, operator: str) -> None:
+        self.operator = operator
+        self.width = len(columns)
+        super().__init__(*columns, *(Value(value) for value in position))
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        left, right = ", ".join(parts[: self.width]), ", ".join(parts[self.width :])
+        return f"({left}) {self.operator} ({right})", params
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a list's order: the attribute that holds it on a row, its type in a cursor, and the
+    expression that computes it when it is not a column (annotated onto the rows by Ordering.apply).
+    """
+
+    name: str
+    kind: type
+    expression: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A list's order: keys compared as one row value, all in one direction, the last one unique (the id).
+
+    No key may be NULL on a listed row: a NULL makes the row comparison unknown and the row would be
+    skipped. Claims are listed once published, and claims_claim_status_has_time then requires
+    status_changed_at; a source's missing date is replaced by UNDATED in its key.
+    """
+
+    name: str
+    keys: tuple[Key, ...]
+    descending: bool
+
+    def apply(self, queryset: QuerySet, *, reverse: bool = False) -> QuerySet:
+        """The queryset with the computed keys annotated and ordered by them (reversed to page back)."""
+        computed = {key.name: key.expression for key in self.keys if key.expression is not None}
+        if computed:
+            queryset = queryset.annotate(**computed)
+        descending = self.descending != reverse
+        return queryset.order_by(
+            *(F(key.name).desc() if descending else F(key.name).asc() for key in self.keys)
+        )
+
+    def after(self, position: list[Any], *, reverse: bool = False) -> RowComparison:
+        """The condition for the rows after `position` in this order (before it, reversed)."""
+        operator = "<" if self.descending != reverse else ">"
+        return RowComparison([F(key.name) for key in self.keys], position, operator=operator)
+
+    def position_of(self, row: Any) -> list[Any]:
+        return [getattr(row, key.name) for key in self.keys]
+
+
+# Latest status change first: claims_claim_latest_idx (and, after their first column, the speaker and
+# status indexes of the filtered lists).
+CLAIMS = Ordering("claims", (Key("status_changed_at", datetime), Key("id", int)), descending=True)
+# Best match first. The rank is computed per match: the matches (found on the GIN index) are sorted.
+SEARCH = Ordering(
+    "search", (Key("rank", float), Key("status_changed_at", datetime), Key("id", int)), descending=True
+)
+# By name: claims_speaker_name_idx.
+SPEAKERS = Ordering("speakers", (Key("name", str), Key("id", int)), descending=False)
+# Newest publication first, undated sources last: claims_source_dated_idx.
+SOURCES = Ordering(
+    "sources", (Key("dated", date, Coalesce("published_on", Value(UNDATED))), Key("id", int)), descending=True
+)
+
+
+def claim_ordering(queryset: QuerySet) -> Ordering:
+    """By relevance when the claims are a search (ClaimQuerySet.search annotates `rank`), else latest first."""
+    return SEARCH if "rank" in queryset.query.annotations else CLAIMS
+
+
+# Cursors ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a list, and whether the page wanted is after it (forward) or before it (backward)."""
+
+    position: list[Any]
+    backward: bool = False
+
+    def encode(self, ordering: Ordering) -> str:
+        values = [value.isoformat() if isinstance(value, date) else value for value in self.position]
+        return signing.dumps([ordering.name, "b" if self.backward else "f", values], salt=CURSOR_SALT)
+
+    @classmethod
+    def decode(cls, raw: str, ordering: Ordering) -> Cursor:
+        """The cursor `raw` spells for this list. InvalidCursor when we did not sign it, or signed it for
+        another list; its values are checked against the list's keys all the same.
         """
         try:
-            return super().paginate_queryset(queryset, request, view)
-        except (DjangoValidationError, ValueError):
-            if not request.query_params.get(self.cursor_query_param):
-                raise
-            raise ValidationError({self.cursor_query_param: ["Invalid or expired cursor."]}) from None
+            payload = signing.loads(raw, salt=CURSOR_SALT)
+        except (signing.BadSignature, ValueError, TypeError, zlib.error):
+            raise InvalidCursor from None
+        match payload:
+            case [ordering.name, "f" | "b" as direction, list(values)] if len(values) == len(ordering.keys):
+                position = [_read(value, key.kind) for value, key in zip(values, ordering.keys, strict=True)]
+                return cls(position=position, backward=direction == "b")
+        raise InvalidCursor
 
-    def decode_cursor(self, request):
-        """A malformed cursor is a 400 that says so (DRF's own answer is a bare 404)."""
+
+def _read(value: Any, kind: type) -> Any:
+    """A cursor value as the key's type; InvalidCursor when it is not one PostgreSQL can compare."""
+    if kind in (datetime, date) and isinstance(value, str):
         try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError({self.cursor_query_param: ["Invalid or expired cursor."]}) from None
+            read = kind.fromisoformat(value)
+        except (ValueError, OverflowError):  # out-of-range offsets and dates included
+            raise InvalidCursor from None
+        # A time without an offset would be read in the connection's time zone: not one we wrote.
+        if kind is date or read.utcoffset() is not None:
+            return read
+    elif kind is float and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    elif _PLAIN_VALUES.get(kind, lambda value: False)(value):
+        return value
+    raise InvalidCursor
+
+
+_PLAIN_VALUES = {
+    int: lambda value: type(value) is int and 0 < value <= MAX_BIGINT,
+    str: lambda value: isinstance(value, str) and len(value) <= _MAX_CURSOR_TEXT and "\x00" not in value,
+}
+
+
+# One page --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of rows, and the cursors of the pages after and before it (None at either end)."""
+
+    rows: list[Any]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size: int) -> Page:
+    """The page of `queryset` that `cursor` points at (the first page without one), in `ordering`.
+
+    One query: the queryset, ordered and limited to size + 1 rows (the extra one says whether more
+    follow). Raises InvalidCursor.
+    """
+    at = Cursor.decode(cursor, ordering) if cursor else None
+    backward = at is not None and at.backward
+    rows = ordering.apply(queryset, reverse=backward)
+    if at is not None:
+        rows = rows.filter(ordering.after(at.position, reverse=backward))
+    rows = list(rows[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backward:
+        rows.reverse()
+    # Going forward from a cursor, its row is before this page; going back, it is after it.
+    has_next, has_previous = (True, more) if backward else (more, at is not None)
+    if not rows:
+        return Page(rows=[], next_cursor=None, previous_cursor=None)
+    return Page(
+        rows=rows,
+        next_cursor=Cursor(ordering.position_of(rows[-1])).encode(ordering) if has_next else None,
+        previous_cursor=(
+            Cursor(ordering.position_of(rows[0]), backward=True).encode(ordering) if has_previous else None
+        ),
+    )
+
+
+# The public pages ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimPage:
+    """One page of claims on a public page and the relative links to the pages before and after it."""
+
+    claims: list[Any]
+    newer_url: str | None
+    older_url: str | None
+
+
+def paginate_claims(queryset: QuerySet, request: HttpRequest) -> ClaimPage:
+    """The page of claims the request's ?cursor= points at, latest status change first (by relevance for a
+    search). One query (LIMIT page size + 1). A page_size that is not a whole number from 1 is ignored.
+
+    A cursor we did not make, or one that leads to no claim (stale, or of another list), is a 404.
+    """
+    try:
+        size = page_size(request.GET, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    except ValueError:
+        size = DEFAULT_PAGE_SIZE
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = page_of(queryset, claim_ordering(queryset), cursor=cursor, size=size)
+    except InvalidCursor:
+        raise Http404("This page of claims does not exist.") from None
+    if cursor and not page.rows:
+        raise Http404("This page of claims does not exist.")
+    return ClaimPage(
+        claims=page.rows,
+        newer_url=_page_url(request, page.previous_cursor),
+        older_url=_page_url(request, page.next_cursor),
+    )
+
+
+def _page_url(request: HttpRequest, cursor: str | None) -> str | None:
+    """The request's own path and query string (every filter kept) with ?cursor= set."""
+    return None if cursor is None else replace_query_param(request.get_full_path(), "cursor", cursor)
+
+
+# The API ---------------------------------------------------------------------------------------------
+
+
+class KeysetPagination(BasePagination):
+    """The API's lists: `{"next", "previous", "results"}`, paged by a signed keyset cursor, one query a page.
+
+    A malformed page_size or cursor is a 400 that names it.
+    """
+
+    ordering: Ordering = CLAIMS
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    # What the view may be asked besides its filters (claims.api.views refuses anything else).
+    query_params = ("cursor", "page_size")
+
+    def get_ordering(self, queryset: QuerySet) -> Ordering:
+        return self.ordering
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+        """One query: LIMIT page_size + 1 on the ordering's index."""
+        self.request = request
+        try:
+            size = page_size(request.query_params, default=self.page_size, maximum=self.max_page_size)
+        except ValueError as error:
+            raise ValidationError({"page_size": [str(error)]}) from None
+        try:
+            self.page = page_of(
+                queryset,
+                self.get_ordering(queryset),
+                cursor=request.query_params.get("cursor") or None,
+                size=size,
+            )
+        except InvalidCursor:
+            raise ValidationError({"cursor": [INVALID_CURSOR]}) from None
+        return self.page.rows
+
+    def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+
+    def get_next_link(self) -> str | None:
+        return self._link(self.page.next_cursor)
+
+    def get_previous_link(self) -> str | None:
+        return self._link(self.page.previous_cursor)
+
+    def _link(self, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), "cursor", cursor)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The next page; null on the last page."},
+                "previous": {**link, "description": "The page before; null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "The page to show: copy it from a `next` or `previous` link, never build it.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page: default {self.page_size}, at most {self.max_page_size} "
+                "(larger values are capped).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+
+class ClaimPagination(KeysetPagination):
+    """Claims, latest status change first; by relevance first when the claims are a search."""
+
+    def get_ordering(self, queryset: QuerySet) -> Ordering:
+        return claim_ordering(queryset)
+
+
+class SpeakerPagination(KeysetPagination):
+    """Speakers by name."""
+
+    ordering = SPEAKERS
+
+
+class SourcePagination(KeysetPagination):
+    """Sources, newest publication first; sources without a date last."""
+
+    ordering = SOURCES
+
+
+class ChangeFeedPagination(BasePagination):
+    """The changes feed's paging: the changes with an id above `after`, oldest first, `page_size` at a time.
+
+    Changes commit in id order (claims.services serialises their inserts), so a consumer that keeps the
+    last id it has seen and asks for ?after=<that id> sees every change exactly once.
+    One query a page: it fetches page_size + 1 rows to know whether there are more.
+    """
+
+    page_size = 100
+    max_page_size = 1000
+    query_params = ("after", "page_size")
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+        """One query: LIMIT page_size + 1 on the id index."""
+        self.request = request
+        raw_after = request.query_params.get("after", "")
+        try:
+            self.after = whole_number(raw_after, low=0) if raw_after else 0
+        except ValueError:
+            raise ValidationError({"after": [f"Must be a whole number from 0 to {MAX_BIGINT}."]}) from None
+        try:
+            size = page_size(request.query_params, default=self.page_size, maximum=self.max_page_size)
+        except ValueError as error:
+            raise ValidationError({"page_size": [str(error)]}) from None
+        rows = list(queryset.filter(id__gt=self.after).order_by("id")[: size + 1])
+        self.has_more = len(rows) > size
+        page = rows[:size]
+        self.last_id = page[-1].id if page else self.after
+        return page
+
+    def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
+        return Response({"next": self.get_next_link(), "last_id": self.last_id, "results": data})
+
+    def get_next_link(self) -> str | None:
+        if not self.has_more:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), "after", self.last_id)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["next", "last_id", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The next page (?after=<last_id>) when more changes are waiting; "
+                    "null once you have caught up.",
+                    "example": "http://127.0.0.1:8000/api/v1/changes/?after=200",
+                },
+                "last_id": {
+                    "type": "integer",
+                    "description": "The id of the last change on this page (or the `after` asked for, when "
+                    "the page is empty): keep it and ask for ?after=<last_id> next time.",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "after",
+                "required": False,
+                "in": "query",
+                "description": "Only changes with an id above this one (the last id you have seen). "
+                "Default 0: from the first change.",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"Changes per page: default {self.page_size}, at most {self.max_page_size} "
+                "(larger values are capped).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 
@@ -74,6 +75,72 @@ def make_rated_claim(
     record_verdict(claim=claim, status=status, summary="Checked against the record.", evidence=evidence or [])
     claim.refresh_from_db()
     return claim
+
+
+def make_rated_claims(
+    count: int,
+    *,
+    status: Status | None = None,
+    published_at: datetime | None = None,
+    speaker_fields: dict[str, Any] | None = None,
+    source_fields: dict[str, Any] | None = None,
+    **fields: Any,
+) -> list[Claim]:
+    """`count` published claims, oldest status change first, each rated through the one write path.
+
+    Unless `fields` names a speaker or a source, each claim gets its own (with `speaker_fields` /
+    `source_fields`); speakers, sources and claims are inserted in one query each. Each verdict is
+    published when it is recorded; with `published_at`, all at that one moment (rows that tie on a list's
+    first key). Without `status`, each claim gets the best status of its scale.
+    """
+    numbers = [_n() for _ in range(count)]
+    speakers = [fields.pop("speaker", None)] * count
+    if speakers[0] is None:
+        speakers = Speaker.objects.bulk_create(
+            Speaker(
+                **{
+                    "name": f"Speaker {n}",
+                    "slug": f"speaker-{n}",
+                    "role": "Spokesperson",
+                    **(speaker_fields or {}),
+                }
+            )
+            for n in numbers
+        )
+    sources = [fields.pop("source", None)] * count
+    if sources[0] is None:
+        sources = Source.objects.bulk_create(
+            Source(
+                **{
+                    "title": f"Source {n}",
+                    "publisher": "The Daily Record",
+                    "url": f"https://news.example/{n}",
+                    "published_on": date(2025, 5, 19),
+                    **(source_fields or {}),
+                }
+            )
+            for n in numbers
+        )
+    fields = {"kind": Kind.FACT, "said_on": date(2025, 5, 19), **fields}
+    claims = Claim.objects.bulk_create(
+        Claim(
+            speaker=speaker,
+            source=source,
+            **{"slug": f"claim-{n}", "text": f"Claim number {n} is a checkable statement.", **fields},
+        )
+        for n, speaker, source in zip(numbers, speakers, sources, strict=True)
+    )
+    best = {scale: Status.objects.filter(scale=scale).order_by("-position").first() for scale in Scale.values}
+    for claim in claims:
+        record_verdict(
+            claim=claim,
+            status=status or best[claim.expected_scale],
+            summary="Checked against the record.",
+            published_at=published_at,
+        )
+    return list(
+        Claim.objects.filter(pk__in=[claim.pk for claim in claims]).order_by("status_changed_at", "id")
+    )
 
 
 def make_user(*, editor: bool = False, **fields) -> User:

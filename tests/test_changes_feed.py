@@ -115,8 +115,8 @@ def test_the_feed_pages_are_a_hundred_by_default_and_at_most_a_thousand(client, 
         ("after=1.5", "after", "Must be a whole number from 0 to 9223372036854775807."),
         ("after=%C2%B2", "after", "Must be a whole number from 0 to 9223372036854775807."),  # a superscript 2
         ("after=99999999999999999999", "after", "Must be a whole number from 0 to 9223372036854775807."),
-        ("page_size=0", "page_size", "Must be a whole number from 1 up."),
-        ("page_size=many", "page_size", "Must be a whole number from 1 up."),
+        ("page_size=0", "page_size", "Must be a whole number from 1 to 1000."),
+        ("page_size=many", "page_size", "Must be a whole number from 1 to 1000."),
     ],
 )
 def test_a_bad_feed_parameter_is_a_400_that_says_what_is_wrong(client, statuses, query, field, message):

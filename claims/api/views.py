@@ -15,12 +15,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
-from claims.api.filters import ClaimFilter
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
@@ -31,6 +28,7 @@ from claims.api.serializers import (
     StatusChangeSerializer,
     StatusSerializer,
 )
+from claims.filters import ClaimFilterSet
 from claims.models import (
     Claim,
     ClaimQuerySet,
@@ -43,10 +41,7 @@ from claims.models import (
     StatusChangeQuerySet,
     StatusQuerySet,
 )
-from claims.pagination import ClaimCursorPagination
-
-# The largest id PostgreSQL's bigint holds: an `after` above it cannot name a change.
-_MAX_ID = 2**63 - 1
+from claims.pagination import ChangeFeedPagination, ClaimPagination, SourcePagination, SpeakerPagination
 
 _NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="No published item has this id or slug.")
 _BAD_REQUEST = OpenApiResponse(
@@ -67,102 +62,24 @@ class PublicReadSchema(AutoSchema):
         return [*super().get_auth(), {}]
 
 
-class SpeakerCursorPagination(ClaimCursorPagination):
-    """Speakers by name: the same cursor paging (and page_size rules) as the claims."""
-
-    ordering = ("name", "id")
-
-
-class SourceCursorPagination(ClaimCursorPagination):
-    """Sources, the most recently added first (`published_on` may be empty, so it cannot be the cursor)."""
-
-    ordering = ("-id",)
-
-
-class ChangeFeedPagination(BasePagination):
-    """The changes feed's paging: the changes with an id above `after`, oldest first, `page_size` at a time.
-
-    Changes commit in id order (claims.services serialises their inserts), so a consumer that keeps the
-    last id it has seen and asks for ?after=<that id> sees every change exactly once.
-    One query a page: it fetches page_size + 1 rows to know whether there are more.
+class PublicListMixin:
+    """A list refuses query parameters it does not read (a 400 naming each), so a misspelt filter is not
+    silently ignored: it reads its filters, its paginator's parameters (cursor and page_size, or after) and
+    `format`.
     """
 
-    page_size = 100
-    max_page_size = 1000
-
-    def paginate_queryset(
-        self, queryset: StatusChangeQuerySet, request: Request, view: Any = None
-    ) -> list[StatusChange]:
-        """One query: LIMIT page_size + 1 on the id index."""
-        self.request = request
-        self.after = self._whole_number(request, "after", default=0, low=0, high=_MAX_ID)
-        size = self._whole_number(request, "page_size", default=self.page_size, low=1, high=None)
-        size = min(size, self.max_page_size)
-        rows = list(queryset.filter(id__gt=self.after).order_by("id")[: size + 1])
-        self.has_more = len(rows) > size
-        page = rows[:size]
-        self.last_id = page[-1].id if page else self.after
-        return page
-
-    def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
-        return Response({"next": self.get_next_link(), "last_id": self.last_id, "results": data})
-
-    def get_next_link(self) -> str | None:
-        if not self.has_more:
-            return None
-        return replace_query_param(self.request.build_absolute_uri(), "after", self.last_id)
-
-    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "required": ["next", "last_id", "results"],
-            "properties": {
-                "next": {
-                    "type": "string",
-                    "format": "uri",
-                    "nullable": True,
-                    "description": "The next page (?after=<last_id>) when more changes are waiting; "
-                    "null once you have caught up.",
-                    "example": "http://127.0.0.1:8000/api/v1/changes/?after=200",
-                },
-                "last_id": {
-                    "type": "integer",
-                    "description": "The id of the last change on this page (or the `after` asked for, when "
-                    "the page is empty): keep it and ask for ?after=<last_id> next time.",
-                },
-                "results": schema,
-            },
-        }
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": "after",
-                "required": False,
-                "in": "query",
-                "description": "Only changes with an id above this one (the last id you have seen). "
-                "Default 0: from the first change.",
-                "schema": {"type": "integer", "minimum": 0},
-            },
-            {
-                "name": "page_size",
-                "required": False,
-                "in": "query",
-                "description": f"Changes per page: default {self.page_size}, at most {self.max_page_size} "
-                "(larger values are capped).",
-                "schema": {"type": "integer", "minimum": 1},
-            },
-        ]
-
-    def _whole_number(self, request: Request, name: str, *, default: int, low: int, high: int | None) -> int:
-        raw = request.query_params.get(name, "")
-        if raw == "":
-            return default
-        value = int(raw) if raw.isascii() and raw.isdigit() else -1
-        if value < low or (high is not None and value > high):
-            limit = f"from {low} to {high}" if high is not None else f"from {low} up"
-            raise ValidationError({name: [f"Must be a whole number {limit}."]})
-        return value
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        known = {"format", *getattr(self.pagination_class, "query_params", ())}
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            known.update(filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            accepted = ", ".join(sorted(known))
+            raise ValidationError(
+                {name: [f"Unknown parameter. This list reads: {accepted}."] for name in unknown}
+            )
+        return super().list(request, *args, **kwargs)  # type: ignore[misc]
 
 
 @extend_schema_view(
@@ -178,17 +95,17 @@ class ChangeFeedPagination(BasePagination):
         responses={200: ClaimDetailSerializer, 404: _NOT_FOUND},
     ),
 )
-class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
+class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
-    filterset_class = ClaimFilter
-    pagination_class = ClaimCursorPagination
+    filterset_class = ClaimFilterSet
+    pagination_class = ClaimPagination
 
     def get_queryset(self) -> ClaimQuerySet:
         """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts).
 
         The paginator orders the list: latest status change first, or by rank when searching.
         """
-        queryset = Claim.objects.published().for_listing().latest_first()
+        queryset = Claim.objects.published().for_listing()
         if self.action == "retrieve":
             queryset = queryset.with_timeline()
         return queryset
@@ -205,17 +122,17 @@ class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="A speaker", responses={200: SpeakerDetailSerializer, 404: _NOT_FOUND}),
 )
-class SpeakerViewSet(viewsets.ReadOnlyModelViewSet):
+class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
     lookup_field = "slug"
-    pagination_class = SpeakerCursorPagination
+    pagination_class = SpeakerPagination
 
     def get_queryset(self) -> SpeakerQuerySet:
         """One query: speakers with a published claim, each with the count of their published claims."""
         return (
             Speaker.objects.published()
             .annotate(claim_count=Count("claims", filter=Q(claims__status__isnull=False)))
-            .order_by("name", "id")
+            .order_by("name", "id")  # the paginator's order, for a single speaker too
         )
 
     def get_serializer_class(self) -> type[SpeakerSerializer]:
@@ -226,7 +143,7 @@ class SpeakerViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="List sources",
         description="Documents where published claims appeared or that published verdicts cite, the "
-        "most recently added first.",
+        "newest publication first (sources without a date last).",
         responses={200: SourceSerializer(many=True), 400: _BAD_REQUEST},
     ),
     retrieve=extend_schema(
@@ -234,16 +151,17 @@ class SpeakerViewSet(viewsets.ReadOnlyModelViewSet):
         responses={200: SourceDetailSerializer, 404: _NOT_FOUND},
     ),
 )
-class SourceViewSet(viewsets.ReadOnlyModelViewSet):
+class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
-    pagination_class = SourceCursorPagination
+    pagination_class = SourcePagination
 
     def get_queryset(self) -> SourceQuerySet:
-        """One query a page; the archived text (which can be long) is read only for a single source."""
-        queryset = Source.objects.published().order_by("-id")
-        if self.action != "retrieve":
-            queryset = queryset.defer("archived_text")
-        return queryset
+        """One query a page; the archived text (which can be long) is read only for a single source.
+
+        The paginator orders the list: newest publication first, undated sources last.
+        """
+        queryset = Source.objects.published()
+        return queryset if self.action == "retrieve" else queryset.for_listing()
 
     def get_serializer_class(self) -> type[SourceSerializer]:
         return SourceDetailSerializer if self.action == "retrieve" else SourceSerializer
@@ -257,7 +175,7 @@ class SourceViewSet(viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="A status", responses={200: StatusSerializer, 404: _NOT_FOUND}),
 )
-class StatusViewSet(viewsets.ReadOnlyModelViewSet):
+class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
     serializer_class = StatusSerializer
     lookup_field = "slug"
@@ -277,7 +195,7 @@ class StatusViewSet(viewsets.ReadOnlyModelViewSet):
         responses={200: StatusChangeSerializer(many=True), 400: _BAD_REQUEST},
     ),
 )
-class StatusChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     schema = PublicReadSchema()
     serializer_class = StatusChangeSerializer
     pagination_class = ChangeFeedPagination

@@ -1,24 +1,30 @@
-"""The REST API: its contract, filters, paging, bad input, query counts, permissions and OpenAPI schema.
+"""The REST API's claims: the contract of a claim and the list, filters, paging, bad input, query counts.
 
-The changes feed has its own file, test_changes_feed.py.
+Speakers, sources and statuses, writes and the schema have their own files; the changes feed too
+(test_changes_feed.py); paging through long ties and forged cursors: test_paging.py.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import re
 from datetime import date
 from urllib.parse import quote, urlencode
 
 import pytest
-import yaml
-from django.contrib.staticfiles import finders
-from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from claims.models import Claim, Kind
+from claims.models import Kind
 from claims.services import EvidenceItem, record_verdict
-from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
+from tests.factories import (
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_rated_claims,
+    make_source,
+    make_speaker,
+)
 
 CLAIM_FIELDS = {
     "id",
@@ -37,11 +43,6 @@ CLAIM_FIELDS = {
     "created_at",
     "updated_at",
 }
-
-
-def rated_claims(count: int, **fields) -> list[Claim]:
-    """`count` published claims, oldest status change first."""
-    return [make_rated_claim(**fields) for _ in range(count)]
 
 
 def ids(response) -> list[int]:
@@ -140,7 +141,7 @@ def test_the_claims_list_shows_only_claims_with_a_published_verdict(client, stat
 
 @pytest.mark.django_db
 def test_the_claims_list_is_latest_status_change_first(client, statuses):
-    first, second, third = rated_claims(3)
+    first, second, third = make_rated_claims(3)
     record_verdict(claim=first, status=get_status("false"), summary="Revisited.")
 
     assert ids(client.get("/api/v1/claims/")) == [first.id, third.id, second.id]
@@ -148,7 +149,7 @@ def test_the_claims_list_is_latest_status_change_first(client, statuses):
 
 @pytest.mark.django_db
 def test_the_claims_list_pages_by_cursor_twenty_at_a_time(client, statuses):
-    claims = rated_claims(25)
+    claims = make_rated_claims(25)
     newest_first = [claim.id for claim in reversed(claims)]
 
     page1 = client.get("/api/v1/claims/").json()
@@ -164,7 +165,7 @@ def test_the_claims_list_pages_by_cursor_twenty_at_a_time(client, statuses):
 
 @pytest.mark.django_db
 def test_page_size_chooses_the_page_length_and_is_capped_at_100(client, statuses):
-    rated_claims(101)
+    make_rated_claims(101)
 
     assert len(client.get(claims_url(page_size=3)).json()["results"]) == 3
     assert len(client.get(claims_url(page_size=1000)).json()["results"]) == 100
@@ -238,8 +239,8 @@ def test_a_claim_without_a_published_verdict_is_a_404(client, statuses):
 @pytest.mark.django_db
 def test_claims_filter_by_speaker_slug(client, statuses):
     ada = make_speaker(slug="ada")
-    mine = rated_claims(2, speaker=ada)
-    rated_claims(2)
+    mine = make_rated_claims(2, speaker=ada)
+    make_rated_claims(2)
 
     assert ids(client.get(claims_url(speaker="ada"))) == [mine[1].id, mine[0].id]
 
@@ -322,8 +323,8 @@ def test_search_finds_claims_by_text_quote_and_speaker_name_best_match_first(cli
 
 @pytest.mark.django_db
 def test_search_results_page_by_cursor_in_rank_order(client, statuses):
-    rated_claims(5, text="Taxes rose.")
-    rated_claims(3, text="Taxes rose and taxes rose again, taxes everywhere.")
+    make_rated_claims(5, text="Taxes rose.")
+    make_rated_claims(3, text="Taxes rose and taxes rose again, taxes everywhere.")
 
     page1 = client.get(claims_url(q="taxes", page_size=4)).json()
     page2 = client.get(page1["next"]).json()
@@ -352,9 +353,9 @@ def test_filters_combine(client, statuses):
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"speaker": "nobody"}, "speaker", "No speaker with published claims has the slug “nobody”."),
-        ({"status": "half-true"}, "status", "There is no status with the slug “half-true”."),
-        ({"kind": "rumour"}, "kind", "Select a valid choice. rumour is not one of the available choices."),
+        ({"speaker": "nobody"}, "speaker", "There is no speaker “nobody” with published claims."),
+        ({"status": "half-true"}, "status", "There is no status “half-true”."),
+        ({"kind": "rumour"}, "kind", "There is no kind of claim “rumour”."),
         ({"said_on_after": "yesterday"}, "said_on_after", "Enter a valid date."),
         ({"said_on_before": "2025-02-30"}, "said_on_before", "Enter a valid date."),
         ({"said_on_after": "10000-01-01"}, "said_on_after", "Enter a valid date."),
@@ -387,40 +388,6 @@ def test_a_speaker_without_published_claims_is_not_a_filter_choice(client, statu
 
     assert response.status_code == 400
     assert "hidden" in response.json()["speaker"][0]
-
-
-def _cursor(**fields: str) -> str:
-    return base64.b64encode(urlencode(fields).encode()).decode()
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        _cursor(p="not a time"),
-        _cursor(p="9999-12-31 23:59:59+00:00", o="999999999"),
-        _cursor(o="-1"),
-        _cursor(p="\ud800".encode("utf-8", "surrogatepass").decode("latin-1")),
-        "%%%",
-    ],
-)
-def test_a_forged_cursor_is_a_400_or_a_page_never_a_500(client, statuses, cursor):
-    make_rated_claim()
-
-    response = client.get(claims_url(cursor=cursor))
-
-    assert response.status_code in (200, 400)
-    if response.status_code == 400:
-        assert response.json() == {"cursor": ["Invalid or expired cursor."]}
-
-
-@pytest.mark.django_db
-def test_a_forged_cursor_on_a_search_is_a_400_or_an_empty_page(client, statuses):
-    make_rated_claim(text="Taxes rose.")
-
-    response = client.get(claims_url(q="taxes", cursor=_cursor(p="not a number")))
-
-    assert response.status_code in (200, 400)
 
 
 @pytest.mark.django_db
@@ -490,247 +457,6 @@ def test_a_nul_byte_or_lone_surrogate_in_the_path_is_a_400(client, statuses, pat
     assert client.get(path).status_code == 400
 
 
-# --- writes are refused -----------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/v1/claims/",
-        "/api/v1/claims/{claim}/",
-        "/api/v1/speakers/",
-        "/api/v1/speakers/{speaker}/",
-        "/api/v1/sources/{source}/",
-        "/api/v1/statuses/false/",
-        "/api/v1/changes/",
-    ],
-)
-def test_anonymous_writes_are_refused_and_change_nothing(client, statuses, method, path):
-    claim = make_rated_claim(text="Unchanged.")
-    url = path.format(claim=claim.id, speaker=claim.speaker.slug, source=claim.source_id)
-
-    response = getattr(client, method)(
-        url, data=json.dumps({"text": "Changed."}), content_type="application/json"
-    )
-
-    assert response.status_code == 403
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
-    claim.refresh_from_db()
-    assert claim.text == "Unchanged."
-    assert Claim.objects.count() == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_a_signed_in_reader_without_permissions_cannot_write(client, statuses, method):
-    claim = make_rated_claim(text="Unchanged.")
-    client.force_login(make_user())
-
-    response = getattr(client, method)(
-        f"/api/v1/claims/{claim.id}/", data=json.dumps({"text": "Changed."}), content_type="application/json"
-    )
-
-    assert response.status_code == 403
-    claim.refresh_from_db()
-    assert claim.text == "Unchanged."
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_the_api_has_no_write_actions_even_for_a_superuser(client, statuses, method):
-    claim = make_rated_claim(text="Unchanged.")
-    client.force_login(make_user(is_superuser=True))
-    url = "/api/v1/claims/" if method == "post" else f"/api/v1/claims/{claim.id}/"
-
-    response = getattr(client, method)(
-        url, data=json.dumps({"text": "Changed."}), content_type="application/json"
-    )
-
-    assert response.status_code == 405
-    claim.refresh_from_db()
-    assert claim.text == "Unchanged."
-
-
-# --- speakers, sources, statuses --------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_speakers_are_those_with_published_claims_by_name_with_their_count(client, statuses):
-    zoe = make_speaker(name="Zoe Zed", slug="zoe", role="Mayor")
-    ada = make_speaker(name="Ada Ash", slug="ada", role="Minister")
-    rated_claims(2, speaker=zoe)
-    make_claim(speaker=zoe)  # not published: not counted
-    make_rated_claim(speaker=ada)
-    make_claim(speaker=make_speaker(slug="unpublished"))
-
-    response = client.get("/api/v1/speakers/")
-
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"next", "previous", "results"}
-    assert body["results"] == [
-        {
-            "id": ada.id,
-            "slug": "ada",
-            "name": "Ada Ash",
-            "role": "Minister",
-            "claim_count": 1,
-            "url": "http://testserver/api/v1/speakers/ada/",
-            "html_url": "http://testserver/speakers/ada/",
-        },
-        {
-            "id": zoe.id,
-            "slug": "zoe",
-            "name": "Zoe Zed",
-            "role": "Mayor",
-            "claim_count": 2,
-            "url": "http://testserver/api/v1/speakers/zoe/",
-            "html_url": "http://testserver/speakers/zoe/",
-        },
-    ]
-
-
-@pytest.mark.django_db
-def test_a_speaker_by_slug_adds_description_and_profile(client, statuses):
-    ada = make_speaker(
-        name="Ada Ash", slug="ada", description="Minister since 2024.", url="https://gov.example/ada"
-    )
-    make_rated_claim(speaker=ada)
-
-    response = client.get("/api/v1/speakers/ada/")
-
-    assert response.status_code == 200
-    body = response.json()
-    assert body["description"] == "Minister since 2024."
-    assert body["profile_url"] == "https://gov.example/ada"
-    assert body["url"] == "http://testserver/api/v1/speakers/ada/"
-    assert body["claim_count"] == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("slug", ["nobody", "hidden", "x" * 300, "ünïcode"])
-def test_an_unknown_or_unpublished_speaker_is_a_404(client, statuses, slug):
-    make_claim(speaker=make_speaker(slug="hidden"))
-
-    response = client.get(f"/api/v1/speakers/{quote(slug)}/")
-
-    assert response.status_code == 404
-    assert "detail" in response.json()
-
-
-@pytest.mark.django_db
-def test_speakers_page_by_cursor(client, statuses):
-    for letter in "abcde":
-        make_rated_claim(speaker=make_speaker(name=f"{letter} speaker", slug=f"speaker-{letter}"))
-
-    page1 = client.get("/api/v1/speakers/?page_size=3").json()
-    page2 = client.get(page1["next"]).json()
-
-    assert [s["slug"] for s in page1["results"] + page2["results"]] == [f"speaker-{x}" for x in "abcde"]
-    assert client.get("/api/v1/speakers/?page_size=0").status_code == 400
-    assert client.get("/api/v1/speakers/?cursor=zzz").status_code == 400
-
-
-@pytest.mark.django_db
-def test_sources_are_those_of_published_claims_and_cited_evidence(client, statuses):
-    said_in = make_source(title="Speech", publisher="Gov", authors="Press office")
-    cited = make_source(title="Audit")
-    make_claim(source=make_source(title="Unpublished claim's source"))
-    claim = make_claim(source=said_in)
-    record_verdict(
-        claim=claim,
-        status=get_status("false"),
-        summary="No.",
-        evidence=[EvidenceItem(source=cited, note="p. 2")],
-    )
-    drafted = make_claim(source=said_in)
-    record_verdict(
-        claim=drafted,
-        status=get_status("true"),
-        summary="Draft.",
-        publish=False,
-        evidence=[EvidenceItem(source=make_source(title="Draft evidence"))],
-    )
-
-    response = client.get("/api/v1/sources/")
-
-    assert response.status_code == 200
-    results = response.json()["results"]
-    assert [s["title"] for s in results] == ["Audit", "Speech"]
-    assert results[1] == {
-        "id": said_in.id,
-        "title": "Speech",
-        "publisher": "Gov",
-        "authors": "Press office",
-        "url": said_in.url,
-        "published_on": "2025-05-19",
-    }
-
-
-@pytest.mark.django_db
-def test_a_source_by_id_adds_its_archived_text(client, statuses):
-    source = make_source(archived_text="The full speech.\nLine two.")
-    make_rated_claim(source=source)
-
-    response = client.get(f"/api/v1/sources/{source.id}/")
-
-    assert response.status_code == 200
-    assert response.json()["archived_text"] == "The full speech.\nLine two."
-    assert set(response.json()) == {
-        "id",
-        "title",
-        "publisher",
-        "authors",
-        "url",
-        "published_on",
-        "archived_text",
-        "archived_at",
-    }
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("path", ["999999", "abc", "99999999999999999999999"])
-def test_an_unknown_source_is_a_404(client, statuses, path):
-    make_rated_claim()
-
-    assert client.get(f"/api/v1/sources/{path}/").status_code == 404
-
-
-@pytest.mark.django_db
-def test_a_source_of_no_published_claim_is_a_404(client, statuses):
-    source = make_source()
-    make_claim(source=source)
-
-    assert client.get(f"/api/v1/sources/{source.id}/").status_code == 404
-
-
-@pytest.mark.django_db
-def test_statuses_list_both_scales_best_first(client, statuses):
-    response = client.get("/api/v1/statuses/")
-
-    assert response.status_code == 200
-    body = response.json()
-    accuracy = [s["slug"] for s in body if s["scale"] == "accuracy"]
-    assert accuracy[:5] == ["true", "mostly-true", "misleading", "mostly-false", "false"]
-    assert {s["scale"] for s in body} == {"accuracy", "tracking"}
-    assert body[0] == {
-        "slug": "true",
-        "label": "True",
-        "scale": "accuracy",
-        "position": 5,
-        "colour": "#15803d",
-        "description": "The claim is accurate and nothing significant is missing.",
-    }
-
-
-@pytest.mark.django_db
-def test_a_status_by_slug(client, statuses):
-    assert client.get("/api/v1/statuses/false/").json()["label"] == "False"
-    assert client.get("/api/v1/statuses/nothing/").status_code == 404
-
-
 # --- query counts -----------------------------------------------------------------------------------------
 
 
@@ -740,7 +466,7 @@ def test_a_status_by_slug(client, statuses):
     "params", ["", "?page_size=50", "?kind=fact", "?q=claim", "?said_on_after=2025-01-01"]
 )
 def test_a_claims_page_is_one_query_at_any_size(client, statuses, django_assert_num_queries, count, params):
-    rated_claims(count)
+    make_rated_claims(count)
 
     with django_assert_num_queries(1):
         response = client.get("/api/v1/claims/" + params)
@@ -755,7 +481,7 @@ def test_a_claims_page_filtered_by_slug_adds_one_query_per_slug(
     client, statuses, django_assert_num_queries, count
 ):
     ada = make_speaker(slug="ada")
-    rated_claims(count, speaker=ada, status=get_status("true"))
+    make_rated_claims(count, speaker=ada, status=get_status("true"))
 
     with django_assert_num_queries(3):
         response = client.get("/api/v1/claims/?speaker=ada&status=true&page_size=50")
@@ -765,7 +491,7 @@ def test_a_claims_page_filtered_by_slug_adds_one_query_per_slug(
 
 @pytest.mark.django_db
 def test_the_next_claims_page_is_one_query_too(client, statuses, django_assert_num_queries):
-    rated_claims(30)
+    make_rated_claims(30)
     next_url = client.get("/api/v1/claims/").json()["next"]
 
     with django_assert_num_queries(1):
@@ -797,112 +523,16 @@ def test_a_claim_is_two_queries_whatever_its_timeline(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("count", [1, 30])
-def test_speaker_and_source_lists_are_one_query_at_any_size(
-    client, statuses, django_assert_num_queries, count
-):
-    rated_claims(count)
+@pytest.mark.parametrize(
+    "path", ["/api/v1/claims/", "/claims/", "/api/v1/claims/?q=claim", "/claims/?q=claim"]
+)
+def test_a_list_of_claims_does_not_read_their_search_vectors(client, statuses, path):
+    make_rated_claims(2)
 
-    with django_assert_num_queries(1):
-        speakers = client.get("/api/v1/speakers/?page_size=50")
-    with django_assert_num_queries(1):
-        sources = client.get("/api/v1/sources/?page_size=50")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
 
-    assert len(speakers.json()["results"]) == count
-    assert len(sources.json()["results"]) == count
-
-
-@pytest.mark.django_db
-def test_speaker_source_and_status_details_are_one_query(client, statuses, django_assert_num_queries):
-    claim = make_rated_claim(speaker=make_speaker(slug="ada"))
-
-    with django_assert_num_queries(1):
-        assert client.get("/api/v1/speakers/ada/").status_code == 200
-    with django_assert_num_queries(1):
-        assert client.get(f"/api/v1/sources/{claim.source_id}/").status_code == 200
-    with django_assert_num_queries(1):
-        assert client.get("/api/v1/statuses/false/").status_code == 200
-
-
-@pytest.mark.django_db
-def test_the_statuses_list_is_one_query(client, statuses, django_assert_num_queries):
-    with django_assert_num_queries(1):
-        response = client.get("/api/v1/statuses/")
-
-    assert len(response.json()) == 12
-
-
-# --- OpenAPI schema and docs ------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
-    response = client.get("/api/schema/")
-
-    assert response.status_code == 200
-    schema = yaml.safe_load(response.content)
-    assert schema["openapi"].startswith("3.")
-    assert set(schema["paths"]) == {
-        "/api/v1/claims/",
-        "/api/v1/claims/{id}/",
-        "/api/v1/speakers/",
-        "/api/v1/speakers/{slug}/",
-        "/api/v1/sources/",
-        "/api/v1/sources/{id}/",
-        "/api/v1/statuses/",
-        "/api/v1/statuses/{slug}/",
-        "/api/v1/changes/",
-    }
-    claims_list = schema["paths"]["/api/v1/claims/"]["get"]
-    assert {p["name"] for p in claims_list["parameters"]} == {
-        "speaker",
-        "status",
-        "kind",
-        "q",
-        "said_on_after",
-        "said_on_before",
-        "updated_since",
-        "cursor",
-        "page_size",
-    }
-    changes = schema["paths"]["/api/v1/changes/"]["get"]
-    assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
-    components = schema["components"]["schemas"]
-    assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
-    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts"}
-    assert components["Evidence"]["properties"]["source"]["allOf"] == [
-        {"$ref": "#/components/schemas/SourceBrief"}
-    ]
-    assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
-    assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
-    assert {} in claims_list["security"]  # anonymous readers are welcome
-
-
-def test_the_openapi_schema_validates_without_warnings(tmp_path):
-    out = tmp_path / "schema.yaml"
-
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
-
-    assert "/api/v1/changes/" in out.read_text()
-
-
-@pytest.mark.django_db
-def test_the_api_docs_page_uses_the_projects_own_assets(client):
-    response = client.get("/api/docs/")
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
-    assert "/api/schema/" in html
-    for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs", "googleapis"):
-        assert cdn not in html
-    for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
-        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
-
-
-@pytest.mark.django_db
-def test_the_api_root_lists_every_resource(client):
-    response = client.get("/api/v1/")
-
-    assert response.status_code == 200
-    assert set(response.json()) == {"claims", "speakers", "sources", "statuses", "changes"}
+    [page] = [q["sql"] for q in queries.captured_queries if 'FROM "claims_claim"' in q["sql"]]
+    selected = page[: page.index('FROM "claims_claim"')]
+    # Ranking a search computes from the vector in SQL; no row brings the vector itself to Python.
+    assert re.sub(r"ts_rank\([^)]*\)", "", selected).count('"claims_claim"."search"') == 0

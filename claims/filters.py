@@ -1,0 +1,123 @@
+"""The claim list's filters, one FilterSet for the public list (claims.views) and the API (claims.api.views).
+
+Both read the same query parameters with the same rules and the same words: a value the filter cannot use
+is a note on the page (which then lists no claims) and a 400 naming the parameter in the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+
+from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status
+
+# Longer search text is cut here: a search box needs no more, and it bounds the work of one request.
+MAX_SEARCH_LENGTH = 1000
+
+
+class SearchTextField(forms.CharField):
+    """Search text, cut at MAX_SEARCH_LENGTH characters (what is searched, and what the page shows back)."""
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python(value)[:MAX_SEARCH_LENGTH]
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchTextField
+
+
+class StatusSlugField(forms.CharField):
+    """A status slug, read into the Status it names from the statuses the filterset loaded (no query)."""
+
+    default_error_messages = {"invalid_choice": "There is no status “%(value)s”."}
+
+    def __init__(self, *, statuses: Any = None, **kwargs: Any) -> None:
+        self.statuses = statuses
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Status | None:
+        slug = super().clean(value)
+        if not slug:
+            return None
+        found = next((status for status in self.statuses() if status.slug == slug), None)
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], "invalid_choice", {"value": slug})
+        return found
+
+
+class StatusFilter(django_filters.CharFilter):
+    field_class = StatusSlugField
+
+
+class ClaimFilterSet(django_filters.FilterSet):
+    """Filters of the claim list (/claims/ and /api/v1/claims/). Each filter given narrows the list; dates
+    are inclusive. The statuses are read once (one query, only when needed: the page's status menu or a
+    ?status=); ?speaker= costs one query (only published speakers: an unpublished one is unknown).
+    """
+
+    q = SearchFilter(
+        method="filter_search",
+        help_text="Full-text search over the claim's text, quote and speaker's name, in web-search syntax "
+        f'("exact phrase", or, -excluded). Results are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} '
+        "characters.",
+    )
+    speaker = django_filters.ModelChoiceFilter(
+        queryset=Speaker.objects.published(),
+        to_field_name="slug",
+        help_text="Claims by this speaker (their slug, as in /api/v1/speakers/).",
+        error_messages={"invalid_choice": "There is no speaker “%(value)s” with published claims."},
+    )
+    status = StatusFilter(
+        field_name="status",
+        help_text="Claims whose current status is this one (its slug, as in /api/v1/statuses/).",
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=Kind.choices,
+        help_text="Claims of this kind.",
+        error_messages={"invalid_choice": "There is no kind of claim “%(value)s”."},
+    )
+    said_on_after = django_filters.DateFilter(
+        field_name="said_on", lookup_expr="gte", help_text="Claims made on or after this date (YYYY-MM-DD)."
+    )
+    said_on_before = django_filters.DateFilter(
+        field_name="said_on", lookup_expr="lte", help_text="Claims made on or before this date (YYYY-MM-DD)."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Claims changed (including a new status) at or after this ISO 8601 time, such as "
+        "2025-05-19T10:00:00Z. A time without an offset is read in the site's time zone (UTC unless "
+        "configured); write the + of an offset as %2B.",
+    )
+
+    class Meta:
+        model = Claim
+        fields = ["q", "speaker", "status", "kind", "said_on_after", "said_on_before", "updated_since"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["status"].extra["statuses"] = self.statuses
+        self._statuses: list[Status] | None = None
+
+    def statuses(self) -> list[Status]:
+        """Every status, in scale order (the page's status menu reads them too). One query, the first time."""
+        if self._statuses is None:
+            self._statuses = list(Status.objects.all())
+        return self._statuses
+
+    def filter_search(self, queryset: ClaimQuerySet, name: str, value: str) -> ClaimQuerySet:
+        """Full-text match on the GIN-indexed search column; the paginator then orders by rank."""
+        return queryset.search(value)
+
+    @property
+    def problems(self) -> list[str]:
+        """What the filters could not use, one sentence each (the form's errors). Validates the filters."""
+        return [message for messages in self.errors.values() for message in messages]
+
+    def cleaned(self, name: str) -> Any:
+        """The value a filter was given, read (a Speaker, a Status, a string...); None when absent or unusable."""
+        self.is_valid()
+        return self.form.cleaned_data.get(name)

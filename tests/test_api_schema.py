@@ -1,0 +1,152 @@
+"""The REST API as a whole: the OpenAPI schema and docs, the root, and writes (there are none: refused)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+from claims.models import Claim
+from tests.factories import make_rated_claim, make_user
+from tests.test_api_claims import CLAIM_FIELDS
+
+# --- OpenAPI schema and docs ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == {
+        "/api/v1/claims/",
+        "/api/v1/claims/{id}/",
+        "/api/v1/speakers/",
+        "/api/v1/speakers/{slug}/",
+        "/api/v1/sources/",
+        "/api/v1/sources/{id}/",
+        "/api/v1/statuses/",
+        "/api/v1/statuses/{slug}/",
+        "/api/v1/changes/",
+    }
+    claims_list = schema["paths"]["/api/v1/claims/"]["get"]
+    assert {p["name"] for p in claims_list["parameters"]} == {
+        "speaker",
+        "status",
+        "kind",
+        "q",
+        "said_on_after",
+        "said_on_before",
+        "updated_since",
+        "cursor",
+        "page_size",
+    }
+    changes = schema["paths"]["/api/v1/changes/"]["get"]
+    assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
+    components = schema["components"]["schemas"]
+    assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
+    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts"}
+    assert components["Evidence"]["properties"]["source"]["allOf"] == [
+        {"$ref": "#/components/schemas/SourceBrief"}
+    ]
+    assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
+    assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
+    assert {} in claims_list["security"]  # anonymous readers are welcome
+
+
+def test_the_openapi_schema_validates_without_warnings(tmp_path):
+    out = tmp_path / "schema.yaml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+
+    assert "/api/v1/changes/" in out.read_text()
+
+
+@pytest.mark.django_db
+def test_the_api_docs_page_uses_the_projects_own_assets(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "/api/schema/" in html
+    for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs", "googleapis"):
+        assert cdn not in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
+        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
+
+
+@pytest.mark.django_db
+def test_the_api_root_lists_every_resource(client):
+    response = client.get("/api/v1/")
+
+    assert response.status_code == 200
+    assert set(response.json()) == {"claims", "speakers", "sources", "statuses", "changes"}
+
+
+# --- writes are refused -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/claims/",
+        "/api/v1/claims/{claim}/",
+        "/api/v1/speakers/",
+        "/api/v1/speakers/{speaker}/",
+        "/api/v1/sources/{source}/",
+        "/api/v1/statuses/false/",
+        "/api/v1/changes/",
+    ],
+)
+def test_anonymous_writes_are_refused_and_change_nothing(client, statuses, method, path):
+    claim = make_rated_claim(text="Unchanged.")
+    url = path.format(claim=claim.id, speaker=claim.speaker.slug, source=claim.source_id)
+
+    response = getattr(client, method)(
+        url, data=json.dumps({"text": "Changed."}), content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    claim.refresh_from_db()
+    assert claim.text == "Unchanged."
+    assert Claim.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_signed_in_reader_without_permissions_cannot_write(client, statuses, method):
+    claim = make_rated_claim(text="Unchanged.")
+    client.force_login(make_user())
+
+    response = getattr(client, method)(
+        f"/api/v1/claims/{claim.id}/", data=json.dumps({"text": "Changed."}), content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    claim.refresh_from_db()
+    assert claim.text == "Unchanged."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_api_has_no_write_actions_even_for_a_superuser(client, statuses, method):
+    claim = make_rated_claim(text="Unchanged.")
+    client.force_login(make_user(is_superuser=True))
+    url = "/api/v1/claims/" if method == "post" else f"/api/v1/claims/{claim.id}/"
+
+    response = getattr(client, method)(
+        url, data=json.dumps({"text": "Changed."}), content_type="application/json"
+    )
+
+    assert response.status_code == 405
+    claim.refresh_from_db()
+    assert claim.text == "Unchanged."

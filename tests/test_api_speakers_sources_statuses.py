@@ -1,0 +1,233 @@
+"""The REST API's speakers, sources and statuses: their lists and details, paging and query counts."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from claims.services import EvidenceItem, record_verdict
+from tests.factories import (
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_rated_claims,
+    make_source,
+    make_speaker,
+)
+
+# --- speakers, sources, statuses --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_speakers_are_those_with_published_claims_by_name_with_their_count(client, statuses):
+    zoe = make_speaker(name="Zoe Zed", slug="zoe", role="Mayor")
+    ada = make_speaker(name="Ada Ash", slug="ada", role="Minister")
+    make_rated_claims(2, speaker=zoe)
+    make_claim(speaker=zoe)  # not published: not counted
+    make_rated_claim(speaker=ada)
+    make_claim(speaker=make_speaker(slug="unpublished"))
+
+    response = client.get("/api/v1/speakers/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"next", "previous", "results"}
+    assert body["results"] == [
+        {
+            "id": ada.id,
+            "slug": "ada",
+            "name": "Ada Ash",
+            "role": "Minister",
+            "claim_count": 1,
+            "url": "http://testserver/api/v1/speakers/ada/",
+            "html_url": "http://testserver/speakers/ada/",
+        },
+        {
+            "id": zoe.id,
+            "slug": "zoe",
+            "name": "Zoe Zed",
+            "role": "Mayor",
+            "claim_count": 2,
+            "url": "http://testserver/api/v1/speakers/zoe/",
+            "html_url": "http://testserver/speakers/zoe/",
+        },
+    ]
+
+
+@pytest.mark.django_db
+def test_a_speaker_by_slug_adds_description_and_profile(client, statuses):
+    ada = make_speaker(
+        name="Ada Ash", slug="ada", description="Minister since 2024.", url="https://gov.example/ada"
+    )
+    make_rated_claim(speaker=ada)
+
+    response = client.get("/api/v1/speakers/ada/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["description"] == "Minister since 2024."
+    assert body["profile_url"] == "https://gov.example/ada"
+    assert body["url"] == "http://testserver/api/v1/speakers/ada/"
+    assert body["claim_count"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["nobody", "hidden", "x" * 300, "ünïcode"])
+def test_an_unknown_or_unpublished_speaker_is_a_404(client, statuses, slug):
+    make_claim(speaker=make_speaker(slug="hidden"))
+
+    response = client.get(f"/api/v1/speakers/{quote(slug)}/")
+
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_speakers_page_by_cursor(client, statuses):
+    for letter in "abcde":
+        make_rated_claim(speaker=make_speaker(name=f"{letter} speaker", slug=f"speaker-{letter}"))
+
+    page1 = client.get("/api/v1/speakers/?page_size=3").json()
+    page2 = client.get(page1["next"]).json()
+
+    assert [s["slug"] for s in page1["results"] + page2["results"]] == [f"speaker-{x}" for x in "abcde"]
+    assert client.get("/api/v1/speakers/?page_size=0").status_code == 400
+    assert client.get("/api/v1/speakers/?cursor=zzz").status_code == 400
+
+
+@pytest.mark.django_db
+def test_sources_are_those_of_published_claims_and_cited_evidence(client, statuses):
+    said_in = make_source(title="Speech", publisher="Gov", authors="Press office")
+    cited = make_source(title="Audit")
+    make_claim(source=make_source(title="Unpublished claim's source"))
+    claim = make_claim(source=said_in)
+    record_verdict(
+        claim=claim,
+        status=get_status("false"),
+        summary="No.",
+        evidence=[EvidenceItem(source=cited, note="p. 2")],
+    )
+    drafted = make_claim(source=said_in)
+    record_verdict(
+        claim=drafted,
+        status=get_status("true"),
+        summary="Draft.",
+        publish=False,
+        evidence=[EvidenceItem(source=make_source(title="Draft evidence"))],
+    )
+
+    response = client.get("/api/v1/sources/")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [s["title"] for s in results] == ["Audit", "Speech"]
+    assert results[1] == {
+        "id": said_in.id,
+        "title": "Speech",
+        "publisher": "Gov",
+        "authors": "Press office",
+        "url": said_in.url,
+        "published_on": "2025-05-19",
+    }
+
+
+@pytest.mark.django_db
+def test_a_source_by_id_adds_its_archived_text(client, statuses):
+    source = make_source(archived_text="The full speech.\nLine two.")
+    make_rated_claim(source=source)
+
+    response = client.get(f"/api/v1/sources/{source.id}/")
+
+    assert response.status_code == 200
+    assert response.json()["archived_text"] == "The full speech.\nLine two."
+    assert set(response.json()) == {
+        "id",
+        "title",
+        "publisher",
+        "authors",
+        "url",
+        "published_on",
+        "archived_text",
+        "archived_at",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["999999", "abc", "99999999999999999999999"])
+def test_an_unknown_source_is_a_404(client, statuses, path):
+    make_rated_claim()
+
+    assert client.get(f"/api/v1/sources/{path}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_source_of_no_published_claim_is_a_404(client, statuses):
+    source = make_source()
+    make_claim(source=source)
+
+    assert client.get(f"/api/v1/sources/{source.id}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_statuses_list_both_scales_best_first(client, statuses):
+    response = client.get("/api/v1/statuses/")
+
+    assert response.status_code == 200
+    body = response.json()
+    accuracy = [s["slug"] for s in body if s["scale"] == "accuracy"]
+    assert accuracy[:5] == ["true", "mostly-true", "misleading", "mostly-false", "false"]
+    assert {s["scale"] for s in body} == {"accuracy", "tracking"}
+    assert body[0] == {
+        "slug": "true",
+        "label": "True",
+        "scale": "accuracy",
+        "position": 5,
+        "colour": "#15803d",
+        "description": "The claim is accurate and nothing significant is missing.",
+    }
+
+
+@pytest.mark.django_db
+def test_a_status_by_slug(client, statuses):
+    assert client.get("/api/v1/statuses/false/").json()["label"] == "False"
+    assert client.get("/api/v1/statuses/nothing/").status_code == 404
+
+
+# --- query counts -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 30])
+def test_speaker_and_source_lists_are_one_query_at_any_size(
+    client, statuses, django_assert_num_queries, count
+):
+    make_rated_claims(count)
+
+    with django_assert_num_queries(1):
+        speakers = client.get("/api/v1/speakers/?page_size=50")
+    with django_assert_num_queries(1):
+        sources = client.get("/api/v1/sources/?page_size=50")
+
+    assert len(speakers.json()["results"]) == count
+    assert len(sources.json()["results"]) == count
+
+
+@pytest.mark.django_db
+def test_speaker_source_and_status_details_are_one_query(client, statuses, django_assert_num_queries):
+    claim = make_rated_claim(speaker=make_speaker(slug="ada"))
+
+    with django_assert_num_queries(1):
+        assert client.get("/api/v1/speakers/ada/").status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get(f"/api/v1/sources/{claim.source_id}/").status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get("/api/v1/statuses/false/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_statuses_list_is_one_query(client, statuses, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get("/api/v1/statuses/")
+
+    assert len(response.json()) == 12
