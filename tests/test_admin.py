@@ -616,7 +616,7 @@ def test_saving_a_draft_that_was_published_meanwhile_is_refused_with_a_message(e
     data |= {"evidence-TOTAL_FORMS": "0", "evidence-INITIAL_FORMS": "0"}
     response = editor_client.post(url, data, follow=True)
     assert response.status_code == 200
-    assert "Nothing was saved: this verdict was published meanwhile" in response.content.decode()
+    assert "Nothing was saved. This verdict was published meanwhile" in response.content.decode()
     draft.refresh_from_db()
     # The whole request was rolled back: the publication inside it too, and the summary is unchanged.
     assert (draft.summary, draft.published_at) == ("First draft.", None)

@@ -153,9 +153,11 @@ def test_published_verdicts_and_changes_cannot_be_rewritten_or_deleted(statuses)
         StatusChange.objects.filter(verdict=verdict).update(published_at=timezone.now())
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         StatusChange.objects.filter(verdict=verdict).delete()
-    # Writing the same values again is allowed (loading the default data twice).
-    Verdict.objects.filter(pk=verdict.pk).update(summary="s")
-    assert Verdict.objects.get(pk=verdict.pk).summary == "s"
+    # Not even the same values again: nothing but claims.services writes history.
+    with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
+        Verdict.objects.filter(pk=verdict.pk).update(summary="s")
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        StatusChange.objects.filter(verdict=verdict).update(to_status=verdict.status)
 
 
 def test_due_on_before_said_on_is_refused_by_the_database(statuses):
