@@ -14,7 +14,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Kind, Source, Status, Verdict, scale_for_kind
+from claims.models import Claim, Evidence, Source, Status, Verdict, scale_for_kind
 from claims.services import EvidenceItem, kind_change_message, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
@@ -180,7 +180,9 @@ class EvidenceForm(forms.ModelForm):
         """Costs one query (an EXISTS) when a source is chosen."""
         cleaned = super().clean()
         if cleaned.get("source") is not None:
-            cited = Evidence(pk=self.instance.pk, verdict_id=self.instance.verdict_id, source=cleaned["source"])
+            cited = Evidence(
+                pk=self.instance.pk, verdict_id=self.instance.verdict_id, source=cleaned["source"]
+            )
             try:
                 cited.validate_constraints(exclude={"note", "position"})
             except ValidationError as error:

@@ -327,12 +327,6 @@ class Claim(TimestampedModel):
     def __str__(self) -> str:
         return self.text if len(self.text) <= 80 else self.text[:79] + "…"
 
-    def get_absolute_url(self) -> str:
-        return reverse("claims:claim-detail", kwargs={"slug": self.slug})
-
-    def natural_key(self) -> tuple[str]:
-        return (self.slug,)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Insert, or update the claim's own columns: never status or status_changed_at.
 
@@ -345,6 +339,12 @@ class Claim(TimestampedModel):
         elif kwargs.get("update_fields") is not None and set(kwargs["update_fields"]) & STATUS_COLUMNS:
             raise ValueError("A claim's status is written by claims.services only.")
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("claims:claim-detail", kwargs={"slug": self.slug})
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
 
     def public_url(self, request: HttpRequest | None = None) -> str:
         """The claim page's absolute URL (ClaimReview's url, the API's html_url)."""
@@ -516,4 +516,3 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         before = self.from_status.label if self.from_status else "unrated"
         return f"{self.claim}: {before} → {self.to_status.label}"
-

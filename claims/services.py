@@ -154,7 +154,12 @@ def save_claim(*, claim: Claim, by: AbstractBaseUser | AnonymousUser | None = No
 
 
 def save_draft(
-    *, verdict: Verdict, status: Status, summary: str, explanation: str = "", by: AbstractBaseUser | None = None
+    *,
+    verdict: Verdict,
+    status: Status,
+    summary: str,
+    explanation: str = "",
+    by: AbstractBaseUser | None = None,
 ) -> Verdict:
     """Rewrite a draft verdict's status, summary and explanation.
 
@@ -172,7 +177,11 @@ def save_draft(
         _refuse(verdict_errors(claim=current.claim, status=status, summary=summary, publish=False))
         current.status, current.summary, current.explanation = status, summary.strip(), explanation.strip()
         current.save(update_fields=["status", "summary", "explanation"])
-    verdict.status, verdict.summary, verdict.explanation = current.status, current.summary, current.explanation
+    verdict.status, verdict.summary, verdict.explanation = (
+        current.status,
+        current.summary,
+        current.explanation,
+    )
     return current
 
 

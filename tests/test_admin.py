@@ -689,3 +689,23 @@ def test_the_list_pages_of_every_model_open_for_an_editor(editor_client):
     ).content.decode()
     assert "Draft." in drafts and "Checked against the record." not in drafts
     assert Verdict.objects.count() == 2
+
+
+def test_citing_a_source_the_draft_already_cites_is_a_form_error_on_the_evidence_page(editor_client):
+    first, second = make_source(title="First report"), make_source(title="Second report")
+    draft = record_verdict(
+        claim=make_claim(),
+        status=get_status("true"),
+        summary="A draft.",
+        evidence=[EvidenceItem(source=first), EvidenceItem(source=second)],
+        publish=False,
+    )
+    evidence = draft.evidence.get(source=second)
+    url = reverse("admin:claims_evidence_change", args=[evidence.pk])
+
+    response = editor_client.post(url, {"source": first.pk, "note": "Now the first.", "position": 1})
+
+    assert response.status_code == 200
+    assert "Each source can be cited once per verdict." in response.content.decode()
+    evidence.refresh_from_db()
+    assert (evidence.source, evidence.note) == (second, "")
