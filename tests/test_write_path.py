@@ -17,13 +17,12 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
-from django.test import Client
 from django.urls import reverse
 
 from claims.models import Claim, Kind, Status, StatusChange, Verdict
 from claims.services import record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_user
-from tests.test_admin import new_verdict_prefix, page_form
+from tests.test_admin import claim_form, submit_claim_form
 from tests.test_editors_group import EDITING
 
 WAIT = 20  # seconds: the bound on every wait, so no thread can hang the run
@@ -106,25 +105,8 @@ class InThread:
         return self.result
 
 
-def editor_client(editor) -> Client:
-    client = Client(raise_request_exception=False)  # a server error is a 500 response, as a browser sees it
-    client.force_login(editor)
-    return client
-
-
-def post_claim_page(client: Client, claim: Claim, data: dict, *, verdict: dict | None = None, **changes):
-    """POST the claim page as a browser would, from the form `data` read earlier, with these edits."""
-    data = {name: list(values) for name, values in data.items()}
-    for name, value in changes.items():
-        data[name] = [str(value)]
-    row = new_verdict_prefix(data)
-    for name, value in (verdict or {}).items():
-        data[row + name] = [str(value)]
-    if verdict is not None and not verdict.get("publish", True):
-        data.pop(row + "publish", None)
-    data.pop(row + "publish-unused", None)
-    data["_save"] = ["Save"]
-    return client.post(reverse("admin:claims_claim_change", args=[claim.pk]), data)
+def change_url(claim: Claim) -> str:
+    return reverse("admin:claims_claim_change", args=[claim.pk])
 
 
 def assert_invariants() -> None:
@@ -149,6 +131,12 @@ def publishing(claim: Claim, slug: str, summary: str = "Published meanwhile.") -
 
 
 @pytest.fixture
+def editor_app(django_app, editor):
+    django_app.set_user(editor)
+    return django_app
+
+
+@pytest.fixture
 def editor(statuses):
     # A transactional test starts from a flushed database, without the Editors group migration 0003 made.
     group, _ = Group.objects.get_or_create(name="Editors")
@@ -160,13 +148,12 @@ def editor(statuses):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_saving_a_claims_text_while_a_verdict_is_published_keeps_the_new_status(editor):
+def test_saving_a_claims_text_while_a_verdict_is_published_keeps_the_new_status(editor_app):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT, text="The old text.")
-    client = editor_client(editor)
-    data = page_form(client, reverse("admin:claims_claim_change", args=[claim.pk]))
+    form = claim_form(editor_app, change_url(claim))  # read before the publication
 
     with Held(publishing(claim, "true")):
-        saving = InThread(lambda: post_claim_page(client, claim, data, text="The new text."))
+        saving = InThread(lambda: submit_claim_form(form, text="The new text."))
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
@@ -177,14 +164,13 @@ def test_saving_a_claims_text_while_a_verdict_is_published_keeps_the_new_status(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_the_new_status(editor):
+def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_the_new_status(editor_app):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT, text="The old text.")
-    client = editor_client(editor)
-    data = page_form(client, reverse("admin:claims_claim_change", args=[claim.pk]))
+    form = claim_form(editor_app, change_url(claim))
 
     with Held(publishing(claim, "true")):
-        draft = {"status": get_status("misleading").pk, "summary": "A draft.", "publish": False}
-        saving = InThread(lambda: post_claim_page(client, claim, data, text="The new text.", verdict=draft))
+        draft = {"status": get_status("misleading").pk, "summary": "A draft."}
+        saving = InThread(lambda: submit_claim_form(form, text="The new text.", verdict=draft, publish=False))
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
@@ -196,14 +182,13 @@ def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_th
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_publications_at_once_chain_their_changes(editor):
+def test_two_publications_at_once_chain_their_changes(editor_app):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
-    client = editor_client(editor)
-    data = page_form(client, reverse("admin:claims_claim_change", args=[claim.pk]))
+    form = claim_form(editor_app, change_url(claim))
 
     with Held(publishing(claim, "true")):
         mine = {"status": get_status("mostly-true").pk, "summary": "Mine, published second."}
-        saving = InThread(lambda: post_claim_page(client, claim, data, verdict=mine))
+        saving = InThread(lambda: submit_claim_form(form, verdict=mine))
         assert wait_until(someone_waits_for_a_lock), "the admin's publication did not wait for the other"
     response = saving.wait()
 
@@ -220,18 +205,17 @@ def test_two_publications_at_once_chain_their_changes(editor):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_kind_change_during_a_first_publication_is_refused_with_a_message(editor):
+def test_a_kind_change_during_a_first_publication_is_refused_with_a_message(editor_app):
     claim = make_claim(kind=Kind.FACT, text="Not rated yet.")
-    client = editor_client(editor)
-    data = page_form(client, reverse("admin:claims_claim_change", args=[claim.pk]))
+    form = claim_form(editor_app, change_url(claim))
 
     with Held(publishing(claim, "true", "The first verdict.")):
-        saving = InThread(lambda: post_claim_page(client, claim, data, kind=Kind.PROMISE))
+        saving = InThread(lambda: submit_claim_form(form, kind=Kind.PROMISE))
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
     assert response.status_code == 302  # back to the page, with the reason; not a 500
-    page = client.get(response["Location"]).content.decode()
+    page = response.follow().text
     assert "Nothing was saved." in page
     assert "cannot become a claim of the other scale" in page
     claim.refresh_from_db()
