@@ -7,9 +7,9 @@ it refuses unless the database name ends in "bench" or --i-know is given.
 The database lets a claim's status be only its latest published verdict's (migration 0007), and a claim
 must exist before its verdict: row by row, that would mean inserting each claim unrated and updating it
 after its verdict, twice the writes. Instead, as the tables' owner, this command switches off the insert
-check for its own transaction only, and before committing checks every claim it made in one set-based
-query, so the rule holds for its rows as for any other. The changes feed's lock is held throughout and
-the generated times start after the feed's latest entry, so the feed's own insert check passes.
+check and the changes feed's row-by-row order check for its own transaction only (holding the feed's lock
+throughout, its times starting after the feed's latest entry), and before committing checks every row it
+made in one set-based query, so the rules hold for its rows as for any other.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ INSERT INTO bench_words SELECT i, w FROM unnest(
 ) WITH ORDINALITY AS t(w, i);
 
 ALTER TABLE claims_claim DISABLE TRIGGER claims_claim_status_on_insert;
+ALTER TABLE claims_change DISABLE TRIGGER claims_change_in_order;
 
 INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, kind, said_on, due_on, speaker_name,
                           status_changed_at, source_id, speaker_id, status_id)
@@ -68,15 +69,21 @@ INSERT INTO claims_change (published_at, claim_id, from_status_id, to_status_id,
 SELECT v.published_at, v.claim_id, NULL, v.status_id, v.id
 FROM claims_verdict v WHERE v.claim_id > %(last_id)s ORDER BY v.published_at, v.id;
 
+ALTER TABLE claims_change ENABLE TRIGGER claims_change_in_order;
 ALTER TABLE claims_claim ENABLE TRIGGER claims_claim_status_on_insert;
 """
 
-# The new claims whose status is not their latest published verdict's (the rule 0007's trigger keeps).
+# What 0007's triggers would have refused, row by row, checked over all new rows at once: claims whose
+# status is not their (one) verdict's, and changes published before the change before them.
 CHECK = """
-SELECT count(*) FROM claims_claim c
-LEFT JOIN claims_verdict v ON v.claim_id = c.id AND v.published_at IS NOT NULL
-WHERE c.id > %(last_id)s
-  AND (v.id IS NULL OR (c.status_id, c.status_changed_at) IS DISTINCT FROM (v.status_id, v.published_at))
+SELECT (SELECT count(*) FROM claims_claim c
+        LEFT JOIN claims_verdict v ON v.claim_id = c.id AND v.published_at IS NOT NULL
+        WHERE c.id > %(last_id)s
+          AND (v.id IS NULL OR (c.status_id, c.status_changed_at) IS DISTINCT FROM (v.status_id, v.published_at))),
+       (SELECT count(*) FROM (
+            SELECT published_at < lag(published_at) OVER (ORDER BY id) AS backwards FROM claims_change
+            WHERE id >= %(last_change_id)s) AS feed
+        WHERE backwards)
 """
 
 
@@ -99,9 +106,9 @@ class Command(BaseCommand):
             lock_the_change_feed()
             cursor.execute("SELECT count(*), coalesce(max(id), 0) FROM claims_claim")
             existing, last_id = cursor.fetchone()
-            cursor.execute("SELECT published_at FROM claims_change ORDER BY id DESC LIMIT 1")
-            latest = cursor.fetchone()
-            start_at = max(START_AT, latest[0]) if latest else START_AT
+            cursor.execute("SELECT id, published_at FROM claims_change ORDER BY id DESC LIMIT 1")
+            last_change_id, latest = cursor.fetchone() or (0, START_AT)
+            start_at = max(START_AT, latest)
             params = {
                 "speakers": speakers,
                 "statuses": ",".join(str(s) for s in statuses),
@@ -113,8 +120,11 @@ class Command(BaseCommand):
             }
             # The status id list is made of integers read above, never of outside input.
             cursor.execute(SQL.replace("%(statuses)s", params.pop("statuses")), params)
-            cursor.execute(CHECK, {"last_id": last_id})
-            (wrong,) = cursor.fetchone()
-            if wrong:  # raising rolls the whole transaction back, trigger switch included
-                raise CommandError(f"{wrong} generated claims would not have their verdict's status.")
+            cursor.execute(CHECK, {"last_id": last_id, "last_change_id": last_change_id})
+            wrong_status, backwards = cursor.fetchone()
+            if wrong_status or backwards:  # raising rolls the whole transaction back, trigger switch included
+                raise CommandError(
+                    f"Generated {wrong_status} claim(s) without their verdict's status and {backwards} "
+                    "change(s) out of time order: nothing was added."
+                )
         self.stdout.write(f"Added {count} claims ({existing + count} in all).")
