@@ -3,7 +3,8 @@
 - A claim's status and status_changed_at may only become its latest published verdict's status and
   publication time (the invariant itself, derived from the verdicts, so there is no switch anyone could
   set to get round it). A new claim has no verdicts, so it is inserted unrated. A stale copy of a claim
-  saved after a publication would write the old status back: refused.
+  saved after a publication would write the old status back: refused. The other way round, a verdict
+  published without its claim's status following, or without its StatusChange, is refused at commit.
 - StatusChange (table claims_change) inserts take the feed's advisory lock themselves, draw their id only
   once they hold it (so ids commit in id order whoever inserts), and are refused when published before the
   latest change: the feed's time never goes backwards as ids go up.
@@ -36,6 +37,31 @@ CREATE TRIGGER claims_claim_status_on_insert BEFORE INSERT ON claims_claim
 CREATE TRIGGER claims_claim_status_on_update BEFORE UPDATE OF status_id, status_changed_at ON claims_claim
     FOR EACH ROW WHEN ((OLD.status_id, OLD.status_changed_at) IS DISTINCT FROM (NEW.status_id, NEW.status_changed_at))
     EXECUTE FUNCTION claims_claim_status_is_latest_verdicts();
+
+-- The other side of the same rule, checked at commit (when the service has written all three rows): a
+-- verdict published outside claims.services, leaving its claim's status behind or no StatusChange
+-- recorded, is refused.
+CREATE FUNCTION claims_verdict_published_is_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_status bigint;
+    latest_at timestamptz;
+BEGIN
+    SELECT status_id, published_at INTO latest_status, latest_at FROM claims_verdict
+        WHERE claim_id = NEW.claim_id AND published_at IS NOT NULL
+        ORDER BY published_at DESC, id DESC LIMIT 1;
+    IF NOT EXISTS (SELECT 1 FROM claims_claim WHERE id = NEW.claim_id
+                   AND (status_id, status_changed_at) IS NOT DISTINCT FROM (latest_status, latest_at))
+        OR NOT EXISTS (SELECT 1 FROM claims_change WHERE verdict_id = NEW.id)
+    THEN
+        RAISE EXCEPTION 'A verdict is published by claims.services, which makes it its claim''s status and '
+            'records the StatusChange.' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER claims_verdict_published_is_recorded
+    AFTER INSERT OR UPDATE OF published_at ON claims_verdict DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.published_at IS NOT NULL)
+    EXECUTE FUNCTION claims_verdict_published_is_recorded();
 
 CREATE FUNCTION claims_change_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -129,6 +155,8 @@ BEGIN
     RETURN NEW;
 END $$;
 
+DROP TRIGGER claims_verdict_published_is_recorded ON claims_verdict;
+DROP FUNCTION claims_verdict_published_is_recorded();
 DROP TRIGGER claims_change_in_order ON claims_change;
 DROP FUNCTION claims_change_in_order();
 DROP TRIGGER claims_claim_status_on_update ON claims_claim;
