@@ -410,7 +410,7 @@ class ClaimAdmin(RefusedSaveMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
         """The claim's own fields through save_claim: never its status, which a verdict sets."""
-        save_claim(claim=obj, by=request.user)
+        save_claim(claim=obj)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -536,9 +536,7 @@ class VerdictAdmin(RefusedSaveMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
         """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
         published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
-        save_draft(
-            verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation, by=request.user
-        )
+        save_draft(verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {

@@ -132,7 +132,7 @@ def _refuse(errors: Errors) -> None:
         raise ValidationError({field or "__all__": messages for field, messages in errors.items()})
 
 
-def save_claim(*, claim: Claim, by: AbstractBaseUser | AnonymousUser | None = None) -> Claim:
+def save_claim(*, claim: Claim) -> Claim:
     """Save a claim's own fields (text, quote, kind, dates, speaker, source); never its status.
 
     A new claim is inserted unrated. An existing one is locked first (SELECT … FOR UPDATE, so a verdict
@@ -159,7 +159,6 @@ def save_draft(
     status: Status,
     summary: str,
     explanation: str = "",
-    by: AbstractBaseUser | None = None,
 ) -> Verdict:
     """Rewrite a draft verdict's status, summary and explanation.
 

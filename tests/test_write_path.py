@@ -325,11 +325,11 @@ def test_the_database_refuses_a_verdict_published_outside_the_service(statuses):
     draft = record_verdict(claim=claim, status=get_status("true"), summary="A draft.", publish=False)
     later = claim.status_changed_at + timedelta(seconds=1)
     # Checked at commit; here, at once, as the test's own transaction never commits.
-    with pytest.raises(IntegrityError, match="published by claims.services"), transaction.atomic():
+    with pytest.raises(IntegrityError, match=r"published by claims\.services"), transaction.atomic():
         Verdict.objects.filter(pk=draft.pk).update(published_at=later)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS claims_verdict_published_is_recorded IMMEDIATE")
-    with pytest.raises(IntegrityError, match="published by claims.services"), transaction.atomic():
+    with pytest.raises(IntegrityError, match=r"published by claims\.services"), transaction.atomic():
         Verdict.objects.create(
             claim=claim, status=draft.status, scale="accuracy", summary="x", published_at=later
         )
