@@ -13,8 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -25,6 +24,7 @@ from claims.forms import (
     EVIDENCE_PAIR_NUMBERS,
     ClaimForm,
     DraftVerdictForm,
+    EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
 )
@@ -37,7 +37,7 @@ from claims.models import (
     StatusChange,
     Verdict,
 )
-from claims.services import publish_verdict, record_verdict
+from claims.services import publish_verdict, record_verdict, save_claim, save_draft
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -68,6 +68,35 @@ def evidence_list_html(evidence_list: list[dict]) -> SafeString | str:
         ),
     )
     return format_html('<ul style="margin:0;padding-left:1em">{}</ul>', items)
+
+
+class RefusedSaveMixin:
+    """An admin whose saves go through claims.services: a refusal there is a message, never a 500.
+
+    The forms make the services' own checks first, so a service refuses only what changed between the
+    form's check and its row lock (another editor's publication, say). Django's changeform_view runs the
+    save in one transaction: the refusal rolls all of it back, and the editor is sent back to the page
+    with the reason.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except ValidationError as refused:
+            reasons = refused.message_dict if hasattr(refused, "error_dict") else {None: refused.messages}
+            said = " ".join(
+                f"{'' if field in (None, NON_FIELD_ERRORS) else field.replace('_', ' ').capitalize() + ': '}{text}"
+                for field, texts in reasons.items()
+                for text in texts
+            )
+            self.message_user(request, f"Nothing was saved. {said}", messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
 
 
 def author_name(user: Any) -> str:
@@ -299,16 +328,8 @@ class NewVerdictInline(admin.StackedInline):
         return super().get_queryset(request).none()
 
 
-class VerdictRefused(Exception):
-    """record_verdict refused a verdict the form had accepted (for instance another editor published first)."""
-
-    def __init__(self, error: ValidationError):
-        super().__init__(error)
-        self.error = error
-
-
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(RefusedSaveMixin, admin.ModelAdmin):
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
     list_display_links = ["claim_text"]
@@ -387,32 +408,9 @@ class ClaimAdmin(admin.ModelAdmin):
             if not isinstance(inline, NewVerdictInline) or inline.has_add_permission(request, obj)
         ]
 
-    def get_formset_kwargs(
-        self, request: HttpRequest, obj: Claim, inline: admin.options.InlineModelAdmin, prefix: str
-    ) -> dict[str, Any]:
-        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, NewVerdictInline):
-            kwargs["form_kwargs"] = {"refused": getattr(request, "refused_verdict", None)}
-        return kwargs
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        """The add and change pages; a POST is one transaction (Django's), claim and verdict together.
-
-        record_verdict checks again under the claim's row lock what the form checked. When it refuses,
-        the transaction is rolled back (the claim's edits too) and the page is built again from the same
-        POST, with the service's reasons as errors on the verdict row: nothing saved, nothing lost.
-        """
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except VerdictRefused as refused:
-            request.refused_verdict = refused.error  # type: ignore[attr-defined]
-            return super().changeform_view(request, object_id, form_url, extra_context)
+    def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
+        """The claim's own fields through save_claim: never its status, which a verdict sets."""
+        save_claim(claim=obj)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -423,18 +421,16 @@ class ClaimAdmin(admin.ModelAdmin):
             if not verdict_form.has_changed():
                 continue
             data = verdict_form.cleaned_data
-            try:
-                verdict = record_verdict(
-                    claim=formset.instance,
-                    status=data["status"],
-                    summary=data["summary"],
-                    explanation=data["explanation"],
-                    evidence=verdict_form.evidence(),
-                    publish=data["publish"],
-                    by=request.user,
-                )
-            except ValidationError as error:
-                raise VerdictRefused(error) from error
+            # A refusal here (a race the form could not see) is a message: see RefusedSaveMixin.
+            verdict = record_verdict(
+                claim=formset.instance,
+                status=data["status"],
+                summary=data["summary"],
+                explanation=data["explanation"],
+                evidence=verdict_form.evidence(),
+                publish=data["publish"],
+                by=request.user,
+            )
             formset.new_objects.append(verdict)
             if verdict.is_published:
                 self.message_user(
@@ -463,9 +459,9 @@ class PublishedFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> QuerySet[Verdict]:
         if self.value() == "yes":
-            return queryset.filter(published_at__isnull=False)
+            return queryset.published()
         if self.value() == "no":
-            return queryset.filter(published_at__isnull=True)
+            return queryset.drafts()
         return queryset
 
 
@@ -498,7 +494,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Verdict)
-class VerdictAdmin(admin.ModelAdmin):
+class VerdictAdmin(RefusedSaveMixin, admin.ModelAdmin):
     """Verdicts across claims. New verdicts are recorded on their claim's page (through record_verdict),
     so there is no add page here; drafts can be edited and published, published verdicts only read."""
 
@@ -537,25 +533,10 @@ class VerdictAdmin(admin.ModelAdmin):
         # A verdict is recorded on its claim's page, where the claim's scale and timeline are in view.
         return False
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        """Editing a draft that another editor publishes meanwhile: the database refuses the rewrite (the
-        whole save is rolled back) and the editor is told so, instead of a server error."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except IntegrityError:
-            self.message_user(
-                request,
-                "Nothing was saved: this verdict was published meanwhile, and a published verdict cannot be "
-                "changed. Record a new verdict on its claim instead.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(request.path)
+    def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
+        """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
+        published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
+        save_draft(verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {
@@ -594,8 +575,8 @@ class VerdictAdmin(admin.ModelAdmin):
     def publish_drafts(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
         """Each draft through publish_verdict, oldest first, one transaction each; published ones are skipped."""
         published, refused = 0, []
-        skipped = queryset.filter(published_at__isnull=False).count()
-        for verdict in queryset.filter(published_at__isnull=True).order_by("created_at", "id"):
+        skipped = queryset.published().count()
+        for verdict in queryset.drafts().order_by("created_at", "id"):
             try:
                 publish_verdict(verdict=verdict, by=request.user)
             except ValidationError as error:
@@ -619,6 +600,7 @@ class VerdictAdmin(admin.ModelAdmin):
 class EvidenceAdmin(admin.ModelAdmin):
     """Every citation. Evidence is added on its verdict's page; a published verdict's evidence is read-only."""
 
+    form = EvidenceForm
     list_display = ["source", "verdict", "note"]
     list_select_related = ["source", "verdict", "verdict__status"]
     search_fields = ["note", "source__title", "source__publisher"]

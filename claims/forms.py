@@ -14,8 +14,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Kind, Source, Status, Verdict, scale_for_kind
-from claims.services import EvidenceItem, wrong_scale_message
+from claims.models import Claim, Evidence, Source, Status, Verdict, scale_for_kind
+from claims.services import EvidenceItem, kind_change_message, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -23,7 +23,10 @@ EVIDENCE_PAIR_NUMBERS = (1, 2, 3)
 
 
 class ClaimForm(forms.ModelForm):
-    """The claim's own fields, with the database's rules on dates and kinds explained to the editor."""
+    """The claim's own fields, with the database's rules on dates and kinds explained to the editor.
+
+    claims.services.save_claim saves it (ClaimAdmin.save_model), never its status.
+    """
 
     class Meta:
         model = Claim
@@ -32,23 +35,12 @@ class ClaimForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
-        kind, said_on, due_on = cleaned.get("kind"), cleaned.get("said_on"), cleaned.get("due_on")
-        if due_on is not None and kind == Kind.FACT:
-            self.add_error("due_on", "Only promises and predictions have a due date; clear it for a fact.")
-        elif due_on is not None and said_on is not None and due_on < said_on:
-            self.add_error("due_on", "The due date cannot be before the day the claim was said.")
+        # The date rules are the model's constraints, checked with their own words after this.
+        kind = cleaned.get("kind")
         claim = self.instance
-        if (
-            kind
-            and claim.pk is not None
-            and scale_for_kind(kind) != claim.expected_scale
-            and claim.verdicts.exists()
-        ):
-            self.add_error(
-                "kind",
-                f"This claim has verdicts on the {Status(scale=claim.expected_scale).get_scale_display()} "
-                "scale, so it cannot become a claim of the other scale. Record a new claim instead.",
-            )
+        # claims.services.save_claim checks this again under the claim's row lock.
+        if kind and claim.pk is not None and scale_for_kind(kind) != claim.scale and claim.verdicts.exists():
+            self.add_error("kind", kind_change_message(claim))
         return cleaned
 
 
@@ -106,51 +98,41 @@ class NewVerdictForm(forms.ModelForm):
         model = Verdict
         fields = ["status", "summary", "explanation"]
 
-    def __init__(
-        self,
-        *args: Any,
-        claim: Claim,
-        status_options: StatusOptions | None = None,
-        refused: ValidationError | None = None,
-        **kwargs: Any,
-    ):
+    def __init__(self, *args: Any, claim: Claim, status_options: StatusOptions | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # The parent form's instance: on a POST it already holds the submitted kind when this form is cleaned.
         self.claim = claim
-        self.refused = refused
         self.fields["status"].widget.choices = (
             StatusOptions(claim) if status_options is None else status_options
         )
 
     def clean(self) -> dict[str, Any]:
-        """The checks record_verdict makes that a form can make; the service checks again when it saves."""
+        """record_verdict's own checks (claims.services.verdict_errors), on the claim as submitted.
+
+        The service makes them again under the claim's row lock; only a true race can fail there.
+        """
         cleaned = super().clean()
-        if self.refused is not None:
-            # record_verdict refused this verdict on the first try of this very request (see ClaimAdmin).
-            errors = (
-                self.refused.message_dict
-                if hasattr(self.refused, "error_dict")
-                else {None: self.refused.messages}
-            )
-            for field, field_messages in errors.items():
-                self.add_error(field if field in self.fields else None, field_messages)
-        status = cleaned.get("status")
-        if status is not None and status.scale != scale_for_kind(self.claim.kind):
-            self.add_error("status", wrong_scale_message(status, self.claim.kind))
-        cited = []
         for n in EVIDENCE_PAIR_NUMBERS:
-            source, note = cleaned.get(f"source_{n}"), cleaned.get(f"note_{n}", "")
-            if source is None and note:
+            if cleaned.get(f"source_{n}") is None and cleaned.get(f"note_{n}"):
                 self.add_error(f"source_{n}", "Choose the source this note is about.")
-            elif source is not None:
-                if source in cited:
-                    self.add_error(f"source_{n}", "Each source can be cited once per verdict.")
-                cited.append(source)
+        errors = verdict_errors(
+            claim=self.claim,
+            status=cleaned.get("status"),
+            summary=cleaned.get("summary", ""),
+            evidence=self.evidence(),
+            publish=cleaned.get("publish", False),
+        )
+        for field, messages in errors.items():
+            if field not in self.fields:
+                self.add_error(None, messages)
+            elif field not in self.errors:  # a required field left blank says so already
+                self.add_error(field, messages)
         return cleaned
 
     def evidence(self) -> list[EvidenceItem]:
+        """The filled-in (source, note) pairs, in order. No query: the sources are the form's."""
         return [
-            EvidenceItem(source=self.cleaned_data[f"source_{n}"], note=self.cleaned_data[f"note_{n}"])
+            EvidenceItem(source=self.cleaned_data[f"source_{n}"], note=self.cleaned_data.get(f"note_{n}", ""))
             for n in EVIDENCE_PAIR_NUMBERS
             if self.cleaned_data.get(f"source_{n}") is not None
         ]
@@ -184,3 +166,25 @@ class DraftVerdictForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["status"].queryset = Status.objects.filter(scale=self.instance.scale)
+
+
+class EvidenceForm(forms.ModelForm):
+    """One citation on its own page. Its verdict is read-only there, so Django would not check the
+    (verdict, source) pair: this form does, with the constraint's own words."""
+
+    class Meta:
+        model = Evidence
+        fields = ["source", "note", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        """Costs one query (an EXISTS) when a source is chosen."""
+        cleaned = super().clean()
+        if cleaned.get("source") is not None:
+            cited = Evidence(
+                pk=self.instance.pk, verdict_id=self.instance.verdict_id, source=cleaned["source"]
+            )
+            try:
+                cited.validate_constraints(exclude={"note", "position"})
+            except ValidationError as error:
+                self.add_error("source", error.messages)
+        return cleaned

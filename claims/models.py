@@ -7,6 +7,7 @@ below, so the admin, the public pages and the API share one query shape.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -77,7 +78,11 @@ class Speaker(TimestampedModel):
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["name", "id"], name="claims_speaker_name_idx")]
         constraints = [
-            models.CheckConstraint(condition=~Q(slug=""), name="claims_speaker_slug_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(slug=""),
+                name="claims_speaker_slug_not_empty",
+                violation_error_message="A speaker needs a slug for their address.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +106,7 @@ class SourceQuerySet(models.QuerySet["Source"]):
         """
         return self.filter(
             Exists(Claim.objects.published().filter(source=OuterRef("pk")))
-            | Exists(Evidence.objects.filter(verdict__published_at__isnull=False, source=OuterRef("pk")))
+            | Exists(Evidence.objects.published().filter(source=OuterRef("pk")))
         )
 
     def for_listing(self) -> SourceQuerySet:
@@ -191,7 +196,9 @@ class Status(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(scale__in=Scale.values), name="claims_status_scale_valid"),
             models.CheckConstraint(
-                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="claims_status_colour_hex"
+                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"),
+                name="claims_status_colour_hex",
+                violation_error_message="A colour is # and six hex digits, such as #15803d.",
             ),
             # The target of the composite foreign keys that keep verdicts and claims on their scale.
             models.UniqueConstraint(fields=["id", "scale"], name="claims_status_id_scale_uniq"),
@@ -312,14 +319,20 @@ class Claim(TimestampedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="claims_claim_kind_valid"),
-            models.CheckConstraint(condition=~Q(slug=""), name="claims_claim_slug_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(slug=""),
+                name="claims_claim_slug_not_empty",
+                violation_error_message="A claim needs a slug for its address.",
+            ),
             models.CheckConstraint(
                 condition=Q(due_on__isnull=True) | Q(due_on__gte=F("said_on")),
                 name="claims_claim_due_after_said",
+                violation_error_message="The due date cannot be before the day the claim was said.",
             ),
             models.CheckConstraint(
                 condition=Q(due_on__isnull=True) | ~Q(kind=Kind.FACT),
                 name="claims_claim_due_only_for_tracked",
+                violation_error_message="Only promises and predictions have a due date; clear it for a fact.",
             ),
             models.CheckConstraint(
                 condition=Q(status__isnull=True, status_changed_at__isnull=True)
@@ -331,6 +344,19 @@ class Claim(TimestampedModel):
 
     def __str__(self) -> str:
         return self.text if len(self.text) <= 80 else self.text[:79] + "…"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Insert, or update the claim's own columns: never status or status_changed_at.
+
+        Those two are the latest published verdict's, written by claims.services alone (with a queryset
+        update under the claim's row lock). A copy read before a publication would otherwise write the
+        old status back; the database refuses such a write too (migration 0007).
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = CLAIM_EDITABLE_COLUMNS
+        elif kwargs.get("update_fields") is not None and set(kwargs["update_fields"]) & STATUS_COLUMNS:
+            raise ValueError("A claim's status is written by claims.services only.")
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("claims:claim-detail", kwargs={"slug": self.slug})
@@ -348,12 +374,30 @@ class Claim(TimestampedModel):
         return scale_for_kind(self.kind)
 
 
-class VerdictQuerySet(models.QuerySet["Verdict"]):
-    def get_by_natural_key(self, claim_slug: str, published_at: str) -> Verdict:
-        return self.get(claim__slug=claim_slug, published_at=published_at)
+# The columns of a claim that belong to the status, written by claims.services only; and the ones
+# Claim.save() writes on an update (the rest are generated, or copied by a trigger).
+STATUS_COLUMNS = frozenset({"status", "status_changed_at"})
+CLAIM_EDITABLE_COLUMNS = (
+    "speaker",
+    "source",
+    "slug",
+    "text",
+    "quote",
+    "kind",
+    "said_on",
+    "due_on",
+    "updated_at",
+)
 
+
+class VerdictQuerySet(models.QuerySet["Verdict"]):
     def published(self) -> VerdictQuerySet:
+        """Verdicts with a publication time (drafts have none). No extra query."""
         return self.filter(published_at__isnull=False)
+
+    def drafts(self) -> VerdictQuerySet:
+        """Verdicts not published yet. No extra query."""
+        return self.filter(published_at__isnull=True)
 
     def newest_first(self) -> VerdictQuerySet:
         """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""
@@ -405,9 +449,15 @@ class Verdict(models.Model):
         indexes = [models.Index(fields=["claim", "-published_at", "-id"], name="claims_verdict_claim_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(scale__in=Scale.values), name="claims_verdict_scale_valid"),
-            models.CheckConstraint(condition=~Q(summary=""), name="claims_verdict_summary_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(summary=""),
+                name="claims_verdict_summary_not_empty",
+                violation_error_message="A verdict needs a one-line summary.",
+            ),
             models.UniqueConstraint(
-                fields=["claim", "published_at"], name="claims_verdict_claim_published_uniq"
+                fields=["claim", "published_at"],
+                name="claims_verdict_claim_published_uniq",
+                violation_error_message="The claim already has a verdict published at that time.",
             ),
         ]
 
@@ -415,21 +465,15 @@ class Verdict(models.Model):
         when = self.published_at.date().isoformat() if self.published_at else "draft"
         return f"{self.status.label} ({when}): {self.summary}"
 
-    def natural_key(self) -> tuple[str, str | None]:
-        return (self.claim.slug, self.published_at.isoformat() if self.published_at else None)
-
-    natural_key.dependencies = ["claims.claim"]  # type: ignore[attr-defined]
-
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
 
 
 class EvidenceQuerySet(models.QuerySet["Evidence"]):
-    def get_by_natural_key(self, claim_slug: str, published_at: str | None, source_url: str) -> Evidence:
-        return self.get(
-            verdict__claim__slug=claim_slug, verdict__published_at=published_at, source__url=source_url
-        )
+    def published(self) -> EvidenceQuerySet:
+        """Evidence of published verdicts (the public's, and immutable). One join, no extra query."""
+        return self.filter(verdict__published_at__isnull=False)
 
 
 class Evidence(models.Model):
@@ -447,22 +491,18 @@ class Evidence(models.Model):
         verbose_name_plural = "evidence"
         indexes = [models.Index(fields=["verdict", "position", "id"], name="claims_evidence_order_idx")]
         constraints = [
-            models.UniqueConstraint(fields=["verdict", "source"], name="claims_evidence_verdict_source_uniq")
+            models.UniqueConstraint(
+                fields=["verdict", "source"],
+                name="claims_evidence_verdict_source_uniq",
+                violation_error_message="Each source can be cited once per verdict.",
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.source}: {self.note[:60]}"
 
-    def natural_key(self) -> tuple[str, str | None, str]:
-        return (*self.verdict.natural_key(), self.source.url)
-
-    natural_key.dependencies = ["claims.verdict", "claims.source"]  # type: ignore[attr-defined]
-
 
 class StatusChangeQuerySet(models.QuerySet["StatusChange"]):
-    def get_by_natural_key(self, claim_slug: str, published_at: str) -> StatusChange:
-        return self.get(verdict__claim__slug=claim_slug, verdict__published_at=published_at)
-
     def for_feed(self) -> StatusChangeQuerySet:
         """Oldest first by id (the feed's order), claim and both statuses joined in: one query a page."""
         return self.select_related("claim", "from_status", "to_status").order_by("id")
@@ -494,11 +534,6 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         before = self.from_status.label if self.from_status else "unrated"
         return f"{self.claim}: {before} → {self.to_status.label}"
-
-    def natural_key(self) -> tuple[str, str | None]:
-        return self.verdict.natural_key()
-
-    natural_key.dependencies = ["claims.verdict"]  # type: ignore[attr-defined]
 
 
 class LoadedDataSet(models.Model):

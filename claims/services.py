@@ -1,25 +1,42 @@
 """The writes that change what the public sees of a claim. Each is one transaction.
 
 The admin, the API, management commands and tests call these; nothing else sets a claim's status,
-status_changed_at, or appends a StatusChange.
+status_changed_at, or appends a StatusChange, and the database refuses any other writer (migration 0007):
+a claim's status can only become its latest published verdict's, and the changes feed only runs forward.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from claims.models import Claim, Evidence, Kind, Source, Status, StatusChange, Verdict, scale_for_kind
+from claims.models import (
+    CLAIM_EDITABLE_COLUMNS,
+    Claim,
+    Evidence,
+    Kind,
+    Source,
+    Status,
+    StatusChange,
+    Verdict,
+    scale_for_kind,
+)
 
 # Key of the transaction-level advisory lock that serialises StatusChange inserts (any constant unique to
-# this purpose). Holding it from the insert to the commit makes StatusChange ids commit in id order.
+# this purpose). Holding it from the insert to the commit makes StatusChange ids commit in id order. The
+# database's own insert trigger on claims_change takes it too (migration 0007), so no writer can skip it.
 CHANGE_FEED_LOCK = 7_146_532_901
+
+# How far ahead of the database clock an explicit publication time may be (a clock set a little fast).
+FUTURE_LEEWAY = timedelta(minutes=1)
+
+Errors = dict[str | None, list[str]]
 
 
 @dataclass(frozen=True)
@@ -30,12 +47,141 @@ class EvidenceItem:
     note: str = ""
 
 
+def acting_user(by: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
+    """The user a write is recorded against: None for nobody or an anonymous request."""
+    return by if by is not None and by.is_authenticated else None
+
+
+def lock_the_change_feed() -> datetime:
+    """Wait for the changes feed's lock, then return the database's clock: the time to publish at.
+
+    One query. The transaction-level advisory lock is held until commit, so every StatusChange inserted
+    after this commits after the previous one, and a time read after the lock is never earlier than a
+    time read by the previous holder (one clock, the database's, whichever app server asks). The time is
+    read in a subquery-fenced step after the lock is granted, not when the statement starts.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT clock_timestamp() FROM (SELECT pg_advisory_xact_lock(%s) OFFSET 0) AS feed_locked",
+            [CHANGE_FEED_LOCK],
+        )
+        return cursor.fetchone()[0]
+
+
 def wrong_scale_message(status: Status, kind: str) -> str:
-    """Why a status cannot rate a claim of this kind: the words of record_verdict and the admin's form."""
+    """Why a status cannot rate a claim of this kind."""
     return (
         f"“{status.label}” is on the {status.get_scale_display()} scale; a {Kind(kind).label} claim is rated "
         f"on the {Status(scale=scale_for_kind(kind)).get_scale_display()} scale."
     )
+
+
+def kind_change_message(claim: Claim) -> str:
+    """Why a claim with verdicts cannot move to a kind of the other scale."""
+    return (
+        f"This claim has verdicts on the {Status(scale=claim.scale).get_scale_display()} scale, so it "
+        "cannot become a claim of the other scale. Record a new claim instead."
+    )
+
+
+def verdict_errors(
+    *,
+    claim: Claim,
+    status: Status | None,
+    summary: str,
+    evidence: Sequence[EvidenceItem] = (),
+    publish: bool = True,
+    published_at: datetime | None = None,
+) -> Errors:
+    """What is wrong with this verdict on this claim, by field (None: the verdict as a whole).
+
+    The checks record_verdict makes, for forms to show before saving: `claim` may be a copy as the form
+    has it (its kind as submitted, its status as last read); record_verdict calls this again under the
+    claim's row lock. `published_at` None means "now". Runs no query.
+    """
+    errors: Errors = {}
+    if status is not None and status.scale != claim.expected_scale:
+        errors.setdefault("status", []).append(wrong_scale_message(status, claim.kind))
+    if not summary.strip():
+        errors.setdefault("summary", []).append("A verdict needs a one-line summary.")
+    sources = [item.source.pk for item in evidence]
+    if len(sources) != len(set(sources)):
+        errors.setdefault("evidence", []).append("Each source can be cited once per verdict.")
+    if publish:
+        for message in _publication_errors(claim, published_at, now=timezone.now()):
+            errors.setdefault("published_at", []).append(message)
+    return errors
+
+
+def _publication_errors(claim: Claim, published_at: datetime | None, *, now: datetime) -> list[str]:
+    """Why a verdict cannot be published on `claim` at `published_at` (None: at `now`)."""
+    when = published_at or now
+    if published_at is not None and published_at > now + FUTURE_LEEWAY:
+        return ["A verdict cannot be published in the future."]
+    if claim.status_changed_at is not None and when <= claim.status_changed_at:
+        return [
+            "The claim already has a verdict published at "
+            f"{claim.status_changed_at:%Y-%m-%d %H:%M %Z}; a new one must be published after it."
+        ]
+    return []
+
+
+def _refuse(errors: Errors) -> None:
+    if errors:
+        # Errors on the verdict as a whole go under NON_FIELD_ERRORS, as ValidationError expects.
+        raise ValidationError({field or "__all__": messages for field, messages in errors.items()})
+
+
+def save_claim(*, claim: Claim) -> Claim:
+    """Save a claim's own fields (text, quote, kind, dates, speaker, source); never its status.
+
+    A new claim is inserted unrated. An existing one is locked first (SELECT … FOR UPDATE, so a verdict
+    being published on it meanwhile is applied before or after, never half), its kind is checked again
+    under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
+
+    Raises ValidationError, and writes nothing, when the kind would move a claim that has verdicts to the
+    other scale. Costs one insert for a new claim; three queries (lock, EXISTS, update) for an edit.
+    """
+    with transaction.atomic():
+        if claim._state.adding:
+            claim.save()
+            return claim
+        current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
+        if scale_for_kind(claim.kind) != current.scale and current.verdicts.exists():
+            raise ValidationError({"kind": kind_change_message(current)})
+        claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
+    return claim
+
+
+def save_draft(
+    *,
+    verdict: Verdict,
+    status: Status,
+    summary: str,
+    explanation: str = "",
+) -> Verdict:
+    """Rewrite a draft verdict's status, summary and explanation.
+
+    Locks the verdict row (SELECT … FOR UPDATE): publish_verdict takes the same lock, so the draft is
+    either rewritten before it is published or refused after. Raises ValidationError, and writes nothing,
+    when the verdict was published meanwhile or the new status or summary is wrong. Three queries.
+    """
+    with transaction.atomic():
+        current = Verdict.objects.select_for_update().select_related("claim").get(pk=verdict.pk)
+        if current.is_published:
+            raise ValidationError(
+                "This verdict was published meanwhile, and a published verdict cannot be changed. Record a "
+                "new verdict on its claim instead."
+            )
+        _refuse(verdict_errors(claim=current.claim, status=status, summary=summary, publish=False))
+        current.status, current.summary, current.explanation = status, summary.strip(), explanation.strip()
+        current.save(update_fields=["status", "summary", "explanation"])
+    verdict.status, verdict.summary, verdict.explanation = (
+        current.status,
+        current.summary,
+        current.explanation,
+    )
+    return current
 
 
 def record_verdict(
@@ -47,53 +193,51 @@ def record_verdict(
     evidence: Iterable[EvidenceItem] = (),
     publish: bool = True,
     published_at: datetime | None = None,
-    by: AbstractBaseUser | None = None,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Verdict:
     """Record a verdict on a claim; when published, it becomes the claim's status.
 
     One transaction: locks the claim row (SELECT … FOR UPDATE, so two editors publishing at once are
-    applied one after the other), saves the verdict and its evidence, and, when `publish` is true, sets
-    the claim's status and status_changed_at and appends a StatusChange. A draft (`publish=False`) changes
-    nothing public. `published_at` defaults to now; it may be backdated, but not before the claim's
-    current status or into the future.
+    applied one after the other), saves the verdict and its evidence as a draft, and, when `publish` is
+    true, publishes it (publish_verdict's steps: the feed's lock, the time, the StatusChange, the claim's
+    status). A draft (`publish=False`) changes nothing public. `published_at` defaults to the database's
+    clock read under the feed's lock; it may be backdated, but not before the claim's current status nor
+    before the latest entry of the changes feed, and not into the future.
 
     Raises ValidationError, and saves nothing, on a status from the wrong scale, an empty summary, a bad
-    publication time or a source cited twice. Costs about six queries plus one per evidence batch.
+    publication time or a source cited twice. Costs about eight queries plus one per evidence batch.
     """
     evidence = list(evidence)
     with transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
-        errors: dict[str, list[str]] = {}
-        if status.scale != claim.expected_scale:
-            errors.setdefault("status", []).append(wrong_scale_message(status, claim.kind))
-        if not summary.strip():
-            errors.setdefault("summary", []).append("A verdict needs a one-line summary.")
-        sources = [item.source.pk for item in evidence]
-        if len(sources) != len(set(sources)):
-            errors.setdefault("evidence", []).append("Each source can be cited once per verdict.")
-        if publish:
-            published_at = published_at or timezone.now()
-            errors.update(_publication_errors(claim, published_at))
-        if errors:
-            raise ValidationError(errors)
-
+        # The time is checked again, against the database clock, once the feed is locked.
+        _refuse(
+            verdict_errors(
+                claim=claim,
+                status=status,
+                summary=summary,
+                evidence=evidence,
+                publish=publish and published_at is not None,
+                published_at=published_at,
+            )
+        )
         verdict = Verdict(
             claim=claim,
             status=status,
             scale=claim.expected_scale,
             summary=summary.strip(),
             explanation=explanation.strip(),
-            published_at=published_at if publish else None,
-            created_by=by if by is not None and by.is_authenticated else None,
+            created_by=acting_user(by),
         )
         verdict.full_clean(exclude=["claim", "status", "created_by"])
         verdict.save()
+        # Saved while the verdict is a draft: once it is published, the database refuses evidence changes.
         Evidence.objects.bulk_create(
             Evidence(verdict=verdict, source=item.source, note=item.note.strip(), position=position)
             for position, item in enumerate(evidence)
         )
         if publish:
-            _make_current_status(claim, verdict, by)
+            _publish(claim, verdict, published_at, by)
     return verdict
 
 
@@ -103,47 +247,50 @@ def publish_verdict(
     """Publish a draft verdict: it becomes its claim's status, with a StatusChange appended. One transaction.
 
     Raises ValidationError when the verdict is already published or the time is not acceptable.
+    About six queries.
     """
     with transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=verdict.claim_id)
         verdict = Verdict.objects.select_for_update().select_related("status").get(pk=verdict.pk)
         if verdict.is_published:
             raise ValidationError("This verdict is already published.")
-        published_at = published_at or timezone.now()
-        errors = _publication_errors(claim, published_at)
-        if errors:
-            raise ValidationError(errors)
-        verdict.published_at = published_at
-        verdict.save(update_fields=["published_at"])
-        _make_current_status(claim, verdict, by)
+        _publish(claim, verdict, published_at, by)
     return verdict
 
 
-def _publication_errors(claim: Claim, published_at: datetime) -> dict[str, list[str]]:
-    if published_at > timezone.now() + timedelta(minutes=1):
-        return {"published_at": ["A verdict cannot be published in the future."]}
-    if claim.status_changed_at is not None and published_at <= claim.status_changed_at:
-        return {
-            "published_at": [
-                "The claim already has a verdict published at "
-                f"{claim.status_changed_at:%Y-%m-%d %H:%M %Z}; a new one must be published after it."
-            ]
-        }
-    return {}
+def _publish(
+    claim: Claim, verdict: Verdict, published_at: datetime | None, by: AbstractBaseUser | AnonymousUser | None
+) -> None:
+    """Publish a saved draft (the caller holds the claim's row lock): the verdict's time, a StatusChange,
+    and the claim's status, all at one time read under the changes feed's lock.
 
-
-def _make_current_status(claim: Claim, verdict: Verdict, by: AbstractBaseUser | None) -> None:
-    """Make a published verdict the claim's status and append the StatusChange (caller holds the claim lock)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
+    Raises ValidationError for a time in the future, not after the claim's current status, or before the
+    feed's latest entry. Four queries.
+    """
+    now = lock_the_change_feed()
+    latest = StatusChange.objects.order_by("-id").values_list("published_at", flat=True).first()
+    if published_at is None:
+        # Never behind the feed's latest entry, even one published a little ahead of the clock.
+        published_at = max(now, latest) if latest is not None else now
+    messages = _publication_errors(claim, published_at, now=now)
+    if not messages and latest is not None and published_at < latest:
+        messages = [
+            f"The changes feed's latest entry was published at {latest:%Y-%m-%d %H:%M:%S %Z}; a verdict "
+            "cannot be published before it, as the feed runs forward in time."
+        ]
+    _refuse({"published_at": messages} if messages else {})
+    verdict.published_at = published_at
+    verdict.save(update_fields=["published_at"])
     StatusChange.objects.create(
         claim=claim,
         from_status_id=claim.status_id,
         to_status_id=verdict.status_id,
         verdict=verdict,
-        published_at=verdict.published_at,
-        published_by=by if by is not None and by.is_authenticated else None,
+        published_at=published_at,
+        published_by=acting_user(by),
     )
-    claim.status_id = verdict.status_id
-    claim.status_changed_at = verdict.published_at
-    claim.save(update_fields=["status", "status_changed_at", "updated_at"])
+    # A queryset update, not claim.save(): Claim.save() never writes the status columns.
+    Claim.objects.filter(pk=claim.pk).update(
+        status=verdict.status_id, status_changed_at=published_at, updated_at=timezone.now()
+    )
+    claim.status_id, claim.status_changed_at = verdict.status_id, published_at

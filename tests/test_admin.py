@@ -5,12 +5,15 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
+from django_webtest import DjangoTestApp
+from django_webtest.response import DjangoWebtestResponse
+from webtest.forms import Form, Select
 
 from claims.models import Claim, Kind, Status, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
@@ -38,101 +41,53 @@ def editor_client(client, editor):
     return client
 
 
+@pytest.fixture
+def editor_app(django_app, editor) -> DjangoTestApp:
+    """A browser-like client (django-webtest) logged in as the editor: it submits forms as a browser does."""
+    django_app.set_user(editor)
+    return django_app
+
+
 def change_url(claim: Claim) -> str:
     return reverse("admin:claims_claim_change", args=[claim.pk])
 
 
-class FormFields(HTMLParser):
-    """What a browser submits from the page's change form: its inputs, ticked boxes, selects, textareas.
-
-    Leaves out the hidden template row of each inline (`__prefix__`) and the submit buttons.
-    """
-
-    def __init__(self, form_id: str):
-        super().__init__(convert_charrefs=True)
-        self.form_id = form_id
-        self.inside = False
-        self.fields: list[tuple[str, str]] = []
-        self._select: str | None = None
-        self._select_value: str | None = None
-        self._first_option: str | None = None
-        self._textarea: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("id") == self.form_id
-        if not self.inside:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.fields.append((name, a.get("value") or ("on" if kind == "checkbox" else "")))
-        elif tag == "select" and name:
-            self._select, self._select_value, self._first_option = name, None, None
-        elif tag == "option" and self._select is not None:
-            value = a.get("value") or ""
-            if self._first_option is None:
-                self._first_option = value
-            if "selected" in a:
-                self._select_value = value
-        elif tag == "textarea" and name:
-            self._textarea, self._text = name, []
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select" and self._select is not None:
-            value = self._select_value if self._select_value is not None else self._first_option
-            self.fields.append((self._select, value or ""))
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            text = "".join(self._text)
-            self.fields.append((self._textarea, text[1:] if text.startswith("\n") else text))
-            self._textarea = None
-
-    def data(self) -> dict[str, list[str]]:
-        submitted: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            if "__prefix__" not in name:
-                submitted.setdefault(name, []).append(value)
-        return submitted
+def claim_form(app: DjangoTestApp, url: str) -> Form:
+    """The claim page's change form as a browser has it (django-webtest reads the page's HTML)."""
+    return app.get(url).forms["claim_form"]
 
 
-def page_form(client, url: str) -> dict[str, list[str]]:
-    response = client.get(url)
-    assert response.status_code == 200
-    parser = FormFields("claim_form")
-    parser.feed(response.content.decode())
-    return parser.data()
-
-
-def new_verdict_prefix(data: dict[str, list[str]]) -> str:
-    (name,) = [name for name in data if name.endswith("-0-summary")]
+def new_verdict_prefix(form: Form) -> str:
+    (name,) = [name for name in form.fields if name.endswith("-0-summary") and "__prefix__" not in name]
     return name.removesuffix("-0-summary") + "-0-"
 
 
-def post_claim_page(client, url: str, *, verdict: dict | None = None, publish: bool = True, **claim_fields):
-    """GET the claim page, fill in what a browser would, and POST it back with these changes."""
-    data = page_form(client, url)
+def fill(form: Form, name: str, value: object) -> None:
+    field = form[name]
+    if isinstance(field, Select):
+        # Autocomplete selects hold only their chosen option, and the status select only the claim's
+        # scale: a browser's script (or a crafted request) can send any value, as here.
+        field.force_value(str(value))
+    else:
+        field.value = str(value)
+
+
+def submit_claim_form(
+    form: Form, *, verdict: dict | None = None, publish: bool = True, **claim_fields: object
+) -> DjangoWebtestResponse:
+    """Fill in the claim's fields and the new-verdict row, and press Save."""
     for name, value in claim_fields.items():
-        data[name] = [str(value)]
-    row = new_verdict_prefix(data)
+        fill(form, name, value)
+    row = new_verdict_prefix(form)
     for name, value in (verdict or {}).items():
-        data[row + name] = [str(value)]
-    if not publish:
-        data.pop(row + "publish", None)
-    data["_save"] = ["Save"]
-    return client.post(url, data)
+        fill(form, row + name, value)
+    form[row + "publish"].checked = publish
+    return form.submit("_save")
+
+
+def post_claim_page(app: DjangoTestApp, url: str, **changes: Any) -> DjangoWebtestResponse:
+    """GET the claim page, fill in what a browser would, and POST it back with these changes."""
+    return submit_claim_form(claim_form(app, url), **changes)
 
 
 def select_options(content: str, name: str) -> list[str]:
@@ -331,13 +286,13 @@ def test_the_status_select_offers_only_the_statuses_of_the_claims_scale(editor_c
     assert len(select_options(add_page, "verdicts-2-0-status")) == 1 + Status.objects.count()
 
 
-def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_client, editor):
+def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_app, editor_client, editor):
     claim = make_rated_claim(status=get_status("unverified"), kind=Kind.FACT)
     report = make_source(title="Prisoner exchange completed", publisher="Reuters")
     url = change_url(claim)
 
     response = post_claim_page(
-        editor_client,
+        editor_app,
         url,
         verdict={
             "status": get_status("true").pk,
@@ -362,7 +317,7 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_
     )
     assert [(e.source, e.note) for e in verdict.evidence.all()] == [(report, "Names all eighteen people.")]
 
-    listing = editor_client.get(response["Location"]).content.decode()
+    listing = response.follow().text
     assert "Published: the claim&#x27;s status is now “True”." in listing
     page = editor_client.get(url).content.decode()
     assert "Nine prisoners were exchanged on each side." in page
@@ -370,9 +325,9 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_
     assert re.search(r'<span style="background:#15803d;[^"]*">True</span>', page)
 
 
-def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_client):
+def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_app, editor_client):
     claim = make_rated_claim(status=get_status("false"))
-    response = post_claim_page(editor_client, change_url(claim), quote="Exactly as said.")
+    response = post_claim_page(editor_app, change_url(claim), quote="Exactly as said.")
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.quote == "Exactly as said."
@@ -380,12 +335,14 @@ def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_client):
     assert StatusChange.objects.filter(claim=claim).count() == 1
 
 
-def test_a_status_of_the_other_scale_is_refused_with_a_message_and_nothing_is_saved(editor_client):
+def test_a_status_of_the_other_scale_is_refused_with_a_message_and_nothing_is_saved(
+    editor_app, editor_client
+):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT, text="The original text.")
     before = snapshot(claim)
 
     response = post_claim_page(
-        editor_client,
+        editor_app,
         change_url(claim),
         text="An edited text that must not be saved either.",
         verdict={"status": get_status("kept").pk, "summary": "Kept, apparently."},
@@ -400,12 +357,12 @@ def test_a_status_of_the_other_scale_is_refused_with_a_message_and_nothing_is_sa
     assert snapshot(claim) == before
 
 
-def test_citing_a_source_twice_or_a_note_without_a_source_is_refused(editor_client):
+def test_citing_a_source_twice_or_a_note_without_a_source_is_refused(editor_app, editor_client):
     claim = make_claim(kind=Kind.FACT)
     source = make_source()
     before = snapshot(claim)
     response = post_claim_page(
-        editor_client,
+        editor_app,
         change_url(claim),
         verdict={
             "status": get_status("true").pk,
@@ -422,16 +379,18 @@ def test_citing_a_source_twice_or_a_note_without_a_source_is_refused(editor_clie
     assert snapshot(claim) == before
 
 
-def test_a_verdict_with_no_summary_is_refused(editor_client):
+def test_a_verdict_with_no_summary_is_refused(editor_app, editor_client):
     claim = make_claim(kind=Kind.FACT)
     before = snapshot(claim)
-    response = post_claim_page(editor_client, change_url(claim), verdict={"status": get_status("true").pk})
+    response = post_claim_page(editor_app, change_url(claim), verdict={"status": get_status("true").pk})
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert snapshot(claim) == before
 
 
-def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_saved(editor_client):
+def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_saved(
+    editor_app, editor_client
+):
     # The claim's last verdict carries a publication time a few seconds ahead (within the service's leeway
     # for clocks), so a verdict published now would come before it: only record_verdict can tell.
     claim = make_claim(kind=Kind.FACT, text="The original text.")
@@ -444,7 +403,7 @@ def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_s
     before = snapshot(claim)
 
     response = post_claim_page(
-        editor_client,
+        editor_app,
         change_url(claim),
         text="An edited text that must not be saved either.",
         verdict={"status": get_status("true").pk, "summary": "Second."},
@@ -458,10 +417,10 @@ def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_s
     assert snapshot(claim) == before
 
 
-def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_client):
+def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_app, editor_client):
     claim = make_rated_claim(status=get_status("false"))
     response = post_claim_page(
-        editor_client,
+        editor_app,
         change_url(claim),
         verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."},
         publish=False,
@@ -495,7 +454,7 @@ def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(ed
     assert StatusChange.objects.get(verdict=draft).published_by == editor
 
 
-def test_adding_a_claim_with_its_first_verdict(editor_client):
+def test_adding_a_claim_with_its_first_verdict(editor_app, editor_client):
     speaker, source = make_speaker(), make_source()
     url = reverse("admin:claims_claim_add")
     fields = {
@@ -508,7 +467,7 @@ def test_adding_a_claim_with_its_first_verdict(editor_client):
         "due_on": "2025-05-26",
     }
     refused = post_claim_page(
-        editor_client, url, verdict={"status": get_status("true").pk, "summary": "Talks began."}, **fields
+        editor_app, url, verdict={"status": get_status("true").pk, "summary": "Talks began."}, **fields
     )
     assert refused.status_code == 200
     assert (
@@ -518,7 +477,7 @@ def test_adding_a_claim_with_its_first_verdict(editor_client):
     assert not Claim.objects.filter(slug="talks-begin-immediately").exists()
 
     added = post_claim_page(
-        editor_client, url, verdict={"status": get_status("open").pk, "summary": "Not yet."}, **fields
+        editor_app, url, verdict={"status": get_status("open").pk, "summary": "Not yet."}, **fields
     )
     assert added.status_code == 302
     claim = Claim.objects.get(slug="talks-begin-immediately")
@@ -526,18 +485,18 @@ def test_adding_a_claim_with_its_first_verdict(editor_client):
     assert StatusChange.objects.filter(claim=claim, to_status__slug="open").count() == 1
 
 
-def test_a_rated_claim_cannot_move_to_the_other_scale(editor_client):
+def test_a_rated_claim_cannot_move_to_the_other_scale(editor_app, editor_client):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
-    response = post_claim_page(editor_client, change_url(claim), kind=Kind.PROMISE)
+    response = post_claim_page(editor_app, change_url(claim), kind=Kind.PROMISE)
     assert response.status_code == 200
     assert "cannot become a claim of the other scale" in response.content.decode()
     claim.refresh_from_db()
     assert claim.kind == Kind.FACT
 
 
-def test_a_fact_with_a_due_date_is_refused_with_a_message(editor_client):
+def test_a_fact_with_a_due_date_is_refused_with_a_message(editor_app, editor_client):
     claim = make_claim(kind=Kind.FACT)
-    response = post_claim_page(editor_client, change_url(claim), due_on="2025-06-01")
+    response = post_claim_page(editor_app, change_url(claim), due_on="2025-06-01")
     assert response.status_code == 200
     assert "Only promises and predictions have a due date" in response.content.decode()
 
@@ -616,7 +575,7 @@ def test_saving_a_draft_that_was_published_meanwhile_is_refused_with_a_message(e
     data |= {"evidence-TOTAL_FORMS": "0", "evidence-INITIAL_FORMS": "0"}
     response = editor_client.post(url, data, follow=True)
     assert response.status_code == 200
-    assert "Nothing was saved: this verdict was published meanwhile" in response.content.decode()
+    assert "Nothing was saved. This verdict was published meanwhile" in response.content.decode()
     draft.refresh_from_db()
     # The whole request was rolled back: the publication inside it too, and the summary is unchanged.
     assert (draft.summary, draft.published_at) == ("First draft.", None)
@@ -689,3 +648,23 @@ def test_the_list_pages_of_every_model_open_for_an_editor(editor_client):
     ).content.decode()
     assert "Draft." in drafts and "Checked against the record." not in drafts
     assert Verdict.objects.count() == 2
+
+
+def test_citing_a_source_the_draft_already_cites_is_a_form_error_on_the_evidence_page(editor_client):
+    first, second = make_source(title="First report"), make_source(title="Second report")
+    draft = record_verdict(
+        claim=make_claim(),
+        status=get_status("true"),
+        summary="A draft.",
+        evidence=[EvidenceItem(source=first), EvidenceItem(source=second)],
+        publish=False,
+    )
+    evidence = draft.evidence.get(source=second)
+    url = reverse("admin:claims_evidence_change", args=[evidence.pk])
+
+    response = editor_client.post(url, {"source": first.pk, "note": "Now the first.", "position": 1})
+
+    assert response.status_code == 200
+    assert "Each source can be cited once per verdict." in response.content.decode()
+    evidence.refresh_from_db()
+    assert (evidence.source, evidence.note) == (second, "")

@@ -178,7 +178,7 @@ def _waiting_for_the_feed_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_publications_at_once_commit_their_changes_in_id_order(statuses):
     """Transaction A inserts its StatusChange and stays open; B publishes on another claim meanwhile.
 

@@ -187,7 +187,7 @@ def test_a_database_the_earlier_command_filled_is_recorded_as_loaded_by_the_migr
     load_default_data()
     LoadedDataSet.objects.all().delete()
     Source.objects.update(url="https://www.expressandstar.com/moved/")  # the claims still say it was loaded
-    migration = importlib.import_module("claims.migrations.0008_loaded_data_sets")
+    migration = importlib.import_module("claims.migrations.0009_loaded_data_sets")
     migration.record_earlier_loads(apps, None)
     before = snapshot()
 
@@ -207,7 +207,7 @@ def _waiting_for_the_default_data_lock() -> int:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_runs_at_once_load_the_data_once():
     """Two processes starting together (two web containers): one loads, the other waits, then skips."""
     outputs: list[str] = []

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -153,9 +155,11 @@ def test_published_verdicts_and_changes_cannot_be_rewritten_or_deleted(statuses)
         StatusChange.objects.filter(verdict=verdict).update(published_at=timezone.now())
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         StatusChange.objects.filter(verdict=verdict).delete()
-    # Writing the same values again is allowed (loading the default data twice).
-    Verdict.objects.filter(pk=verdict.pk).update(summary="s")
-    assert Verdict.objects.get(pk=verdict.pk).summary == "s"
+    # Not even the same values again: nothing but claims.services writes history.
+    with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
+        Verdict.objects.filter(pk=verdict.pk).update(summary="s")
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        StatusChange.objects.filter(verdict=verdict).update(to_status=verdict.status)
 
 
 def test_due_on_before_said_on_is_refused_by_the_database(statuses):
@@ -215,3 +219,25 @@ def test_a_drafts_evidence_can_be_edited_until_it_is_published(statuses):
     assert list(draft.evidence.values_list("note", flat=True)) == ["second"]
     with pytest.raises(IntegrityError), transaction.atomic():
         Evidence.objects.filter(verdict=draft).update(note="third")
+
+
+def test_a_natural_key_dump_with_drafts_works(statuses, tmp_path):
+    claim = make_claim()
+    record_verdict(claim=claim, status=get_status("true"), summary="Published.")
+    for n in range(2):
+        record_verdict(
+            claim=claim,
+            status=get_status("false"),
+            summary=f"Draft {n}.",
+            evidence=[EvidenceItem(source=make_source())],
+            publish=False,
+        )
+    dump = tmp_path / "claims.json"
+
+    call_command("dumpdata", "claims", natural_foreign=True, natural_primary=True, output=str(dump))
+
+    objects = json.loads(dump.read_text())
+    drafts = [o for o in objects if o["model"] == "claims.verdict" and o["fields"]["published_at"] is None]
+    assert sorted(d["fields"]["summary"] for d in drafts) == ["Draft 0.", "Draft 1."]
+    assert all(isinstance(d["pk"], int) for d in drafts)  # no natural key: drafts share (claim, None)
+    assert sum(o["model"] == "claims.evidence" for o in objects) == 2

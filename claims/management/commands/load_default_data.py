@@ -27,18 +27,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from claims.models import Claim, LoadedDataSet, Source, Speaker, Status, StatusChange
-from claims.services import CHANGE_FEED_LOCK, EvidenceItem, record_verdict
+from claims.services import EvidenceItem, lock_the_change_feed, record_verdict
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
 STATUSES = FIXTURE_DIR / "statuses.json"
 SEED_ARTICLE = FIXTURE_DIR / "seed_article.json"
 
 # Key of the transaction-level advisory lock that serialises runs of this command, so two processes
-# starting at once (say, two web containers) do not both load the data. Distinct from CHANGE_FEED_LOCK.
+# starting at once (say, two web containers) do not both load the data. Distinct from the changes feed's lock.
 DEFAULT_DATA_LOCK = 7_146_532_902
 
 # When the changes feed already holds a change at or after the seed's first publication time (editors
@@ -141,10 +140,11 @@ class Command(BaseCommand):
         fields["archived_at"] = parse_datetime(fields["archived_at"])
         source, _ = Source.objects.get_or_create(url=fields.pop("url"), defaults=fields)
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
+        now = lock_the_change_feed()
         shipped_times = [claim["verdict"]["published_at"] for claim in claims]
-        times = publication_times(shipped_times, StatusChange.objects.aggregate(at=Max("published_at"))["at"])
+        times = publication_times(
+            shipped_times, StatusChange.objects.aggregate(at=Max("published_at"))["at"], now
+        )
 
         for item, published_at in zip(claims, times, strict=True):
             verdict = item["verdict"]
@@ -176,7 +176,9 @@ class Command(BaseCommand):
         )
 
 
-def publication_times(shipped: list[datetime], latest_in_feed: datetime | None) -> list[datetime]:
+def publication_times(
+    shipped: list[datetime], latest_in_feed: datetime | None, now: datetime
+) -> list[datetime]:
     """The seed verdicts' publication times: as shipped, unless the feed already has a change as late.
 
     The feed's times must not go back as its ids go up, and the seed's changes come after whatever is in
@@ -185,5 +187,5 @@ def publication_times(shipped: list[datetime], latest_in_feed: datetime | None) 
     """
     if latest_in_feed is None or latest_in_feed < shipped[0]:
         return shipped
-    start = max(timezone.now(), latest_in_feed + REPUBLISH_STEP)
+    start = max(now, latest_in_feed + REPUBLISH_STEP)
     return [start + n * REPUBLISH_STEP for n in range(len(shipped))]

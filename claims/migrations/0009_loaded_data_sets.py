@@ -45,7 +45,7 @@ def record_earlier_loads(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0006_verdict_sources_removed"),
+        ("claims", "0008_constraint_messages"),
     ]
 
     operations = [

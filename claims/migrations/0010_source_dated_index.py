@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0008_loaded_data_sets"),
+        ("claims", "0009_loaded_data_sets"),
     ]
 
     operations = [

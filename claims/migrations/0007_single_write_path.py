@@ -1,0 +1,171 @@
+"""The database refuses any writer but claims.services of a claim's status, and keeps the feed in order.
+
+- A claim's status and status_changed_at may only become its latest published verdict's status and
+  publication time (the invariant itself, derived from the verdicts, so there is no switch anyone could
+  set to get round it). A new claim has no verdicts, so it is inserted unrated. A stale copy of a claim
+  saved after a publication would write the old status back: refused. The other way round, a verdict
+  published without its claim's status following, or without its StatusChange, is refused at commit.
+- StatusChange (table claims_change) inserts take the feed's advisory lock themselves, draw their id only
+  once they hold it (so ids commit in id order whoever inserts), and are refused when published before the
+  latest change: the feed's time never goes backwards as ids go up.
+- "Published" means one thing everywhere: a verdict with a publication time. Its evidence is fixed once
+  the verdict itself is published (0004 went by the StatusChange row instead).
+- No trigger allows "writing the same values again" any more: only loading the default data with
+  loaddata needed that, and the default data now go through claims.services.
+"""
+
+from django.db import migrations
+
+FORWARD = r"""
+CREATE FUNCTION claims_claim_status_is_latest_verdicts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_status bigint;
+    latest_at timestamptz;
+BEGIN
+    SELECT status_id, published_at INTO latest_status, latest_at FROM claims_verdict
+        WHERE claim_id = NEW.id AND published_at IS NOT NULL
+        ORDER BY published_at DESC, id DESC LIMIT 1;
+    IF (NEW.status_id, NEW.status_changed_at) IS DISTINCT FROM (latest_status, latest_at) THEN
+        RAISE EXCEPTION 'A claim''s status is its latest published verdict''s; only claims.services '
+            'changes it, by publishing a verdict.' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER claims_claim_status_on_insert BEFORE INSERT ON claims_claim
+    FOR EACH ROW WHEN (NEW.status_id IS NOT NULL OR NEW.status_changed_at IS NOT NULL)
+    EXECUTE FUNCTION claims_claim_status_is_latest_verdicts();
+CREATE TRIGGER claims_claim_status_on_update BEFORE UPDATE OF status_id, status_changed_at ON claims_claim
+    FOR EACH ROW WHEN ((OLD.status_id, OLD.status_changed_at) IS DISTINCT FROM (NEW.status_id, NEW.status_changed_at))
+    EXECUTE FUNCTION claims_claim_status_is_latest_verdicts();
+
+-- The other side of the same rule, checked at commit (when the service has written all three rows): a
+-- verdict published outside claims.services, leaving its claim's status behind or no StatusChange
+-- recorded, is refused.
+CREATE FUNCTION claims_verdict_published_is_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_status bigint;
+    latest_at timestamptz;
+BEGIN
+    SELECT status_id, published_at INTO latest_status, latest_at FROM claims_verdict
+        WHERE claim_id = NEW.claim_id AND published_at IS NOT NULL
+        ORDER BY published_at DESC, id DESC LIMIT 1;
+    IF NOT EXISTS (SELECT 1 FROM claims_claim WHERE id = NEW.claim_id
+                   AND (status_id, status_changed_at) IS NOT DISTINCT FROM (latest_status, latest_at))
+        OR NOT EXISTS (SELECT 1 FROM claims_change WHERE verdict_id = NEW.id)
+    THEN
+        RAISE EXCEPTION 'A verdict is published by claims.services, which makes it its claim''s status and '
+            'records the StatusChange.' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER claims_verdict_published_is_recorded
+    AFTER INSERT OR UPDATE OF published_at ON claims_verdict DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.published_at IS NOT NULL)
+    EXECUTE FUNCTION claims_verdict_published_is_recorded();
+
+CREATE FUNCTION claims_change_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_at timestamptz;
+BEGIN
+    -- claims.services.CHANGE_FEED_LOCK; re-entrant, so the service having taken it already costs nothing.
+    PERFORM pg_advisory_xact_lock(7146532901);
+    NEW.id := nextval(pg_get_serial_sequence('claims_change', 'id'));
+    SELECT published_at INTO latest_at FROM claims_change ORDER BY id DESC LIMIT 1;
+    IF NEW.published_at < latest_at THEN
+        RAISE EXCEPTION 'A status change cannot be published before the latest one (%): the changes feed '
+            'runs forward in time.', latest_at USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER claims_change_in_order BEFORE INSERT ON claims_change
+    FOR EACH ROW EXECUTE FUNCTION claims_change_in_order();
+
+CREATE OR REPLACE FUNCTION claims_verdict_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'A published verdict cannot be deleted; record a new verdict that corrects it.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RAISE EXCEPTION 'A published verdict cannot be changed; record a new verdict that corrects it.'
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+
+CREATE OR REPLACE FUNCTION claims_change_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'Status changes are append-only.' USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+
+CREATE OR REPLACE FUNCTION claims_evidence_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- FOR SHARE waits for a publication in progress (it updates the verdict row) and then reads the
+    -- verdict as committed, so evidence cannot slip into a verdict being published.
+    IF (TG_OP <> 'INSERT' AND EXISTS (
+            SELECT 1 FROM claims_verdict WHERE id = OLD.verdict_id AND published_at IS NOT NULL FOR SHARE))
+        OR (TG_OP <> 'DELETE' AND EXISTS (
+            SELECT 1 FROM claims_verdict WHERE id = NEW.verdict_id AND published_at IS NOT NULL FOR SHARE))
+    THEN
+        RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+
+BACKWARD = r"""
+CREATE OR REPLACE FUNCTION claims_evidence_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (OLD.*) IS NOT DISTINCT FROM (NEW.*) THEN
+        RETURN NEW;
+    END IF;
+    IF (TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM claims_change WHERE verdict_id = OLD.verdict_id))
+        OR (TG_OP <> 'DELETE' AND EXISTS (SELECT 1 FROM claims_change WHERE verdict_id = NEW.verdict_id))
+    THEN
+        RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION claims_change_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR (OLD.*) IS DISTINCT FROM (NEW.*) THEN
+        RAISE EXCEPTION 'Status changes are append-only.' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION claims_verdict_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'A published verdict cannot be deleted; record a new verdict that corrects it.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF (OLD.claim_id, OLD.status_id, OLD.scale, OLD.summary, OLD.explanation, OLD.published_at)
+        IS DISTINCT FROM (NEW.claim_id, NEW.status_id, NEW.scale, NEW.summary, NEW.explanation, NEW.published_at)
+    THEN
+        RAISE EXCEPTION 'A published verdict cannot be changed; record a new verdict that corrects it.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+DROP TRIGGER claims_verdict_published_is_recorded ON claims_verdict;
+DROP FUNCTION claims_verdict_published_is_recorded();
+DROP TRIGGER claims_change_in_order ON claims_change;
+DROP FUNCTION claims_change_in_order();
+DROP TRIGGER claims_claim_status_on_update ON claims_claim;
+DROP TRIGGER claims_claim_status_on_insert ON claims_claim;
+DROP FUNCTION claims_claim_status_is_latest_verdicts();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("claims", "0006_verdict_sources_removed")]
+
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
