@@ -378,7 +378,7 @@ class ClaimAdmin(RefusedSaveMixin, admin.ModelAdmin):
 
     def view_on_site(self, claim: Claim) -> str | None:
         # The public page exists once the claim has a published verdict.
-        return claim.get_absolute_url() if claim.status_id is not None else None
+        return claim.get_absolute_url() if claim.is_published else None
 
     @admin.display(description="claim")
     def claim_text(self, claim: Claim) -> str:

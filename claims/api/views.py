@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -131,7 +130,7 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         """One query: speakers with a published claim, each with the count of their published claims."""
         return (
             Speaker.objects.published()
-            .annotate(claim_count=Count("claims", filter=Q(claims__status__isnull=False)))
+            .with_claim_counts()
             .order_by("name", "id")  # the paginator's order, for a single speaker too
         )
 
