@@ -2,7 +2,7 @@
 
 The admin, management commands and tests call these (the API is read-only); nothing else sets a claim's
 status, status_changed_at, or appends a StatusChange, and the database refuses any other writer (migration
-0007): a claim's status can only become its latest published verdict's, and the changes feed only runs forward.
+0007): a claim's status can only become its latest published verdict's, and the changes feed runs forward.
 """
 
 from __future__ import annotations
