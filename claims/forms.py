@@ -14,8 +14,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Source, Status, Verdict, scale_for_kind
-from claims.services import EvidenceItem, kind_change_message, verdict_errors
+from claims.models import Claim, Evidence, Source, Status, Verdict
+from claims.services import EvidenceItem, kind_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -36,11 +36,10 @@ class ClaimForm(forms.ModelForm):
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
         # The date rules are the model's constraints, checked with their own words after this.
-        kind = cleaned.get("kind")
-        claim = self.instance
-        # claims.services.save_claim checks this again under the claim's row lock.
-        if kind and claim.pk is not None and scale_for_kind(kind) != claim.scale and claim.verdicts.exists():
-            self.add_error("kind", kind_change_message(claim))
+        if cleaned.get("kind"):
+            # The instance is still the claim as saved; save_claim checks again under the row lock.
+            for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
+                self.add_error(field, messages)
         return cleaned
 
 
