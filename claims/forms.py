@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
@@ -59,6 +59,19 @@ class StatusOptions:
         if self._options is None:
             self._options = [("", "---------"), *((status.pk, str(status)) for status in self.statuses)]
         return iter(self._options)
+
+
+class AutocompleteSelect(widgets.AutocompleteSelect):
+    """Django's autocomplete select, except that a value no row can have (a crafted "abc" for an id) is
+    shown as nothing chosen, next to the field's own error, instead of a 500: Django's widget looks the
+    submitted value up as an id when it renders the form again.
+    """
+
+    def optgroups(self, name: str, value: list[str], attr: dict | None = None) -> list:
+        try:
+            return super().optgroups(name, value, attr)
+        except (ValueError, TypeError):
+            return super().optgroups(name, [], attr)
 
 
 def _evidence_source() -> forms.ModelChoiceField:
