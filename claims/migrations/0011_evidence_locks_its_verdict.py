@@ -13,24 +13,30 @@ from django.db import migrations
 FORWARD = r"""
 CREATE OR REPLACE FUNCTION claims_evidence_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    verdict_ids bigint[];
     verdict_published timestamptz;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        SELECT published_at INTO verdict_published FROM claims_verdict WHERE id = OLD.verdict_id FOR SHARE;
+    IF TG_OP = 'INSERT' THEN
+        verdict_ids := ARRAY[NEW.verdict_id];
+    ELSIF TG_OP = 'DELETE' THEN
+        verdict_ids := ARRAY[OLD.verdict_id];
+    ELSE
+        verdict_ids := ARRAY[OLD.verdict_id, NEW.verdict_id];
+    END IF;
+    -- Every verdict concerned is locked (in id order), published or not, and read as committed once the
+    -- lock is granted: a publication in progress holds the row, so this waits for it, then sees it.
+    FOR verdict_published IN
+        SELECT published_at FROM claims_verdict WHERE id = ANY (verdict_ids) ORDER BY id FOR SHARE
+    LOOP
         IF verdict_published IS NOT NULL THEN
             RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
                 USING ERRCODE = 'integrity_constraint_violation';
         END IF;
+    END LOOP;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
     END IF;
-    IF TG_OP <> 'DELETE' THEN
-        SELECT published_at INTO verdict_published FROM claims_verdict WHERE id = NEW.verdict_id FOR SHARE;
-        IF verdict_published IS NOT NULL THEN
-            RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        RETURN NEW;
-    END IF;
-    RETURN OLD;
+    RETURN NEW;
 END $$;
 """
 
