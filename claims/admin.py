@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from claims.forms import (
     EVIDENCE_PAIR_NUMBERS,
+    AutocompleteSelect,
     ClaimForm,
     DraftVerdictForm,
     EvidenceForm,
@@ -97,6 +98,19 @@ class RefusedSaveMixin:
             )
             self.message_user(request, f"Nothing was saved. {said}", messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
+
+
+class AutocompleteFieldsMixin:
+    """An admin (or inline) whose autocomplete_fields use claims.forms.AutocompleteSelect: a crafted value
+    that is no id is a form error, not a 500."""
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+        admin_options: Any = self
+        if db_field.name in admin_options.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = AutocompleteSelect(
+                db_field, admin_options.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 def author_name(user: Any) -> str:
@@ -329,7 +343,7 @@ class NewVerdictInline(admin.StackedInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(RefusedSaveMixin, admin.ModelAdmin):
+class ClaimAdmin(AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
     list_display_links = ["claim_text"]
@@ -465,7 +479,7 @@ class PublishedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(AutocompleteFieldsMixin, admin.TabularInline):
     """A verdict's evidence: editable while the verdict is a draft, read-only once it is published."""
 
     model = Evidence
@@ -597,7 +611,7 @@ class VerdictAdmin(RefusedSaveMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
     """Every citation. Evidence is added on its verdict's page; a published verdict's evidence is read-only."""
 
     form = EvidenceForm

@@ -6,11 +6,13 @@ is a note on the page (which then lists no claims) and a 400 naming the paramete
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status
 
@@ -27,6 +29,27 @@ class SearchTextField(forms.CharField):
 
 class SearchFilter(django_filters.CharFilter):
     field_class = SearchTextField
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC: Python reads offsets up to ±23:59, PostgreSQL only up to ±15:59, so the
+    time is sent to the database as the same instant in UTC. One out of Python's range in UTC (the first
+    hours of year 1 at a + offset, the last of 9999 at a - one) becomes the first or last time there is,
+    which filters the claims the same way.
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class StatusSlugField(forms.CharField):
@@ -85,7 +108,7 @@ class ClaimFilterSet(django_filters.FilterSet):
     said_on_before = django_filters.DateFilter(
         field_name="said_on", lookup_expr="lte", help_text="Claims made on or before this date (YYYY-MM-DD)."
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Claims changed (including a new status) at or after this ISO 8601 time, such as "

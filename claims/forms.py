@@ -10,12 +10,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Source, Status, Verdict, scale_for_kind
-from claims.services import EvidenceItem, kind_change_message, verdict_errors
+from claims.models import Claim, Evidence, Source, Status, Verdict
+from claims.services import EvidenceItem, kind_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -36,11 +36,10 @@ class ClaimForm(forms.ModelForm):
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
         # The date rules are the model's constraints, checked with their own words after this.
-        kind = cleaned.get("kind")
-        claim = self.instance
-        # claims.services.save_claim checks this again under the claim's row lock.
-        if kind and claim.pk is not None and scale_for_kind(kind) != claim.scale and claim.verdicts.exists():
-            self.add_error("kind", kind_change_message(claim))
+        if cleaned.get("kind"):
+            # The instance is still the claim as saved; save_claim checks again under the row lock.
+            for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
+                self.add_error(field, messages)
         return cleaned
 
 
@@ -60,6 +59,19 @@ class StatusOptions:
         if self._options is None:
             self._options = [("", "---------"), *((status.pk, str(status)) for status in self.statuses)]
         return iter(self._options)
+
+
+class AutocompleteSelect(widgets.AutocompleteSelect):
+    """Django's autocomplete select, except that a value no row can have (a crafted "abc" for an id) is
+    shown as nothing chosen, next to the field's own error, instead of a 500: Django's widget looks the
+    submitted value up as an id when it renders the form again.
+    """
+
+    def optgroups(self, name: str, value: list[str], attr: dict | None = None) -> list:
+        try:
+            return super().optgroups(name, value, attr)
+        except (ValueError, TypeError):
+            return super().optgroups(name, [], attr)
 
 
 def _evidence_source() -> forms.ModelChoiceField:

@@ -1,8 +1,8 @@
 """The writes that change what the public sees of a claim. Each is one transaction.
 
-The admin, the API, management commands and tests call these; nothing else sets a claim's status,
-status_changed_at, or appends a StatusChange, and the database refuses any other writer (migration 0007):
-a claim's status can only become its latest published verdict's, and the changes feed only runs forward.
+The admin, management commands and tests call these (the API is read-only); nothing else sets a claim's
+status, status_changed_at, or appends a StatusChange, and the database refuses any other writer (migration
+0007): a claim's status can only become its latest published verdict's, and the changes feed runs forward.
 """
 
 from __future__ import annotations
@@ -76,12 +76,19 @@ def wrong_scale_message(status: Status, kind: str) -> str:
     )
 
 
-def kind_change_message(claim: Claim) -> str:
-    """Why a claim with verdicts cannot move to a kind of the other scale."""
-    return (
-        f"This claim has verdicts on the {Status(scale=claim.scale).get_scale_display()} scale, so it "
-        "cannot become a claim of the other scale. Record a new claim instead."
-    )
+def kind_errors(*, claim: Claim, kind: str) -> Errors:
+    """Why `claim`, as saved (its kind and scale as last read), cannot become a claim of `kind`: a claim
+    with verdicts keeps its scale. For forms to show before saving; save_claim calls it again under the
+    claim's row lock. One EXISTS query, and only when `kind` is of the other scale.
+    """
+    if claim.pk is None or scale_for_kind(kind) == claim.scale or not claim.verdicts.exists():
+        return {}
+    return {
+        "kind": [
+            f"This claim has verdicts on the {Status(scale=claim.scale).get_scale_display()} scale, so it "
+            "cannot become a claim of the other scale. Record a new claim instead."
+        ]
+    }
 
 
 def verdict_errors(
@@ -140,15 +147,15 @@ def save_claim(*, claim: Claim) -> Claim:
     under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
 
     Raises ValidationError, and writes nothing, when the kind would move a claim that has verdicts to the
-    other scale. Costs one insert for a new claim; three queries (lock, EXISTS, update) for an edit.
+    other scale. Costs one insert for a new claim; two queries for an edit (lock, update), and an EXISTS
+    more when the kind changes scale.
     """
     with transaction.atomic():
         if claim._state.adding:
             claim.save()
             return claim
         current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
-        if scale_for_kind(claim.kind) != current.scale and current.verdicts.exists():
-            raise ValidationError({"kind": kind_change_message(current)})
+        _refuse(kind_errors(claim=current, kind=claim.kind))
         claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
     return claim
 

@@ -668,3 +668,32 @@ def test_citing_a_source_the_draft_already_cites_is_a_form_error_on_the_evidence
     assert "Each source can be cited once per verdict." in response.content.decode()
     evidence.refresh_from_db()
     assert (evidence.source, evidence.note) == (second, "")
+
+
+@pytest.mark.parametrize("value", ["abc", "9" * 5000])
+def test_a_crafted_autocomplete_value_is_a_form_error_not_a_500(editor_app, editor_client, value):
+    claim = make_claim(text="The old text.")
+    source = make_source()
+    draft = record_verdict(
+        claim=make_claim(),
+        status=get_status("true"),
+        summary="A draft.",
+        evidence=[EvidenceItem(source=source)],
+        publish=False,
+    )
+    choose = "Select a valid choice. That choice is not one of the available choices."
+
+    claim_page = post_claim_page(
+        editor_app, change_url(claim), text="The new text.", source=value, verdict={"source_1": value}
+    )
+    evidence_page = editor_client.post(
+        reverse("admin:claims_evidence_change", args=[draft.evidence.get().pk]),
+        {"source": value, "note": "", "position": 0},
+    )
+
+    assert claim_page.status_code == 200
+    assert claim_page.content.decode().count(choose) == 2  # the claim's source and the verdict's
+    assert evidence_page.status_code == 200
+    assert choose in evidence_page.content.decode()
+    claim.refresh_from_db()
+    assert claim.text == "The old text."

@@ -7,7 +7,6 @@ consumer polling the feed never sees a higher id committed before a lower one.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection, connections, transaction
@@ -16,6 +15,7 @@ from django.test import Client
 from claims.models import Kind, StatusChange
 from claims.services import CHANGE_FEED_LOCK, record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim
+from tests.test_write_path import wait_until
 
 CHANGE_FIELDS = {"id", "claim", "from_status", "to_status", "verdict", "at"}
 
@@ -170,15 +170,6 @@ def test_a_feed_page_is_one_query_at_any_size(client, statuses, django_assert_nu
 # --- two publications at once -----------------------------------------------------------------------------
 
 
-def _wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _waiting_for_the_feed_lock() -> bool:
     """True when some connection is queued for the changes feed's advisory lock (pg_locks, not granted)."""
     with connection.cursor() as cursor:
@@ -229,7 +220,7 @@ def test_two_publications_at_once_commit_their_changes_in_id_order(statuses):
         assert a_inserted.wait(timeout=10), "A did not get to insert its change"
         thread_b.start()
 
-        b_is_waiting = _wait_until(lambda: _waiting_for_the_feed_lock() or not thread_b.is_alive(), 10)
+        b_is_waiting = wait_until(lambda: _waiting_for_the_feed_lock() or not thread_b.is_alive())
         assert b_is_waiting and thread_b.is_alive(), (
             "B did not wait for A's transaction: no lock serialises them"
         )

@@ -5,10 +5,12 @@ words on both sides, a note on the page and a 400 naming the parameter in the AP
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
+from claims.models import Claim
 from tests.factories import make_claim, make_rated_claim, make_speaker
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,28 @@ def test_the_parameters_a_list_reads_are_accepted(client, statuses, path):
     make_rated_claim()
 
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("since", "listed"),
+    [
+        # An offset Python reads but PostgreSQL does not (it stops at ±15:59): the same instant in UTC.
+        ("2025-05-20T09:30:00+23:00", True),
+        ("2025-05-20T11:00:00-16:00", False),
+        # The same instant in UTC falls outside the years 1 to 9999: before (or after) every claim.
+        ("0001-01-01T00:00:00+14:00", True),
+        ("9999-12-31T23:00:00-14:00", False),
+    ],
+)
+def test_updated_since_with_any_offset_filters_the_page_and_the_api_alike(client, statuses, since, listed):
+    claim = make_rated_claim()
+    Claim.objects.filter(pk=claim.pk).update(updated_at=datetime(2025, 5, 19, 11, 0, tzinfo=UTC))
+    expected = [claim.slug] if listed else []
+
+    api = client.get("/api/v1/claims/?" + urlencode({"updated_since": since}))
+    page = client.get("/claims/?" + urlencode({"updated_since": since}))
+
+    assert api.status_code == 200
+    assert [row["slug"] for row in api.json()["results"]] == expected
+    assert page.status_code == 200
+    assert claim_slugs(page.content.decode()) == expected

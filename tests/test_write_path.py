@@ -19,9 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
-from claims.models import Claim, Kind, Status, StatusChange, Verdict
-from claims.services import record_verdict
-from tests.factories import get_status, make_claim, make_rated_claim, make_user
+from claims.models import Claim, Evidence, Kind, Status, StatusChange, Verdict
+from claims.services import EvidenceItem, publish_verdict, record_verdict
+from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_user
 from tests.test_admin import claim_form, submit_claim_form
 from tests.test_editors_group import EDITING
 
@@ -220,6 +220,41 @@ def test_a_kind_change_during_a_first_publication_is_refused_with_a_message(edit
     assert "cannot become a claim of the other scale" in page
     claim.refresh_from_db()
     assert (claim.kind, claim.status.slug) == (Kind.FACT, "true")
+    assert_invariants()
+
+
+# --- a draft's evidence, while the draft is published -------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda draft, source: Evidence.objects.filter(verdict=draft).update(note="Rewritten."),
+        lambda draft, source: Evidence.objects.create(verdict=draft, source=source, note="Added."),
+        lambda draft, source: Evidence.objects.filter(verdict=draft).delete(),
+    ],
+    ids=["edited", "added", "removed"],
+)
+def test_evidence_written_while_its_draft_is_published_waits_and_is_refused(statuses, write):
+    cited, other = make_source(), make_source()
+    draft = record_verdict(
+        claim=make_claim(),
+        status=get_status("true"),
+        summary="A draft.",
+        evidence=[EvidenceItem(source=cited, note="As cited.")],
+        publish=False,
+    )
+
+    with Held(lambda: publish_verdict(verdict=draft)):
+        writing = InThread(lambda: write(draft, other))
+        assert wait_until(someone_waits_for_a_lock), "the evidence write did not wait for the publication"
+    with pytest.raises(IntegrityError, match="evidence of a published verdict"):
+        writing.wait()
+
+    assert list(Evidence.objects.filter(verdict=draft).values_list("source", "note")) == [
+        (cited.pk, "As cited.")
+    ]
     assert_invariants()
 
 
