@@ -39,7 +39,7 @@ from claims.models import (
     Verdict,
 )
 from claims.services import record_verdict
-from tests.factories import get_status, make_rated_claim
+from tests.factories import get_status, make_claim, make_rated_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_the_home_page_the_claim_list_and_the_feed_agree_on_the_seeds_order(defa
 def test_running_the_command_again_skips_and_changes_nothing(default_data):
     before = snapshot()
     output = load_default_data()
-    assert output.startswith("Default data already loaded (seed-article on ")
+    assert output.startswith("Default data already loaded (statuses on ")
     assert "skipped" in output
     assert snapshot() == before
 
@@ -180,6 +180,16 @@ def test_a_seed_claim_slug_already_taken_refuses_the_load_and_loads_nothing(stat
         load_default_data()
     assert "Nothing was loaded" in str(refused.value)
     assert snapshot() == before
+
+
+def test_a_seed_that_cannot_be_loaded_leaves_the_status_scales_loaded(db):
+    """Each data set is its own transaction: the site keeps its statuses when the seed is refused."""
+    make_claim(slug="putin-root-causes")  # unrated, so no status is needed to make it
+    with pytest.raises(CommandError, match="putin-root-causes"):
+        load_default_data()
+    assert Status.objects.count() == 12
+    assert list(LoadedDataSet.objects.values_list("name", flat=True)) == ["statuses"]
+    assert not Claim.objects.filter(slug="putin-peace-memorandum").exists()
 
 
 def test_a_database_the_earlier_command_filled_is_recorded_as_loaded_by_the_migration(statuses):

@@ -71,23 +71,28 @@ class Command(BaseCommand):
     help = "Load the default data (status scales, the seed article's claims) not loaded yet; skip the rest."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Load each data set not recorded as loaded, all in one transaction, or skip.
+        """Load each data set not recorded as loaded, each in its own transaction, or skip.
 
-        Skipping costs two queries (the lock and the loaded sets); loading about 240, fifteen for each
-        claim (its insert and record_verdict's), once in a database's life.
+        One transaction per set, so a seed that cannot be loaded (a claim slug taken, say) leaves the status
+        scales loaded: the site still works, and editors can rate claims. Skipping costs two queries a set
+        (the lock and the record); loading the seed about 240, fifteen for each claim (its insert and
+        record_verdict's), once in a database's life.
         """
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEFAULT_DATA_LOCK])
-            loaded = dict(LoadedDataSet.objects.values_list("name", "loaded_at"))
-            done = []
-            if "statuses" not in loaded:
-                done.append(self._load_statuses())
-            if "seed-article" not in loaded:
-                done.append(self._load_seed_article())
+        done, skipped = [], {}
+        for name, load in (("statuses", self._load_statuses), ("seed-article", self._load_seed_article)):
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEFAULT_DATA_LOCK])
+                loaded_at = (
+                    LoadedDataSet.objects.filter(name=name).values_list("loaded_at", flat=True).first()
+                )
+                if loaded_at is not None:
+                    skipped[name] = loaded_at
+                    continue
+                done.append(load())
 
         if not done:
-            when = ", ".join(f"{name} on {at:%Y-%m-%d %H:%M %Z}" for name, at in sorted(loaded.items()))
+            when = ", ".join(f"{name} on {at:%Y-%m-%d %H:%M %Z}" for name, at in skipped.items())
             self.stdout.write(
                 f"Default data already loaded ({when}): skipped, so editors' later work is kept."
             )
