@@ -82,39 +82,52 @@ class ClaimFilterSet(django_filters.FilterSet):
     """
 
     q = SearchFilter(
+        label="Search",
         method="filter_search",
         help_text="Full-text search over the claim's text, quote and speaker's name, in web-search syntax "
         f'("exact phrase", or, -excluded). Results are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} '
         "characters.",
     )
     speaker = django_filters.ModelChoiceFilter(
+        label="Speaker",
         queryset=Speaker.objects.published(),
         to_field_name="slug",
         help_text="Claims by this speaker (their slug, as in /api/v1/speakers/).",
         error_messages={"invalid_choice": "There is no speaker “%(value)s” with published claims."},
     )
     status = StatusFilter(
+        label="Status",
         field_name="status",
         help_text="Claims whose current status is this one (its slug, as in /api/v1/statuses/).",
     )
     kind = django_filters.ChoiceFilter(
+        label="Kind",
         choices=Kind.choices,
         help_text="Claims of this kind.",
         error_messages={"invalid_choice": "There is no kind of claim “%(value)s”."},
     )
     said_on_after = django_filters.DateFilter(
-        field_name="said_on", lookup_expr="gte", help_text="Claims made on or after this date (YYYY-MM-DD)."
+        label="Said on or after",
+        field_name="said_on",
+        lookup_expr="gte",
+        help_text="Claims made on or after this date (YYYY-MM-DD).",
     )
     said_on_before = django_filters.DateFilter(
-        field_name="said_on", lookup_expr="lte", help_text="Claims made on or before this date (YYYY-MM-DD)."
+        label="Said on or before",
+        field_name="said_on",
+        lookup_expr="lte",
+        help_text="Claims made on or before this date (YYYY-MM-DD).",
     )
     updated_since = UtcDateTimeFilter(
+        label="Updated since",
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Claims changed (including a new status) at or after this ISO 8601 time, such as "
         "2025-05-19T10:00:00Z. A time without an offset is read in the site's time zone (UTC unless "
         "configured); write the + of an offset as %2B.",
     )
+
+    # Each filter has its label: django-filter would otherwise work one out from the model on every request.
 
     class Meta:
         model = Claim
