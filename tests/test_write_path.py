@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from claims.models import Claim, Evidence, Kind, Status, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
@@ -352,6 +353,36 @@ def test_the_database_refuses_a_status_change_earlier_than_the_latest(statuses):
             published_at=first.published_at - timedelta(seconds=1),
         )
     assert StatusChange.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_status_change_that_does_not_follow_its_verdict_and_the_chain(statuses):
+    claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
+    draft = record_verdict(claim=claim, status=get_status("true"), summary="A draft.", publish=False)
+    other = make_rated_claim(status=get_status("true"), kind=Kind.FACT)
+    later = timezone.now() + timedelta(seconds=30)
+
+    def insert(**fields) -> None:
+        with transaction.atomic():
+            StatusChange.objects.create(**{"claim": claim, "published_at": later, **fields})
+
+    with pytest.raises(IntegrityError, match="records its verdict's publication"):
+        insert(from_status=get_status("false"), to_status=draft.status, verdict=draft)  # a draft
+    published = Verdict.objects.filter(pk=draft.pk)
+    with pytest.raises(IntegrityError, match="records its verdict's publication"):
+        insert(from_status=get_status("false"), to_status=get_status("true"), verdict=other.verdicts.get())
+    with transaction.atomic():
+        # A published verdict whose change is being written: the wrong from_status breaks the chain.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS claims_verdict_published_is_recorded DEFERRED")
+        published.update(published_at=later)
+        with pytest.raises(IntegrityError, match="previous change ended at"), transaction.atomic():
+            insert(from_status=get_status("mostly-true"), to_status=draft.status, verdict=draft)
+        with pytest.raises(IntegrityError, match="records its verdict's publication"), transaction.atomic():
+            insert(from_status=get_status("false"), to_status=get_status("misleading"), verdict=draft)
+        transaction.set_rollback(True)
+    assert StatusChange.objects.filter(claim=claim).count() == 1
+    assert_invariants()
 
 
 @pytest.mark.django_db
