@@ -21,6 +21,7 @@ from tests.factories import (
     get_status,
     make_claim,
     make_rated_claim,
+    make_rated_claims,
     make_source,
     make_speaker,
     make_status,
@@ -200,8 +201,7 @@ def test_searching_the_claim_list_finds_claims_by_speaker_name_text_and_quote(ed
 def test_the_claim_list_costs_the_same_queries_for_1_and_100_claims(
     editor_client, claims, django_assert_num_queries
 ):
-    for _ in range(claims):
-        make_rated_claim()
+    make_rated_claims(claims)
     url = reverse("admin:claims_claim_changelist")
     # session, user, the editor's permissions (user + group), count, the page of claims, the status filter.
     with django_assert_num_queries(7):

@@ -14,7 +14,7 @@ from django.test import Client
 
 from claims.models import Kind, StatusChange
 from claims.services import CHANGE_FEED_LOCK, record_verdict
-from tests.factories import get_status, make_claim, make_rated_claim
+from tests.factories import get_status, make_claim, make_rated_claim, make_rated_claims
 from tests.test_write_path import wait_until
 
 CHANGE_FIELDS = {"id", "claim", "from_status", "to_status", "verdict", "at"}
@@ -72,7 +72,7 @@ def test_the_feeds_ids_are_consecutive(statuses):
 
 @pytest.mark.django_db
 def test_a_consumer_that_keeps_the_last_id_sees_each_change_once(client, statuses):
-    claims = [make_rated_claim() for _ in range(3)]
+    claims = make_rated_claims(3)
     first_read = client.get("/api/v1/changes/").json()
     assert len(first_read["results"]) == 3
 
@@ -89,8 +89,7 @@ def test_a_consumer_that_keeps_the_last_id_sees_each_change_once(client, statuse
 
 @pytest.mark.django_db
 def test_the_feed_pages_with_a_next_link_that_resumes_after_the_last_id(client, statuses):
-    for _ in range(5):
-        make_rated_claim()
+    make_rated_claims(5)
     every_id = list(StatusChange.objects.order_by("id").values_list("id", flat=True))
 
     page1 = client.get("/api/v1/changes/?page_size=2").json()
@@ -158,8 +157,7 @@ def test_after_beyond_the_last_change_is_an_empty_page(client, statuses):
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [1, 30])
 def test_a_feed_page_is_one_query_at_any_size(client, statuses, django_assert_num_queries, count):
-    for _ in range(count):
-        make_rated_claim()
+    make_rated_claims(count)
 
     with django_assert_num_queries(1):
         response = client.get("/api/v1/changes/?page_size=50")
