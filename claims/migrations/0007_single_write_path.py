@@ -5,11 +5,17 @@
   set to get round it). A new claim has no verdicts, so it is inserted unrated. A stale copy of a claim
   saved after a publication would write the old status back: refused. The other way round, a verdict
   published without its claim's status following, or without its StatusChange, is refused at commit.
-- StatusChange (table claims_change) inserts take the feed's advisory lock themselves, draw their id only
-  once they hold it (so ids commit in id order whoever inserts), and are refused when published before the
-  latest change: the feed's time never goes backwards as ids go up.
-- "Published" means one thing everywhere: a verdict with a publication time. Its evidence is fixed once
-  the verdict itself is published (0004 went by the StatusChange row instead).
+- StatusChange (table claims_change) inserts take the feed's advisory lock themselves and draw their id
+  only once they hold it (the column has no default, so no id is drawn before the lock or thrown away): ids
+  are consecutive and commit in id order whoever inserts. An insert is refused when published before the
+  latest change (the feed's time never goes backwards as ids go up), when it does not record its verdict's
+  publication (a published verdict of the same claim, at the same time, to the same status), or when its
+  from_status is not the claim's previous change's to_status: the chain of statuses is unbroken.
+- Evidence is fixed once its verdict is published. An evidence write locks every verdict it concerns (FOR
+  SHARE, published or not, in id order) and reads it as committed once the lock is granted, so evidence
+  written while its draft is being published waits for the publication and is then refused.
+- "Published" means one thing everywhere: a verdict with a publication time (0004 went by the StatusChange
+  row instead).
 - No trigger allows "writing the same values again" any more: only loading the default data with
   loaddata needed that, and the default data now go through claims.services.
 """
@@ -63,9 +69,15 @@ CREATE CONSTRAINT TRIGGER claims_verdict_published_is_recorded
     FOR EACH ROW WHEN (NEW.published_at IS NOT NULL)
     EXECUTE FUNCTION claims_verdict_published_is_recorded();
 
+-- The feed's ids are drawn by the insert trigger alone, under the feed's lock: no column default.
+ALTER TABLE claims_change ALTER COLUMN id DROP IDENTITY;
+CREATE SEQUENCE claims_change_id_seq AS bigint OWNED BY claims_change.id;
+SELECT setval('claims_change_id_seq', COALESCE((SELECT max(id) FROM claims_change), 0) + 1, false);
+
 CREATE FUNCTION claims_change_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     latest_at timestamptz;
+    previous_status bigint;
 BEGIN
     -- claims.services.CHANGE_FEED_LOCK; re-entrant, so the service having taken it already costs nothing.
     PERFORM pg_advisory_xact_lock(7146532901);
@@ -74,6 +86,18 @@ BEGIN
     IF NEW.published_at < latest_at THEN
         RAISE EXCEPTION 'A status change cannot be published before the latest one (%): the changes feed '
             'runs forward in time.', latest_at USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM claims_verdict WHERE id = NEW.verdict_id AND claim_id = NEW.claim_id
+                   AND status_id = NEW.to_status_id AND published_at = NEW.published_at) THEN
+        RAISE EXCEPTION 'A status change records its verdict''s publication: the verdict must be published, '
+            'on the same claim, at the same time, to the same status.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    SELECT to_status_id INTO previous_status FROM claims_change
+        WHERE claim_id = NEW.claim_id ORDER BY id DESC LIMIT 1;
+    IF NEW.from_status_id IS DISTINCT FROM previous_status THEN
+        RAISE EXCEPTION 'A status change starts from the status its claim''s previous change ended at.'
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END $$;
@@ -96,17 +120,27 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION claims_evidence_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    verdict_ids bigint[];
+    verdict_published timestamptz;
 BEGIN
-    -- FOR SHARE waits for a publication in progress (it updates the verdict row) and then reads the
-    -- verdict as committed, so evidence cannot slip into a verdict being published.
-    IF (TG_OP <> 'INSERT' AND EXISTS (
-            SELECT 1 FROM claims_verdict WHERE id = OLD.verdict_id AND published_at IS NOT NULL FOR SHARE))
-        OR (TG_OP <> 'DELETE' AND EXISTS (
-            SELECT 1 FROM claims_verdict WHERE id = NEW.verdict_id AND published_at IS NOT NULL FOR SHARE))
-    THEN
-        RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
-            USING ERRCODE = 'integrity_constraint_violation';
+    IF TG_OP = 'INSERT' THEN
+        verdict_ids := ARRAY[NEW.verdict_id];
+    ELSIF TG_OP = 'DELETE' THEN
+        verdict_ids := ARRAY[OLD.verdict_id];
+    ELSE
+        verdict_ids := ARRAY[OLD.verdict_id, NEW.verdict_id];
     END IF;
+    -- Every verdict concerned is locked (in id order), published or not, and read as committed once the
+    -- lock is granted: a publication in progress holds the row, so this waits for it, then sees it.
+    FOR verdict_published IN
+        SELECT published_at FROM claims_verdict WHERE id = ANY (verdict_ids) ORDER BY id FOR SHARE
+    LOOP
+        IF verdict_published IS NOT NULL THEN
+            RAISE EXCEPTION 'The evidence of a published verdict cannot be changed; record a new verdict.'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+    END LOOP;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
@@ -162,6 +196,10 @@ DROP FUNCTION claims_change_in_order();
 DROP TRIGGER claims_claim_status_on_update ON claims_claim;
 DROP TRIGGER claims_claim_status_on_insert ON claims_claim;
 DROP FUNCTION claims_claim_status_is_latest_verdicts();
+DROP SEQUENCE claims_change_id_seq;
+ALTER TABLE claims_change ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY;
+SELECT setval(pg_get_serial_sequence('claims_change', 'id'),
+              COALESCE((SELECT max(id) FROM claims_change), 0) + 1, false);
 """
 
 

@@ -67,7 +67,7 @@ INSERT INTO claims_verdict (scale, summary, explanation, published_at, created_a
 SELECT 'accuracy', 'Checked.', '', c.status_changed_at, now(), c.id, c.status_id
 FROM claims_claim c WHERE c.slug LIKE 'bench-claim-%%' AND c.id > %(last_id)s;
 
--- The id is the trigger's to draw (0011); with the trigger off, drawn here in the feed's order.
+-- The id is the trigger's to draw (0007); with the trigger off, drawn here in the feed's order.
 INSERT INTO claims_change (id, published_at, claim_id, from_status_id, to_status_id, verdict_id)
 SELECT nextval('claims_change_id_seq'), v.* FROM (
     SELECT v.published_at, v.claim_id, NULL::bigint, v.status_id, v.id
