@@ -10,8 +10,8 @@ COPY claims ./claims
 COPY fixtures ./fixtures
 COPY manage.py ./
 RUN pip install . \
-    && DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused@localhost/unused \
-       python manage.py collectstatic --noinput \
+    && DEBUG=false SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+       DATABASE_URL=postgres://unused@localhost/unused python manage.py collectstatic --noinput \
     && useradd --system --home /app factcheck
 
 USER factcheck

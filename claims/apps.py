@@ -5,3 +5,7 @@ class ClaimsConfig(AppConfig):
     name = "claims"
     verbose_name = "Fact checks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the project's start-up check (the static files collected when DEBUG is off).
+        import factcheck.startup  # noqa: F401

@@ -47,8 +47,21 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY):
-    raise ImproperlyConfigured("Set SECRET_KEY to a long random value: DEBUG is off.")
+# With DEBUG off the key must pass Django's own rule (security.W009): at least 50 characters, at least 5
+# different ones, and not a "django-insecure-" key such as the development one. manage.py and wsgi.py print
+# this message as one line and stop.
+_MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+if not DEBUG and not SECRET_KEY:
+    raise ImproperlyConfigured(
+        f"Set SECRET_KEY to a long random value (DEBUG is off); make one with {_MAKE_A_KEY}"
+    )
+if not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 50 characters with at least 5 different ones, and not a development"
+        f" (django-insecure-) key: DEBUG is off; make one with {_MAKE_A_KEY}"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
