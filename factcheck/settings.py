@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the probes answer before the HTTPS redirect, the host check and the session are reached.
+    "factcheck.health.HealthProbeMiddleware",
     "factcheck.middleware.RejectUnsafeCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -99,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception runs first: a lost database is a 503, not a 500.
+    "factcheck.health.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "factcheck.urls"
@@ -130,6 +134,11 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A database that does not answer fails a request (a 503) after this many seconds instead of hanging it.
+# libpq counts at least 2; a connect_timeout in DATABASE_URL's query string wins.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,14 +5,38 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+GOOD_KEY = "k3y-" + "abcdefghij" * 5
+
+
+def _load_settings(
+    *, show: str = "s.DEBUG, s.SESSION_COOKIE_SECURE", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_"))
+    }
+    environment.update({"DATABASE_URL": "postgres://nobody@localhost/nothing", **env})
+    return subprocess.run(  # noqa: S603 (the tests' own expression)
+        [sys.executable, "-c", f"import factcheck.settings as s; print({show})"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _manage_py_check(**env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL")}
     environment.update({"DATABASE_URL": "postgres://nobody@localhost/nothing", **env})
     return subprocess.run(
-        [sys.executable, "-c", "import factcheck.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"],
+        [sys.executable, "manage.py", "check"],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -24,21 +48,72 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
 def test_production_refuses_to_start_without_a_secret_key():
     result = _load_settings(DEBUG="false")
     assert result.returncode != 0
-    assert "Set SECRET_KEY" in result.stderr
+    assert "Set SECRET_KEY to a long random value (DEBUG is off)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "a-49-character-key-0123456789abcdefghijklmnopqrst",  # one short of Django's 50
+        "abcd" * 20,  # long, but 4 different characters
+        "django-insecure-" + "0123456789" * 5,  # Django's mark of a generated development key
+    ],
+)
+def test_manage_py_refuses_a_weak_secret_key_in_one_line(key: str):
+    result = _manage_py_check(DEBUG="false", SECRET_KEY=key)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()  # one line, no traceback
+    assert line.startswith("factcheck: ")
+    assert "SECRET_KEY" in line
+    assert "secrets.token_urlsafe(50)" in line
 
 
 def test_production_refuses_the_development_secret_key():
     from factcheck.settings import DEVELOPMENT_SECRET_KEY
 
-    result = _load_settings(DEBUG="false", SECRET_KEY=DEVELOPMENT_SECRET_KEY)
-    assert result.returncode != 0
-    assert "Set SECRET_KEY" in result.stderr
+    result = _manage_py_check(DEBUG="false", SECRET_KEY=DEVELOPMENT_SECRET_KEY)
+    assert result.returncode == 1
+    assert result.stderr.startswith("factcheck: SECRET_KEY must be at least 50 characters")
 
 
 def test_production_settings_are_hardened_with_a_real_key():
-    result = _load_settings(DEBUG="false", SECRET_KEY="x" * 60)
+    result = _load_settings(DEBUG="false", SECRET_KEY=GOOD_KEY)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_hsts_covers_subdomains_and_asks_for_preload_only_when_the_operator_opts_in():
+    show = "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD"
+    default = _load_settings(show=show, DEBUG="false", SECRET_KEY=GOOD_KEY)
+    opted_in = _load_settings(
+        show=show,
+        DEBUG="false",
+        SECRET_KEY=GOOD_KEY,
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+        SECURE_HSTS_PRELOAD="true",
+    )
+    assert default.stdout.split() == ["31536000", "False", "False"], default.stderr
+    assert opted_in.stdout.split() == ["31536000", "True", "True"], opted_in.stderr
+
+
+def test_the_database_connect_timeout_defaults_to_five_seconds_and_follows_its_variable():
+    show = "s.DATABASES['default']['OPTIONS']['connect_timeout']"
+    assert _load_settings(show=show, DEBUG="true").stdout.strip() == "5"
+    assert _load_settings(show=show, DEBUG="true", DATABASE_CONNECT_TIMEOUT="2").stdout.strip() == "2"
+    from_url = _load_settings(
+        show=show, DEBUG="true", DATABASE_URL="postgres://nobody@localhost/nothing?connect_timeout=9"
+    )
+    assert from_url.stdout.strip() == "9"
+    refused = _load_settings(show=show, DEBUG="true", DATABASE_CONNECT_TIMEOUT="soon")
+    assert "DATABASE_CONNECT_TIMEOUT must be a whole number" in refused.stderr
+
+
+def test_an_empty_variable_counts_as_unset():
+    result = _load_settings(show="s.FACTCHECK_ORGANIZATION_NAME", DEBUG="true", ORGANIZATION_NAME="")
+    assert result.stdout.strip() == "factcheck"
 
 
 def test_a_malformed_boolean_is_refused_loudly():
