@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from claims.models import Claim, StatusChange, Verdict
+from tests.conftest import unused_port
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +72,12 @@ def _fake_programs(directory: Path, *names: str) -> None:
 
 
 def _start(
-    command: list[str], tmp_path: Path, fail: str
+    command: list[str], tmp_path: Path, fail: str, **env_vars: str
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     log = tmp_path / "log"
     log.touch()
-    env = {**os.environ, "LOG": str(log), "FAIL": fail}
+    env = {**os.environ, "LOG": str(log), "FAIL": fail, **env_vars}
+    env.pop("DEV_ACCOUNT", None)
     env["PATH"] = f"{tmp_path / 'bin'}:{env['PATH']}"
     done = subprocess.run(  # noqa: S603 (our own Makefile and Dockerfile)
         command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60, check=False
@@ -87,7 +90,13 @@ def _make_run(tmp_path: Path) -> list[str]:
     _fake_programs(venv / "bin", "python")
     (tmp_path / "bin").mkdir()
     (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
-    return [shutil.which("make") or "make", "--no-print-directory", "run", f"VENV={venv}"]
+    return [
+        shutil.which("make") or "make",
+        "--no-print-directory",
+        "run",
+        f"VENV={venv}",
+        f"PORT={unused_port()}",
+    ]
 
 
 def _container_start(tmp_path: Path) -> list[str]:
@@ -119,3 +128,41 @@ def test_the_app_does_not_start_when_migrate_fails(tmp_path: Path, start):
     assert done.returncode != 0
     assert "migrate failed" in done.stderr
     assert steps == ["migrate"]
+
+
+@pytest.mark.parametrize(
+    ("database_url", "dev_account", "created"),
+    [
+        ("", None, True),
+        ("postgres://editor@db.example/factcheck", None, False),
+        ("postgres://db/x", "yes", True),
+    ],
+)
+def test_make_run_makes_the_development_account_on_another_database_only_when_asked(
+    tmp_path: Path, database_url: str, dev_account: str | None, created: bool
+):
+    command = _make_run(tmp_path) + ([f"DEV_ACCOUNT={dev_account}"] if dev_account else [])
+    done, steps = _start(command, tmp_path, fail="nothing fails", DATABASE_URL=database_url)
+
+    assert done.returncode == 0, done.stderr
+    assert ("create_dev_editor" in steps) is created
+    assert ("(editor / editor, development only)" in done.stdout) is created
+    if not created:
+        assert "No development account: DATABASE_URL is set (make run DEV_ACCOUNT=yes" in done.stdout
+    assert steps[-1] == "runserver"
+
+
+def test_make_run_stops_at_once_with_the_fix_when_the_port_is_busy(tmp_path: Path):
+    command = _make_run(tmp_path)[:-1]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done, steps = _start([*command, f"PORT={port}"], tmp_path, fail="nothing fails")
+
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[0] == (
+        f"factcheck: port {port} is in use on 127.0.0.1; stop what uses it or choose another:"
+        f" make run PORT={port + 1}"
+    )
+    assert steps == []  # no install, no migrate, no server
