@@ -54,7 +54,7 @@ run:
 	$(BIN)/python manage.py migrate --noinput
 	@$(BIN)/python manage.py load_default_data || echo "WARNING: the default data were not loaded (the error is above); serving without them." >&2
 	@if [ "$(DEV_ACCOUNT)" = yes ]; then $(BIN)/python manage.py create_dev_editor; \
-	else echo "No development account: DATABASE_URL is set (make run DEV_ACCOUNT=yes creates editor / editor)."; fi
+	else echo "No development account: $(if $(DATABASE_URL),DATABASE_URL is set,DEV_ACCOUNT=$(DEV_ACCOUNT)) (make run DEV_ACCOUNT=yes creates editor / editor)."; fi
 	@echo ""
 	@echo "  factcheck is serving:"
 	@echo "    public pages  http://127.0.0.1:$(PORT)/"
