@@ -5,14 +5,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL")}
+def _load_settings(
+    show: str = "s.DEBUG, s.SESSION_COOKIE_SECURE", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with this environment, printing `show` (of settings `s`)."""
+    ours = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "SITE_URL", "ORGANIZATION_URL")
+    environment = {k: v for k, v in os.environ.items() if k not in ours}
     environment.update({"DATABASE_URL": "postgres://nobody@localhost/nothing", **env})
-    return subprocess.run(
-        [sys.executable, "-c", "import factcheck.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"],
+    return subprocess.run(  # noqa: S603 (this interpreter, with the tests' own expression)
+        [sys.executable, "-c", f"import factcheck.settings as s; print({show})"],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -51,3 +57,24 @@ def test_a_database_other_than_postgresql_is_refused():
     result = _load_settings(DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
     assert result.returncode != 0
     assert "must point at PostgreSQL" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SITE_URL", "ORGANIZATION_URL"])
+@pytest.mark.parametrize(
+    "value", ["factcheck.example", "ftp://factcheck.example", "https://", "127.0.0.1:8000"]
+)
+def test_a_site_or_organisation_url_that_is_no_http_url_is_refused_loudly(name, value):
+    result = _load_settings(DEBUG="true", **{name: value})
+    assert result.returncode != 0
+    assert f"{name} must be an http:// or https:// URL" in result.stderr
+
+
+def test_site_and_organisation_urls_are_read_as_given():
+    result = _load_settings(
+        DEBUG="true",
+        SITE_URL="https://facts.example/",
+        ORGANIZATION_URL="https://newsroom.example/about/",
+        show="s.FACTCHECK_SITE_URL, s.FACTCHECK_ORGANIZATION_URL",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://facts.example", "https://newsroom.example/about/"]
