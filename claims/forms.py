@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from claims.models import Claim, Evidence, Source, Status, Verdict
-from claims.services import EvidenceItem, kind_errors, verdict_errors
+from claims.services import EvidenceItem, kind_errors, said_on_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -35,7 +35,11 @@ class ClaimForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
-        # The date rules are the model's constraints, checked with their own words after this.
+        # A day in the future is the services' rule (it moves with the clock); the other date rules are the
+        # model's constraints, checked with their own words after this.
+        if cleaned.get("said_on"):
+            for field, messages in said_on_errors(said_on=cleaned["said_on"]).items():
+                self.add_error(field, messages)
         if cleaned.get("kind"):
             # The instance is still the claim as saved; save_claim checks again under the row lock.
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
