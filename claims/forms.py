@@ -14,7 +14,7 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Source, Status, Verdict
+from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
 from claims.services import EvidenceItem, kind_errors, said_on_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
@@ -32,9 +32,22 @@ class ClaimForm(forms.ModelForm):
         model = Claim
         fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The admin's script fills the slug in as the text is typed; without it, a slug left empty is made
+        # from the text by the same rule (clean()).
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text += " Filled in from the text as you type; left empty, made from it."
+
     def clean(self) -> dict[str, Any]:
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
+        if not cleaned.get("slug") and "slug" not in self.errors and cleaned.get("text"):
+            cleaned["slug"] = slug_for(cleaned["text"], Claim._meta.get_field("slug").max_length)
+            if not cleaned["slug"]:
+                self.add_error(
+                    "slug", "Give the claim a slug: its text has no letters or digits to make one from."
+                )
         # A day in the future is the services' rule (it moves with the clock); the other date rules are the
         # model's constraints, checked with their own words after this.
         if cleaned.get("said_on"):
