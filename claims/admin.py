@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -121,6 +122,11 @@ class SlugMedia:
     js = ["admin/js/urlify.js", "claims/admin/slug.js"]
 
 
+# A URL typed without its scheme is read as https:// (Django 6's default; Django 5.2 warns on every form
+# that still reads it as http://).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 def author_name(user: Any) -> str:
     if user is None:
         return "-"
@@ -135,6 +141,7 @@ class SpeakerAdmin(admin.ModelAdmin):
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
+    formfield_overrides = URL_FIELDS
     fields = ["name", "slug", "role", "description", "url", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
@@ -149,6 +156,7 @@ class SpeakerAdmin(admin.ModelAdmin):
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
+    formfield_overrides = URL_FIELDS
     fieldsets = [
         (None, {"fields": ["title", "publisher", "authors", "url", "published_on"]}),
         (

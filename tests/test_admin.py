@@ -15,7 +15,7 @@ from django_webtest import DjangoTestApp
 from django_webtest.response import DjangoWebtestResponse
 from webtest.forms import Form, Select
 
-from claims.models import Claim, Kind, Status, StatusChange, Verdict, slug_for
+from claims.models import Claim, Kind, Speaker, Status, StatusChange, Verdict, slug_for
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import (
     get_status,
@@ -805,3 +805,18 @@ def test_a_slug_left_empty_is_made_from_the_text_keeping_numbers_apart(editor_ap
 )
 def test_a_slug_keeps_numbers_apart_and_reads_as_djangos_otherwise(text, slug):
     assert slug_for(text) == slug
+
+
+def test_a_url_typed_without_its_scheme_is_saved_as_https(editor_client):
+    response = editor_client.post(
+        reverse("admin:claims_speaker_add"),
+        {
+            "name": "Yuri Ushakov",
+            "slug": "yuri-ushakov",
+            "role": "",
+            "description": "",
+            "url": "kremlin.example/ushakov",
+        },
+    )
+    assert response.status_code == 302
+    assert Speaker.objects.get(slug="yuri-ushakov").url == "https://kremlin.example/ushakov"
