@@ -8,12 +8,12 @@ verdicts and status changes are history: nobody edits or deletes them here (data
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -113,6 +113,20 @@ class AutocompleteFieldsMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+class SlugMedia:
+    """The script that makes a prepopulated slug keep numbers apart ("1.5 million" → 1-5-million), as
+    claims.models.slug_for does; for every admin with prepopulated_fields."""
+
+    # urlify.js first (the admin's own, listed again so that Media's merge keeps it before ours): slug.js
+    # wraps the URLify function it defines.
+    js = ["admin/js/urlify.js", "claims/admin/slug.js"]
+
+
+# A URL typed without its scheme is read as https:// (Django 6's default; Django 5.2 warns on every form
+# that still reads it as http://).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 def author_name(user: Any) -> str:
     if user is None:
         return "-"
@@ -127,10 +141,12 @@ class SpeakerAdmin(admin.ModelAdmin):
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
+    formfield_overrides = URL_FIELDS
     fields = ["name", "slug", "role", "description", "url", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    Media = SlugMedia
 
 
 # Sources --------------------------------------------------------------------------------------------------
@@ -140,6 +156,7 @@ class SpeakerAdmin(admin.ModelAdmin):
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
+    formfield_overrides = URL_FIELDS
     fieldsets = [
         (None, {"fields": ["title", "publisher", "authors", "url", "published_on"]}),
         (
@@ -169,16 +186,33 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(Status)
 class StatusAdmin(admin.ModelAdmin):
-    list_display = ["badge", "label", "scale", "position", "colour", "slug"]
+    # Narrow enough for a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py):
+    # the scale by its short name, small inputs for the label and the position.
+    list_display = ["badge", "label", "scale_name", "position", "colour", "slug"]
     list_display_links = ["badge"]
     list_editable = ["label", "position", "colour"]
     list_filter = ["scale"]
     ordering = ["scale", "-position", "id"]
     fields = ["scale", "label", "slug", "position", "colour", "description"]
+    Media = SlugMedia
 
     @admin.display(description="badge")
     def badge(self, status: Status) -> SafeString | str:
         return status_badge(status)
+
+    @admin.display(description="scale", ordering="scale")
+    def scale_name(self, status: Status) -> str:
+        return status.scale
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        kwargs.setdefault(
+            "widgets",
+            {
+                "label": forms.TextInput(attrs={"size": 12}),
+                "position": forms.NumberInput(attrs={"min": 0, "style": "width: 4em"}),
+            },
+        )
+        return super().get_changelist_form(request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Status | None = None) -> list[str]:
         # Verdicts and claims hold a status together with its scale (composite foreign keys), and the slug
@@ -372,6 +406,7 @@ class ClaimAdmin(AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     sortable_by = ["kind", "said_on", "last_change"]
     empty_value_display = "not rated"
+    Media = SlugMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
         """Claims with speaker and status joined in, for the list and the claim's page alike (one query),
@@ -406,13 +441,22 @@ class ClaimAdmin(AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
             claim.speaker,
         )
 
-    @admin.display(description="status")
-    def current_status(self, claim: Claim) -> SafeString | None:
-        return status_badge(claim.status) if claim.status is not None else None
+    def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
+        # A claim being added has no status and no record yet: the new-verdict row below says how it gets one.
+        return self.fieldsets if obj is not None else self.fieldsets[:1]
 
-    @admin.display(description="last change", ordering="status_changed_at")
-    def last_change(self, claim: Claim) -> datetime | None:
-        return claim.status_changed_at
+    @admin.display(description="status")
+    def current_status(self, claim: Claim) -> SafeString | str:
+        # The empty value in words: a readonly field would show a None as "None".
+        return status_badge(claim.status) if claim.status is not None else self.get_empty_value_display()
+
+    @admin.display(description="changed", ordering="status_changed_at")
+    def last_change(self, claim: Claim) -> str | None:
+        # Short (the time zone is the site's, as everywhere in the admin), so the list fits a laptop's
+        # screen (tests/test_admin_browser.py).
+        if claim.status_changed_at is None:
+            return None
+        return timezone.localtime(claim.status_changed_at).strftime("%Y-%m-%d %H:%M")
 
     def get_inline_instances(self, request: HttpRequest, obj: Claim | None = None) -> list:
         # The blank row only for those who may record verdicts; the timeline for those who may see them.
@@ -615,7 +659,9 @@ class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
     """Every citation. Evidence is added on its verdict's page; a published verdict's evidence is read-only."""
 
     form = EvidenceForm
-    list_display = ["source", "verdict", "note"]
+    # Methods rather than the foreign keys, so the texts wrap and the list fits a laptop's screen (the admin
+    # keeps a foreign key's column on one line; tests/test_admin_browser.py).
+    list_display = ["source_text", "verdict_text", "note"]
     list_select_related = ["source", "verdict", "verdict__status"]
     search_fields = ["note", "source__title", "source__publisher"]
     autocomplete_fields = ["source"]
@@ -632,6 +678,14 @@ class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
             .select_related("verdict", "verdict__status", "source")
             .defer("source__archived_text")
         )
+
+    @admin.display(description="source", ordering="source")
+    def source_text(self, evidence: Evidence) -> str:
+        return str(evidence.source)
+
+    @admin.display(description="verdict", ordering="verdict")
+    def verdict_text(self, evidence: Evidence) -> str:
+        return str(evidence.verdict)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -654,14 +708,16 @@ class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
 class StatusChangeAdmin(HistoryReadOnlyMixin, admin.ModelAdmin):
     """The append-only record of published status changes: to read, never to write."""
 
-    list_display = ["id", "claim", "from_badge", "to_badge", "published_at", "published_by_name"]
+    # The claim as a method, so its text wraps (the admin keeps a foreign key's column on one line), and a
+    # short time: the list fits a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py).
+    list_display = ["id", "claim_text", "from_badge", "to_badge", "published", "published_by_name"]
     list_select_related = ["claim", "from_status", "to_status", "published_by"]
     list_filter = ["to_status"]
     fields = ["claim", "from_status", "to_status", "verdict", "published_at", "published_by_name"]
     readonly_fields = fields
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    sortable_by = ["id", "published_at"]
+    sortable_by = ["id", "published"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StatusChange]:
         """Changes with claim, statuses, verdict and author joined in (the claim's search column deferred)."""
@@ -671,6 +727,14 @@ class StatusChangeAdmin(HistoryReadOnlyMixin, admin.ModelAdmin):
             .select_related("claim", "from_status", "to_status", "verdict", "published_by")
             .defer("claim__search", "claim__quote")
         )
+
+    @admin.display(description="claim")
+    def claim_text(self, change: StatusChange) -> str:
+        return str(change.claim)
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, change: StatusChange) -> str:
+        return timezone.localtime(change.published_at).strftime("%Y-%m-%d %H:%M %Z")
 
     @admin.display(description="from")
     def from_badge(self, change: StatusChange) -> SafeString | str:

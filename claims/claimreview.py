@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from claims.models import Claim, Source
+from claims.site_urls import organization_url
 
 # Characters that could end the script element or open a comment in it are written as JSON escapes, which
 # any JSON parser reads back as the same characters (what django.utils.html.json_script does).
@@ -57,7 +58,7 @@ def claim_review(claim: Claim, request: HttpRequest | None = None) -> dict[str, 
         "author": {
             "@type": "Organization",
             "name": settings.FACTCHECK_ORGANIZATION_NAME,
-            "url": settings.FACTCHECK_ORGANIZATION_URL,
+            "url": organization_url(request),
         },
         "reviewRating": rating,
         "itemReviewed": {

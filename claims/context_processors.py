@@ -7,10 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from claims.site_urls import organization_url
+
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    """The publishing organisation's name and URL, for the header, footer and ClaimReview."""
+    """The publishing organisation's name and URL, for the header and footer. No query."""
     return {
         "organization_name": settings.FACTCHECK_ORGANIZATION_NAME,
-        "organization_url": settings.FACTCHECK_ORGANIZATION_URL,
+        "organization_url": organization_url(request),
     }

@@ -14,8 +14,8 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from claims.models import Claim, Evidence, Source, Status, Verdict
-from claims.services import EvidenceItem, kind_errors, verdict_errors
+from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
+from claims.services import EvidenceItem, kind_errors, said_on_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -32,10 +32,27 @@ class ClaimForm(forms.ModelForm):
         model = Claim
         fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The admin's script fills the slug in as the text is typed; without it, a slug left empty is made
+        # from the text by the same rule (clean()).
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text += " Filled in from the text as you type; left empty, made from it."
+
     def clean(self) -> dict[str, Any]:
         """Costs one query, only when the kind moves the claim to the other scale."""
         cleaned = super().clean()
-        # The date rules are the model's constraints, checked with their own words after this.
+        if not cleaned.get("slug") and "slug" not in self.errors and cleaned.get("text"):
+            cleaned["slug"] = slug_for(cleaned["text"], Claim._meta.get_field("slug").max_length)
+            if not cleaned["slug"]:
+                self.add_error(
+                    "slug", "Give the claim a slug: its text has no letters or digits to make one from."
+                )
+        # A day in the future is the services' rule (it moves with the clock); the other date rules are the
+        # model's constraints, checked with their own words after this.
+        if cleaned.get("said_on"):
+            for field, messages in said_on_errors(said_on=cleaned["said_on"]).items():
+                self.add_error(field, messages)
         if cleaned.get("kind"):
             # The instance is still the claim as saved; save_claim checks again under the row lock.
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():

@@ -6,6 +6,7 @@ below, so the admin, the public pages and the API share one query shape.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Valu
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.text import slugify
 
 from claims.site_urls import absolute_url
 
@@ -37,6 +39,19 @@ class Kind(models.TextChoices):
     FACT = "fact", "Fact"
     PROMISE = "promise", "Promise"
     PREDICTION = "prediction", "Prediction"
+
+
+def slug_for(text: str, max_length: int = 200) -> str:
+    """The slug for a title or a claim's text: Django's slugify, except that punctuation between digits
+    becomes a hyphen, so "1.5 million" is "1-5-million", not "15-million". The admin's script
+    (claims/static/claims/admin/slug.js) prepopulates slugs by the same rule as the editor types.
+    """
+    slug = slugify(_PUNCTUATION_BETWEEN_DIGITS.sub("-", text))
+    return slug[:max_length].rstrip("-")
+
+
+# One or more characters that are not letters, digits, "_", "-" or spaces, with a digit either side.
+_PUNCTUATION_BETWEEN_DIGITS = re.compile(r"(?<=\d)[^\w\s-]+(?=\d)")
 
 
 def scale_for_kind(kind: str) -> str:
@@ -81,7 +96,10 @@ class Speaker(TimestampedModel):
 
     name = models.CharField(max_length=200, help_text="As readers know them: “Donald Trump”.")
     slug = models.SlugField(
-        max_length=200, unique=True, help_text="The speaker's address: /speakers/<slug>/."
+        max_length=200,
+        unique=True,
+        help_text="The end of the speaker's address: “donald-trump” for /speakers/donald-trump/. Lowercase "
+        "letters, digits and hyphens.",
     )
     role = models.CharField(max_length=200, blank=True, help_text="Their role when quoted: “US President”.")
     description = models.TextField(blank=True, help_text="A short public note on who this is.")
@@ -285,7 +303,12 @@ class Claim(TimestampedModel):
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, related_name="claims", help_text="Where the claim appeared."
     )
-    slug = models.SlugField(max_length=200, unique=True, help_text="The claim's address: /claims/<slug>/.")
+    slug = models.SlugField(
+        max_length=200,
+        unique=True,
+        help_text="The end of the claim's address: “talks-begin-immediately” for "
+        "/claims/talks-begin-immediately/. Lowercase letters, digits and hyphens.",
+    )
     text = models.TextField(help_text="The statement in the checker's neutral words: one sentence to rate.")
     quote = models.TextField(
         blank=True, help_text="The speaker's exact words, verbatim from the source; empty for a paraphrase."

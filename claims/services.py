@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -91,6 +92,21 @@ def kind_errors(*, claim: Claim, kind: str) -> Errors:
     }
 
 
+def said_on_errors(*, said_on: date) -> Errors:
+    """Why a claim cannot have been said on `said_on`: a day after today in the newsroom's time zone
+    (TIME_ZONE; today itself is allowed). For forms to show before saving; save_claim calls it again.
+    Runs no query. Not a database constraint: "today" moves, and a CHECK must hold for ever.
+    """
+    today = timezone.localdate()
+    if said_on <= today:
+        return {}
+    return {
+        "said_on": [
+            f"A claim cannot have been said in the future: today is {today.day} {today:%B %Y} ({settings.TIME_ZONE})."
+        ]
+    }
+
+
 def verdict_errors(
     *,
     claim: Claim,
@@ -146,10 +162,11 @@ def save_claim(*, claim: Claim) -> Claim:
     being published on it meanwhile is applied before or after, never half), its kind is checked again
     under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
 
-    Raises ValidationError, and writes nothing, when the kind would move a claim that has verdicts to the
-    other scale. Costs one insert for a new claim; two queries for an edit (lock, update), and an EXISTS
-    more when the kind changes scale.
+    Raises ValidationError, and writes nothing, when the claim was said after today or the kind would move
+    a claim that has verdicts to the other scale. Costs one insert for a new claim; two queries for an edit
+    (lock, update), and an EXISTS more when the kind changes scale.
     """
+    _refuse(said_on_errors(said_on=claim.said_on))
     with transaction.atomic():
         if claim._state.adding:
             claim.save()

@@ -1,8 +1,12 @@
-"""Absolute links to this site, for what leaves it: ClaimReview's url, the API's html_url, feeds."""
+"""Absolute links to this site, for what leaves it: ClaimReview's url, the API's html_url, feeds; and the
+deployment check that says when they would be guessed from each request."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core import checks
 from django.http import HttpRequest
 
 
@@ -13,3 +17,30 @@ def absolute_url(path: str, request: HttpRequest | None = None) -> str:
     if request is not None:
         return request.build_absolute_uri(path)
     return path
+
+
+def organization_url(request: HttpRequest | None = None) -> str:
+    """The publishing organisation's URL (the footer's link, ClaimReview's author): ORGANIZATION_URL when
+    set, else this site's own root, on SITE_URL or the request's host as absolute_url() builds it."""
+    return settings.FACTCHECK_ORGANIZATION_URL or absolute_url("/", request)
+
+
+@checks.register(checks.Tags.urls, deploy=True)
+def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`manage.py check --deploy`: a production site should say where it is published.
+
+    Without SITE_URL or ORGANIZATION_URL, every absolute link the site publishes (ClaimReview's url and
+    author, the footer, the API's html_url) is built from the Host header of each request, which behind a
+    proxy may be an internal name.
+    """
+    if settings.FACTCHECK_SITE_URL or settings.FACTCHECK_ORGANIZATION_URL:
+        return []
+    return [
+        checks.Warning(
+            "Neither SITE_URL nor ORGANIZATION_URL is set: the site's absolute links and ClaimReview's "
+            "author URL are built from each request's Host header.",
+            hint="Set SITE_URL to the site's public address, such as https://factcheck.example "
+            "(ORGANIZATION_URL then defaults to it).",
+            id="factcheck.W001",
+        )
+    ]

@@ -40,6 +40,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_url(name: str) -> str:
+    """An absolute http(s) URL, or "" when unset."""
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return ""
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest.split("/", 1)[0]:
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// URL, such as https://factcheck.example, not {value!r}"
+        )
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -66,12 +79,13 @@ if not DEBUG and (
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
-# The organisation that publishes the fact checks: the ClaimReview author and the site's name.
+# The organisation that publishes the fact checks: the ClaimReview author and the site's name. Its URL, unset,
+# is this site's own root (claims.site_urls.organization_url).
 FACTCHECK_ORGANIZATION_NAME = env_str("ORGANIZATION_NAME", "factcheck")
-FACTCHECK_ORGANIZATION_URL = env_str("ORGANIZATION_URL", "http://127.0.0.1:8000/")
+FACTCHECK_ORGANIZATION_URL = env_url("ORGANIZATION_URL")
 # The public base URL for absolute links (ClaimReview's url, the API's html_url), such as
-# https://factcheck.example. Unset, links are built from the request's own host.
-FACTCHECK_SITE_URL = env_str("SITE_URL").rstrip("/")
+# https://factcheck.example. Unset, links are built from the request's own host (`check --deploy` warns).
+FACTCHECK_SITE_URL = env_url("SITE_URL").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -15,7 +15,7 @@ from django_webtest import DjangoTestApp
 from django_webtest.response import DjangoWebtestResponse
 from webtest.forms import Form, Select
 
-from claims.models import Claim, Kind, Status, StatusChange, Verdict
+from claims.models import Claim, Kind, Speaker, Status, StatusChange, Verdict, slug_for
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import (
     get_status,
@@ -697,3 +697,126 @@ def test_a_crafted_autocomplete_value_is_a_form_error_not_a_500(editor_app, edit
     assert choose in evidence_page.content.decode()
     claim.refresh_from_db()
     assert claim.text == "The old text."
+
+
+# What a new editor meets on the claim's page -----------------------------------------------------------------
+
+
+def test_slug_help_texts_show_the_address_with_an_example(editor_client):
+    """Django's admin shows help texts as HTML: "/claims/<slug>/" read as "/claims//"."""
+    claim_page = editor_client.get(reverse("admin:claims_claim_add")).content.decode()
+    speaker_page = editor_client.get(reverse("admin:claims_speaker_add")).content.decode()
+
+    assert "“talks-begin-immediately” for /claims/talks-begin-immediately/." in html.unescape(claim_page)
+    assert "“donald-trump” for /speakers/donald-trump/." in html.unescape(speaker_page)
+    assert "Filled in from the text as you type; left empty, made from it." in claim_page
+    for page in (claim_page, speaker_page):
+        assert "//." not in page and "<slug>" not in page
+
+
+def readonly_value(page: str, field: str) -> str | None:
+    found = re.search(rf'field-{field}\b.*?<div class="readonly">(.*?)</div>', page, re.S)
+    return html.unescape(found.group(1)).strip() if found else None
+
+
+def test_the_add_claim_page_shows_no_status_or_record_of_a_claim_not_saved_yet(editor_client):
+    page = editor_client.get(reverse("admin:claims_claim_add")).content.decode()
+
+    for field in ("current_status", "status_changed_at", "created_at", "updated_at"):
+        assert f"field-{field}" not in page, field
+    assert '<div class="readonly">None</div>' not in page
+    assert "Fill this in to record a new verdict" in page  # how the claim gets its status
+
+
+def test_an_unrated_claims_page_says_it_is_not_rated(editor_client):
+    unrated = make_claim()
+    rated = make_rated_claim(status=get_status("false"))
+
+    page = editor_client.get(change_url(unrated)).content.decode()
+    assert readonly_value(page, "current_status") == "not rated"
+    assert readonly_value(page, "status_changed_at") == "not rated"
+    assert readonly_value(page, "created_at") not in (None, "not rated", "None")
+    rated_page = editor_client.get(change_url(rated)).content.decode()
+    assert "False</span>" in readonly_value(rated_page, "current_status")
+
+
+def new_claim_fields(**fields: object) -> dict[str, object]:
+    return {
+        "speaker": make_speaker().pk,
+        "source": make_source().pk,
+        "text": "Unemployment fell by 1.5 million.",
+        "slug": "unemployment-fell",
+        "kind": Kind.FACT,
+        "said_on": timezone.localdate().isoformat(),
+        **fields,
+    }
+
+
+def test_a_claim_said_after_today_is_refused_with_a_message_and_nothing_is_saved(editor_app, editor_client):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    url = reverse("admin:claims_claim_add")
+
+    refused = post_claim_page(editor_app, url, **new_claim_fields(said_on=tomorrow.isoformat()))
+
+    assert refused.status_code == 200
+    assert "A claim cannot have been said in the future: today is" in refused.text
+    assert not Claim.objects.filter(slug="unemployment-fell").exists()
+
+    claim = make_claim(said_on=timezone.localdate() - timedelta(days=3))
+    edited = post_claim_page(editor_app, change_url(claim), said_on=tomorrow.isoformat())
+    assert edited.status_code == 200
+    assert "A claim cannot have been said in the future" in edited.text
+    claim.refresh_from_db()
+    assert claim.said_on == timezone.localdate() - timedelta(days=3)
+
+    today = post_claim_page(editor_app, url, **new_claim_fields())
+    assert today.status_code == 302
+    assert Claim.objects.get(slug="unemployment-fell").said_on == timezone.localdate()
+
+
+def test_a_slug_left_empty_is_made_from_the_text_keeping_numbers_apart(editor_app, editor_client):
+    url = reverse("admin:claims_claim_add")
+
+    saved = post_claim_page(editor_app, url, **new_claim_fields(slug=""))
+
+    assert saved.status_code == 302
+    assert Claim.objects.filter(slug="unemployment-fell-by-1-5-million").exists()
+
+    taken = post_claim_page(editor_app, url, **new_claim_fields(slug=""))
+    assert taken.status_code == 200
+    assert "Claim with this Slug already exists." in taken.text
+
+    no_words = post_claim_page(editor_app, url, **new_claim_fields(slug="", text="?!…"))
+    assert no_words.status_code == 200
+    assert "Give the claim a slug: its text has no letters or digits to make one from." in no_words.text
+    assert Claim.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Unemployment fell by 1.5 million", "unemployment-fell-by-1-5-million"),
+        ("Inflation was 3.2% in 2024", "inflation-was-3-2-in-2024"),
+        ("The 9/11 commission met 1,000 times", "the-9-11-commission-met-1-000-times"),
+        ("Talks begin. 2 sides agree", "talks-begin-2-sides-agree"),
+        ("Version 2.0 ships on 1 June.", "version-2-0-ships-on-1-june"),
+        ("Up 50%, from 1 to 1.5", "up-50-from-1-to-1-5"),
+    ],
+)
+def test_a_slug_keeps_numbers_apart_and_reads_as_djangos_otherwise(text, slug):
+    assert slug_for(text) == slug
+
+
+def test_a_url_typed_without_its_scheme_is_saved_as_https(editor_client):
+    response = editor_client.post(
+        reverse("admin:claims_speaker_add"),
+        {
+            "name": "Yuri Ushakov",
+            "slug": "yuri-ushakov",
+            "role": "",
+            "description": "",
+            "url": "kremlin.example/ushakov",
+        },
+    )
+    assert response.status_code == 302
+    assert Speaker.objects.get(slug="yuri-ushakov").url == "https://kremlin.example/ushakov"

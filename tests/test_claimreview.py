@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from datetime import date, timedelta
 
 import pytest
+from django.core import checks
 from django.utils import timezone
 
 from claims.claimreview import claim_review, json_ld_script
@@ -179,3 +181,83 @@ def test_json_ld_script_reads_back_as_the_same_data():
 
     body = JSON_LD.fullmatch(str(script)).group(1)
     assert json.loads(body) == data
+
+
+# The organisation's URL: ORGANIZATION_URL, else this site's own root -----------------------------------------
+
+FOOTER_LINK = re.compile(r'<footer.*?Fact checks by <a href="([^"]*)">', re.DOTALL)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_unset_the_organisation_is_the_site_it_is_served_from_on_any_port(live_server, settings):
+    settings.FACTCHECK_ORGANIZATION_URL = ""
+    settings.FACTCHECK_SITE_URL = ""
+    claim = make_rated_claim(slug="served-here")
+
+    # The live server's own http:// URL.
+    with urllib.request.urlopen(live_server.url + claim.get_absolute_url(), timeout=30) as response:  # noqa: S310
+        html = response.read().decode()
+
+    root = live_server.url + "/"
+    assert ":8000" not in live_server.url  # the old default's port; the live server takes a free one
+    assert FOOTER_LINK.search(html).group(1) == root
+    (block,) = JSON_LD.findall(html)
+    review = json.loads(block)
+    assert review["author"]["url"] == root
+    assert review["url"] == live_server.url + "/claims/served-here/"
+
+
+def test_unset_the_organisation_is_the_site_url_when_that_is_set(client, statuses, settings):
+    settings.FACTCHECK_ORGANIZATION_URL = ""
+    settings.FACTCHECK_SITE_URL = "https://facts.example"
+    claim = make_rated_claim()
+
+    html, blocks = page_blocks(client, claim)
+
+    assert FOOTER_LINK.search(html).group(1) == "https://facts.example/"
+    assert json.loads(blocks[0])["author"]["url"] == "https://facts.example/"
+
+
+def test_a_set_organisation_url_is_used_as_it_is(client, statuses, settings):
+    settings.FACTCHECK_ORGANIZATION_URL = "https://newsroom.example/about/"
+    settings.FACTCHECK_SITE_URL = "https://facts.example"
+    claim = make_rated_claim()
+
+    html, blocks = page_blocks(client, claim)
+
+    assert FOOTER_LINK.search(html).group(1) == "https://newsroom.example/about/"
+    assert json.loads(blocks[0])["author"]["url"] == "https://newsroom.example/about/"
+    assert json.loads(blocks[0])["url"].startswith("https://facts.example/claims/")
+
+
+def deployment_warnings() -> list[str]:
+    return [
+        message.id
+        for message in checks.run_checks(include_deployment_checks=True)
+        if message.id and message.id.startswith("factcheck.")
+    ]
+
+
+def test_check_deploy_warns_when_neither_site_url_nor_organisation_url_is_set(settings):
+    settings.FACTCHECK_ORGANIZATION_URL = ""
+    settings.FACTCHECK_SITE_URL = ""
+    assert deployment_warnings() == ["factcheck.W001"]
+    (warning,) = [m for m in checks.run_checks(include_deployment_checks=True) if m.id == "factcheck.W001"]
+    assert warning.level == checks.WARNING
+    assert "Set SITE_URL" in warning.hint
+    # Only a deployment check: `manage.py check` and `migrate` in development stay quiet.
+    assert not [m for m in checks.run_checks() if m.id == "factcheck.W001"]
+
+
+@pytest.mark.parametrize(
+    ("site_url", "organization_url"),
+    [
+        ("https://facts.example", ""),
+        ("", "https://newsroom.example/"),
+        ("https://facts.example", "https://newsroom.example/"),
+    ],
+)
+def test_check_deploy_is_quiet_when_the_site_says_where_it_is(settings, site_url, organization_url):
+    settings.FACTCHECK_SITE_URL = site_url
+    settings.FACTCHECK_ORGANIZATION_URL = organization_url
+    assert deployment_warnings() == []

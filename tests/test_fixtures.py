@@ -182,6 +182,21 @@ def test_a_seed_claim_slug_already_taken_refuses_the_load_and_loads_nothing(stat
     assert snapshot() == before
 
 
+def test_a_seed_claim_said_after_today_refuses_the_load_and_loads_nothing(statuses, monkeypatch):
+    seed = read_seed()
+    seed["claims"][3]["said_on"] = (timezone.localdate() + timedelta(days=1)).isoformat()
+    monkeypatch.setattr("claims.management.commands.load_default_data.read_seed", lambda: seed)
+    LoadedDataSet.objects.create(name="statuses")
+    before = snapshot()
+
+    with pytest.raises(CommandError, match=seed["claims"][3]["slug"]) as refused:
+        load_default_data()
+
+    assert "A claim cannot have been said in the future" in str(refused.value)
+    assert "Nothing was loaded" in str(refused.value)
+    assert snapshot() == before
+
+
 def test_a_seed_that_cannot_be_loaded_leaves_the_status_scales_loaded(db):
     """Each data set is its own transaction: the site keeps its statuses when the seed is refused."""
     make_claim(slug="putin-root-causes")  # unrated, so no status is needed to make it

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from claims.models import Claim, Evidence, Kind, StatusChange, Verdict
-from claims.services import EvidenceItem, publish_verdict, record_verdict
+from claims.services import EvidenceItem, publish_verdict, record_verdict, save_claim
 from tests.factories import get_status, make_claim, make_source, make_speaker, make_user
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +161,52 @@ def test_published_verdicts_and_changes_cannot_be_rewritten_or_deleted(statuses)
         Verdict.objects.filter(pk=verdict.pk).update(summary="s")
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         StatusChange.objects.filter(verdict=verdict).update(to_status=verdict.status)
+
+
+def a_newsroom_zone_whose_date_is_not_utcs() -> str:
+    """At any moment, one of these two zones (UTC+14 and UTC-11) is on another day than UTC."""
+    utc_today = datetime.now(UTC).date()
+    return next(
+        zone
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+        if datetime.now(ZoneInfo(zone)).date() != utc_today
+    )
+
+
+def test_a_claim_said_after_today_in_the_newsrooms_time_zone_is_refused_and_nothing_is_saved(settings):
+    settings.TIME_ZONE = a_newsroom_zone_whose_date_is_not_utcs()
+    newsroom_today = datetime.now(ZoneInfo(settings.TIME_ZONE)).date()
+    assert timezone.localdate() == newsroom_today
+    speaker, source = make_speaker(), make_source()
+
+    def save(said_on: date, slug: str) -> Claim:
+        return save_claim(
+            claim=Claim(speaker=speaker, source=source, slug=slug, text="Said.", said_on=said_on)
+        )
+
+    with pytest.raises(ValidationError) as refused:
+        save(newsroom_today + timedelta(days=1), "tomorrow")
+    assert refused.value.message_dict == {
+        "said_on": [
+            f"A claim cannot have been said in the future: today is {newsroom_today.day} "
+            f"{newsroom_today:%B %Y} ({settings.TIME_ZONE})."
+        ]
+    }
+    assert not Claim.objects.exists()
+    # Today in the newsroom is allowed, whatever day it is in UTC; UTC's today too, when it is not later.
+    assert save(newsroom_today, "today").said_on == newsroom_today
+    utc_today = datetime.now(UTC).date()
+    if utc_today > newsroom_today:
+        with pytest.raises(ValidationError):
+            save(utc_today, "utc-today")
+    else:
+        assert save(utc_today, "utc-today").said_on == utc_today
+
+    claim = Claim.objects.get(slug="today")
+    claim.said_on = newsroom_today + timedelta(days=1)
+    with pytest.raises(ValidationError):
+        save_claim(claim=claim)
+    assert Claim.objects.get(slug="today").said_on == newsroom_today
 
 
 def test_due_on_before_said_on_is_refused_by_the_database(statuses):

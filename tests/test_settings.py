@@ -16,10 +16,11 @@ GOOD_KEY = "k3y-" + "abcdefghij" * 5
 def _load_settings(
     *, show: str = "s.DEBUG, s.SESSION_COOKIE_SECURE", **env: str
 ) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with this environment, printing `show` (of settings `s`)."""
     environment = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_"))
+        if not k.startswith(("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "SITE_URL", "ORGANIZATION_URL"))
     }
     environment.update({"DATABASE_URL": "postgres://nobody@localhost/nothing", **env})
     return subprocess.run(  # noqa: S603 (the tests' own expression)
@@ -126,3 +127,24 @@ def test_a_database_other_than_postgresql_is_refused():
     result = _load_settings(DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
     assert result.returncode != 0
     assert "must point at PostgreSQL" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SITE_URL", "ORGANIZATION_URL"])
+@pytest.mark.parametrize(
+    "value", ["factcheck.example", "ftp://factcheck.example", "https://", "127.0.0.1:8000"]
+)
+def test_a_site_or_organisation_url_that_is_no_http_url_is_refused_loudly(name, value):
+    result = _load_settings(DEBUG="true", **{name: value})
+    assert result.returncode != 0
+    assert f"{name} must be an http:// or https:// URL" in result.stderr
+
+
+def test_site_and_organisation_urls_are_read_as_given():
+    result = _load_settings(
+        DEBUG="true",
+        SITE_URL="https://facts.example/",
+        ORGANIZATION_URL="https://newsroom.example/about/",
+        show="s.FACTCHECK_SITE_URL, s.FACTCHECK_ORGANIZATION_URL",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://facts.example", "https://newsroom.example/about/"]

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.dateparse import parse_date, parse_datetime
 
 from claims.models import Claim, LoadedDataSet, Source, Speaker, Status, StatusChange
-from claims.services import EvidenceItem, lock_the_change_feed, record_verdict
+from claims.services import EvidenceItem, lock_the_change_feed, record_verdict, save_claim
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
 STATUSES = FIXTURE_DIR / "statuses.json"
@@ -153,7 +154,7 @@ class Command(BaseCommand):
 
         for item, published_at in zip(claims, times, strict=True):
             verdict = item["verdict"]
-            claim = Claim.objects.create(
+            claim = Claim(
                 speaker=speakers[item["speaker"]],
                 source=source,
                 slug=item["slug"],
@@ -163,6 +164,13 @@ class Command(BaseCommand):
                 said_on=parse_date(item["said_on"]),
                 due_on=parse_date(item["due_on"]) if item["due_on"] else None,
             )
+            try:
+                save_claim(claim=claim)
+            except ValidationError as refused:
+                raise CommandError(
+                    f"Not loading the seed article: claim {item['slug']}: {' '.join(refused.messages)} "
+                    "Nothing was loaded."
+                ) from None
             record_verdict(
                 claim=claim,
                 status=statuses[verdict["status"]],
