@@ -67,10 +67,10 @@ format: $(VENV)/.installed-dev
 check-migrations: $(VENV)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The embedded PostgreSQL keeps running between commands (so the next one starts at once); this stops it.
-db-stop:
-	@if [ -f .data/pg/postmaster.pid ]; then kill -TERM $$(head -n 1 .data/pg/postmaster.pid) && echo "Stopped the embedded PostgreSQL."; \
-	else echo "The embedded PostgreSQL is not running."; fi
+# The embedded PostgreSQL keeps running between commands (so the next one starts at once); this stops it with
+# a fast shutdown (open connections are closed) and waits for it to exit, or says why it could not.
+db-stop: $(VENV)/.installed
+	@$(BIN)/python -m factcheck.embedded_db stop
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info
