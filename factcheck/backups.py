@@ -79,17 +79,17 @@ def backup_database(database: dict[str, Any], directory: Path = BACKUP_DIR) -> t
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / f"factcheck-{datetime.now(UTC):%Y%m%d-%H%M%S}.dump"
     partial = path.with_name(path.name + ".partial")
-    # The dump holds every account's password hash and session: only its owner may read it.
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The dump holds every account's password hash and session: only its owner may read it. pg_dump writes
+    # into the file made here (keeping its mode), not to a pipe: a seekable file gets the table of contents
+    # with each table's offset, which pg_restore uses to restore tables selectively or in parallel.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     try:
-        with os.fdopen(descriptor, "wb") as output:
-            result = subprocess.run(  # noqa: S603 (a fixed program and arguments, no shell)
-                [str(pg_dump), "--format=custom", "--no-password", f"--dbname={conninfo}"],
-                stdout=output,
-                stderr=subprocess.PIPE,
-                env=environment,
-                check=False,
-            )
+        result = subprocess.run(  # noqa: S603 (a fixed program and arguments, no shell)
+            [str(pg_dump), "--format=custom", "--no-password", f"--file={partial}", f"--dbname={conninfo}"],
+            capture_output=True,
+            env=environment,
+            check=False,
+        )
         if result.returncode != 0:
             raise CommandError(f"{pg_dump} failed: {_last_line(result.stderr)}")
         partial.rename(path)
