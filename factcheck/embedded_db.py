@@ -37,6 +37,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 30.0
 STOPPING_WAIT = 5.0
 STARTING_WAIT = 30.0
+# The states of a pid file PostgreSQL would refuse to start over (see Postmaster): a person's to fix.
+STUCK = ("damaged", "other", "exited")
 
 
 def default_data_dir() -> Path:
@@ -89,7 +91,8 @@ class Postmaster:
     """What postmaster.pid says about the server, checked against the process table.
 
     `state` is one of: "absent" (no pid file: not running), "gone" (its process has exited: a crash or
-    kill -9), "damaged" (the file cannot be read as a pid file), "other" (its PID is now another program),
+    kill -9), "exited" (its process has exited but is not reaped yet: `other_program` is the parent),
+    "damaged" (the file cannot be read as a pid file), "other" (its PID is now another program),
     "running" (a PostgreSQL on this data directory; `status` is the file's: ready, starting, stopping).
     `running` is the live PostgreSQL on this data directory, if any, whatever the file says.
     """
@@ -122,8 +125,10 @@ def read_postmaster(pgdata: Path) -> Postmaster:
     status = lines[7].strip() if len(lines) >= 8 else "starting"
     try:
         process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped: as good as stopping
-            return Postmaster("running", pid_file, pid, "stopping", process)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            # It has exited, but PostgreSQL counts it alive until its parent reaps it (normally at once).
+            parent = f"process {process.ppid()}"
+            return Postmaster("exited", pid_file, pid, running=_postmaster_on(pgdata), other_program=parent)
         if _is_postmaster_of(process, pgdata):
             return Postmaster("running", pid_file, pid, status, process)
         program = process.name()
@@ -169,7 +174,10 @@ def _make_way_to_start(pgdata: Path) -> None:
                 file=sys.stderr,
             )
             return
-        if server.state in ("damaged", "other"):
+        if server.state == "exited" and time.monotonic() < deadline["stopping"]:
+            time.sleep(0.2)
+            continue
+        if server.state in STUCK:
             raise ImproperlyConfigured(_stuck_message(server))
         if server.status in deadline and time.monotonic() < deadline[server.status]:
             time.sleep(0.2)
@@ -181,6 +189,11 @@ def _stuck_message(server: Postmaster) -> str:
     """One line for a pid file that PostgreSQL would refuse to start over."""
     if server.state == "damaged":
         what = f"{server.pid_file} is damaged (it does not start with a process id)"
+    elif server.state == "exited":
+        what = (
+            f"{server.pid_file} names process {server.pid}, which has exited but was not reaped by its parent"
+            f" ({server.other_program})"
+        )
     else:
         what = (
             f"{server.pid_file} names process {server.pid}, which is now another program"
@@ -269,7 +282,7 @@ def _start(pgdata: Path):
             return pgserver.PostgresServer(pgdata, cleanup_mode=None)
         except (AssertionError, ValueError, OSError, subprocess.SubprocessError) as error:
             server = read_postmaster(pgdata)
-            if server.state in ("damaged", "other"):
+            if server.state in STUCK:
                 raise ImproperlyConfigured(_stuck_message(server)) from None
             detail = _last_fatal_line(pgdata / "log") or _first_line(error) or type(error).__name__
             raise ImproperlyConfigured(
@@ -298,7 +311,7 @@ def stop_server(pgdata: Path, timeout: float = STOP_TIMEOUT) -> tuple[bool, str]
     server = read_postmaster(pgdata)
     process = server.running
     if process is None:
-        if server.state in ("damaged", "other"):
+        if server.state in STUCK:
             return True, f"The embedded PostgreSQL is not running, but {_stuck_message(server)}"
         if server.state == "gone":
             return True, (

@@ -228,3 +228,31 @@ def test_files_that_are_not_a_database_are_left_alone(tmp_path):
         database_url(tmp_path / "data")
 
     assert [path.name for path in stray.parent.iterdir()] == ["notes.txt"]
+
+
+def test_a_pid_file_naming_an_exited_process_not_yet_reaped_stops_the_start_with_its_fix(
+    data_dir, monkeypatch
+):
+    monkeypatch.setattr(embedded_db, "STOPPING_WAIT", 0.5)
+    database_url(data_dir)
+    pid_file = data_dir / "pg" / "postmaster.pid"
+    lines = pid_file.read_text().splitlines()
+    assert _db_stop(data_dir).returncode == 0
+    exited = subprocess.Popen(["true"])  # noqa: S607 (a zombie until we reap it: PostgreSQL counts it alive)
+    try:
+        _wait_for(lambda: psutil.Process(exited.pid).status() == psutil.STATUS_ZOMBIE)
+        pid_file.write_text("\n".join([str(exited.pid), *lines[1:]]) + "\n")
+
+        with pytest.raises(ImproperlyConfigured) as refused:
+            database_url(data_dir)
+    finally:
+        exited.wait()
+
+    assert str(refused.value) == (
+        f"{pid_file} names process {exited.pid}, which has exited but was not reaped by its parent (process"
+        f" {os.getpid()}); no PostgreSQL runs on {data_dir / 'pg'}, so remove the file (rm {pid_file}) and"
+        " try again."
+    )
+    pid_file.unlink()
+    with psycopg.connect(database_url(data_dir)) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
