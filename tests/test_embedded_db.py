@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from uuid import uuid4
@@ -58,10 +60,16 @@ def test_a_missing_database_is_created_and_an_existing_one_is_left_as_it_is():
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    data_dir = tmp_path / "data"
-    yield data_dir
-    stopped, message = stop_server(data_dir / "pg")
+def data_dir():
+    """A data directory of the test's own, its server stopped and the directory removed afterwards.
+
+    Not under tmp_path: run as root, pgserver runs the server as the user "pgserver", who must reach the
+    directory, and every pytest run that starts makes /tmp/pytest-of-root private again.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="factcheck-embedded-"))
+    yield parent / "data"
+    stopped, message = stop_server(parent / "data" / "pg")
+    shutil.rmtree(parent, ignore_errors=True)
     assert stopped, message
 
 
