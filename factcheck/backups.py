@@ -70,9 +70,10 @@ def connection_arguments(database: dict[str, Any]) -> tuple[str, dict[str, str]]
 def backup_database(database: dict[str, Any], directory: Path = BACKUP_DIR) -> tuple[Path, Path]:
     """Dump the database to directory/factcheck-YYYYmmdd-HHMMSS.dump (UTC), readable by its owner only.
 
-    Returns (the file, the pg_dump that wrote it). The dump is written under a temporary name and renamed
-    once pg_dump has succeeded, so a file with the final name is always a whole backup. Raises
-    CommandError, leaving no file, when pg_dump fails. Reads the whole database (one transaction).
+    Returns (the file, the pg_dump that wrote it). The dump is written under a temporary name and given
+    its final one once pg_dump has succeeded, so a file with that name is always a whole backup. Raises
+    CommandError, leaving no new file, when pg_dump fails or a backup of the same second exists. Reads the
+    whole database (one transaction).
     """
     pg_dump = client_program("pg_dump")
     conninfo, environment = connection_arguments(database)
@@ -82,7 +83,10 @@ def backup_database(database: dict[str, Any], directory: Path = BACKUP_DIR) -> t
     # The dump holds every account's password hash and session: only its owner may read it. pg_dump writes
     # into the file made here (keeping its mode), not to a pipe: a seekable file gets the table of contents
     # with each table's offset, which pg_restore uses to restore tables selectively or in parallel.
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise CommandError(f"Another backup is being written to {partial} this second: try again.") from None
     try:
         result = subprocess.run(  # noqa: S603 (a fixed program and arguments, no shell)
             [str(pg_dump), "--format=custom", "--no-password", f"--file={partial}", f"--dbname={conninfo}"],
@@ -92,7 +96,9 @@ def backup_database(database: dict[str, Any], directory: Path = BACKUP_DIR) -> t
         )
         if result.returncode != 0:
             raise CommandError(f"{pg_dump} failed: {_last_line(result.stderr)}")
-        partial.rename(path)
+        os.link(partial, path)  # unlike a rename, never replaces a backup made in the same second
+    except FileExistsError:
+        raise CommandError(f"{path} already exists (a backup made this second): try again.") from None
     finally:
         partial.unlink(missing_ok=True)
     return path, pg_dump

@@ -178,3 +178,12 @@ def test_a_file_that_is_not_a_backup_is_refused_with_pg_restores_reason(tmp_path
 
     with pytest.raises(CommandError, match="does not appear to be a valid archive"):
         restore_database({**connection.settings_dict, "NAME": scratch_database}, not_a_backup)
+
+
+def test_a_failed_backup_says_why_and_leaves_no_file(tmp_path):
+    missing = {**connection.settings_dict, "NAME": f"factcheck_missing_{uuid4().hex[:12]}"}
+
+    with pytest.raises(CommandError, match=rf'database "{missing["NAME"]}" does not exist'):
+        backup_database(missing, tmp_path)
+
+    assert list(tmp_path.iterdir()) == []
