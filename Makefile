@@ -13,7 +13,7 @@ SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12
 PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 
-.PHONY: help run test lint format check-migrations db-stop clean
+.PHONY: help run test lint format check-migrations db-stop backup restore clean
 
 help:
 	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
@@ -21,6 +21,8 @@ help:
 	@echo "make test   set up with the dev dependencies and run the whole test suite on PostgreSQL"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make db-stop  stop the embedded PostgreSQL (it keeps running between commands)"
+	@echo "make backup   dump the database to backups/factcheck-YYYYmmdd-HHMMSS.dump"
+	@echo "make restore FILE=backups/....dump [YES=1]  put a backup back (asks first unless YES=1)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -79,10 +81,19 @@ format: $(VENV)/.installed-dev
 check-migrations: $(VENV)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The embedded PostgreSQL keeps running between commands (so the next one starts at once); this stops it.
-db-stop:
-	@if [ -f .data/pg/postmaster.pid ]; then kill -TERM $$(head -n 1 .data/pg/postmaster.pid) && echo "Stopped the embedded PostgreSQL."; \
-	else echo "The embedded PostgreSQL is not running."; fi
+# The embedded PostgreSQL keeps running between commands (so the next one starts at once); this stops it with
+# a fast shutdown (open connections are closed) and waits for it to exit, or says why it could not.
+db-stop: $(VENV)/.installed
+	@$(BIN)/python -m factcheck.embedded_db stop
+
+# pg_dump's custom format into backups/ (the embedded server, or DATABASE_URL's).
+backup: $(VENV)/.installed
+	@$(BIN)/python manage.py backup
+
+# Replaces the tables the backup holds, in one transaction; asks first unless YES=1.
+restore: $(VENV)/.installed
+	@if [ -z "$(FILE)" ]; then echo "Say which backup: make restore FILE=backups/factcheck-YYYYmmdd-HHMMSS.dump" >&2; exit 2; fi
+	@$(BIN)/python manage.py restore $(if $(filter 1 yes true,$(YES)),--noinput) "$(FILE)"
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info
