@@ -42,13 +42,25 @@ def production_env(**env: str) -> dict[str, str]:
     inherited = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "STATIC_ROOT", "ALLOWED_HOSTS"))
+        if not k.startswith(
+            (
+                "DEBUG",
+                "SECRET_KEY",
+                "DATABASE",
+                "SECURE_",
+                "STATIC_ROOT",
+                "ALLOWED_HOSTS",
+                "SITE_URL",
+                "ORGANIZATION_URL",
+            )
+        )
     }
     return {
         **inherited,
         "DEBUG": "false",
         "SECRET_KEY": GOOD_SECRET_KEY,
         "ALLOWED_HOSTS": "factcheck.example",
+        "SITE_URL": "https://factcheck.example",
         **env,
     }
 
