@@ -14,7 +14,9 @@ another program, a server still shutting down), stops the start with one line th
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -39,6 +41,8 @@ STOPPING_WAIT = 5.0
 STARTING_WAIT = 30.0
 # The states of a pid file PostgreSQL would refuse to start over (see Postmaster): a person's to fix.
 STUCK = ("damaged", "other", "exited")
+# pgserver's own bookkeeping file under the data directory (which processes hold a handle on the server).
+HANDLE_LIST = ".handle_pids.json"
 
 
 def default_data_dir() -> Path:
@@ -277,9 +281,19 @@ def _start(pgdata: Path):
         try:
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             pgdata.mkdir(exist_ok=True)
+            _repair_handle_list(pgdata)
             # Not pgserver.get_server(): it caches a handle per directory, which outlives a server stopped
             # meanwhile. A new handle reads postmaster.pid again (and replaces the cached one).
-            return pgserver.PostgresServer(pgdata, cleanup_mode=None)
+            try:
+                server = pgserver.PostgresServer(pgdata, cleanup_mode=None)
+            except json.JSONDecodeError:
+                # Another process was rewriting the list at that instant: it is only bookkeeping, try again.
+                _repair_handle_list(pgdata)
+                server = pgserver.PostgresServer(pgdata, cleanup_mode=None)
+            # At exit pgserver would rewrite the list again, for a cleanup that cleanup_mode=None never does;
+            # a process killed during that write leaves the file empty, and every later start would fail.
+            atexit.unregister(server._cleanup)
+            return server
         except (AssertionError, ValueError, OSError, subprocess.SubprocessError) as error:
             server = read_postmaster(pgdata)
             if server.state in STUCK:
@@ -288,6 +302,28 @@ def _start(pgdata: Path):
             raise ImproperlyConfigured(
                 f"The embedded PostgreSQL under {pgdata} did not start: {detail} (its log is {pgdata / 'log'})."
             ) from None
+
+
+def _repair_handle_list(pgdata: Path) -> None:
+    """Empty pgserver's list of the processes using the server (.handle_pids.json) when it is not a list.
+
+    pgserver writes it in place, without a lock, so a process killed or racing another mid-write leaves it
+    empty or cut short, and pgserver then fails every start on it. With cleanup_mode=None the list decides
+    nothing (the server is never stopped for its handles), so an empty one is always a safe repair.
+    """
+    path = pgdata / HANDLE_LIST
+    try:
+        valid = isinstance(json.loads(path.read_text()), list)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        valid = False
+    if not valid:
+        path.write_text("[]")
+        print(
+            f"Note: {path} (pgserver's list of the processes using the server) was damaged; emptied it.",
+            file=sys.stderr,
+        )
 
 
 def _last_fatal_line(log: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -264,3 +265,19 @@ def test_a_pid_file_naming_an_exited_process_not_yet_reaped_stops_the_start_with
     pid_file.unlink()
     with psycopg.connect(database_url(data_dir)) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("damage", ["", "[12, 3", "not json", '{"pids": []}'])
+def test_a_damaged_handle_list_is_emptied_and_the_server_starts(data_dir, capsys, damage):
+    # pgserver rewrites .handle_pids.json in place: a process killed mid-write leaves it empty or cut short.
+    database_url(data_dir)
+    handle_list = data_dir / "pg" / ".handle_pids.json"
+    handle_list.write_text(damage)
+    capsys.readouterr()
+
+    url = database_url(data_dir)
+
+    assert "was damaged; emptied it." in capsys.readouterr().err
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert isinstance(json.loads(handle_list.read_text()), list)
