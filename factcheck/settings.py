@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +42,14 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, "<requests>/<second|minute|hour|day>", checked here: DRF reads it per request."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be requests per period, such as 60/minute, not {value!r}")
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -147,6 +156,29 @@ STORAGES = {
     },
 }
 
+# Abuse: who a client is, the shared cache the API throttle counts in, the admin's login lockout and the
+# Content-Security-Policy. README.md ("Abuse") says how each behaves.
+
+# How many proxies that append to X-Forwarded-For stand in front of the app. 0 trusts no header (the client
+# is REMOTE_ADDR); 1 (production's default: the documented set-up is one TLS proxy) takes the address the
+# proxy saw, the last one in the header. More than there really are lets a client choose its own address.
+NUM_PROXIES = env_int("NUM_PROXIES", 0 if DEBUG else 1)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"NUM_PROXIES must be 0 or more, not {NUM_PROXIES}")
+
+# DRF's throttle keeps each client's recent requests in the cache, so the cache must be one for every
+# gunicorn worker and every container: PostgreSQL's, in an UNLOGGED table made by claims migration 0012
+# (a lost cache only forgets recent requests, so it is not written to the WAL).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "factcheck_cache",
+        # Django culls a third of the entries past this (expired ones first): room for every client of a
+        # busy minute, while the count it takes on every write stays cheap.
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -156,6 +188,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous clients only, each as factcheck.abuse.client_address() sees it; logged-in users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": ["factcheck.abuse.AnonymousClientThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_rate("API_ANON_THROTTLE_RATE", "60/minute")},
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
