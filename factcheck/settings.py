@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response carries the policy: the refusals below and whitenoise's files too.
+    "csp.middleware.CSPMiddleware",
     "factcheck.middleware.RejectUnsafeCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -233,6 +236,25 @@ AXES_CLIENT_IP_CALLABLE = "factcheck.abuse.client_address"  # the same client as
 AXES_LOCKOUT_CALLABLE = "factcheck.abuse.login_locked_out"  # the admin's page, 429 with Retry-After
 # No banner on every manage.py command; failures are still logged (username and address masked).
 AXES_VERBOSE = False
+
+# Content-Security-Policy on every response (django-csp). Scripts and stylesheets come from this site only,
+# and no inline script runs (the ClaimReview JSON-LD is a data block, which browsers never execute, so the
+# policy does not apply to it). Style attributes are allowed: a status badge's colour is the editors' choice,
+# set as style="--status-colour: ..." on the pages and in the admin; a style attribute cannot load anything,
+# as every fetch is 'self'. factcheck/urls.py lets the API docs page (Swagger UI) show data: images.
+# With DEBUG on, Django's own 404 and 500 debug pages go without it (they have inline scripts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` passes).
 if not DEBUG:
