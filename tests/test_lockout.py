@@ -68,6 +68,26 @@ def test_a_lockout_holds_one_username_from_one_address_only(client, editor):
     assert other.last_login is not None
 
 
+def test_behind_the_proxy_an_attacker_locks_out_only_its_own_address(client, editor, settings):
+    """All requests come from the proxy (REMOTE_ADDR); with NUM_PROXIES=1 the client is the address it saw."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for _ in range(5):
+        client.post(
+            LOGIN, {"username": "ada", "password": "wrong"}, HTTP_X_FORWARDED_FOR="198.51.100.9", **proxy
+        )
+    attacker = Client().post(
+        LOGIN, {"username": "ada", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.9", **proxy
+    )
+    assert attacker.status_code == 429
+
+    editor_at_home = Client().post(
+        LOGIN, {"username": "ada", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.4", **proxy
+    )
+    assert editor_at_home.status_code == 302
+    assert AccessAttempt.objects.get().ip_address == "198.51.100.9"
+
+
 def test_a_successful_login_forgets_earlier_failures(client, editor):
     fail_to_log_in(client, 4)
     assert log_in(client, "ada", PASSWORD).status_code == 302
