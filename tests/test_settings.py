@@ -60,12 +60,12 @@ def test_a_database_other_than_postgresql_is_refused():
 
 def test_the_abuse_defences_default_to_a_proxy_in_production_and_none_in_development():
     show = "s.NUM_PROXIES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon'], s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME"
-    production = _load_settings(show, DEBUG="false", SECRET_KEY="x" * 60)
+    production = _load_settings(show=show, DEBUG="false", SECRET_KEY="k3y-" + "abcdefghij" * 5)
     assert production.stdout.split() == ["1", "60/minute", "5", "0:15:00"], production.stderr
-    development = _load_settings(show, DEBUG="true")
+    development = _load_settings(show=show, DEBUG="true")
     assert development.stdout.split()[0] == "0", development.stderr
     chosen = _load_settings(
-        show,
+        show=show,
         DEBUG="true",
         NUM_PROXIES="2",
         API_ANON_THROTTLE_RATE="1000/hour",

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import gunicorn.config
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -148,8 +149,11 @@ def _start_gunicorn(port: int, log: Path) -> subprocess.Popen:
         "API_ANON_THROTTLE_RATE": "3/minute",
         "NUM_PROXIES": "0",
     }
+    options = ["--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
+        options.append("--no-control-socket")  # gunicorn 24+ would share one in ~/.gunicorn between servers
     return subprocess.Popen(  # noqa: S603 (our own app, on a loopback port)
-        [sys.executable, "-m", "gunicorn", "factcheck.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [sys.executable, "-m", "gunicorn", "factcheck.wsgi", *options],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=log.open("w"),
