@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +60,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, "<requests>/<second|minute|hour|day>", checked here: DRF reads it per request."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be requests per period, such as 60/minute, not {value!r}")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
@@ -100,12 +111,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "claims",
 ]
 
 MIDDLEWARE = [
     # First: the probes answer before the HTTPS redirect, the host check and the session are reached.
     "factcheck.health.HealthProbeMiddleware",
+    # Next, so that every other response carries the policy: the refusals below and whitenoise's files too.
+    "csp.middleware.CSPMiddleware",
     "factcheck.middleware.RejectUnsafeCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -115,6 +129,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the others, as django-axes asks: it turns a refused admin login into the lockout page.
+    "axes.middleware.AxesMiddleware",
     # Last, so its process_exception runs first: a lost database is a 503, not a 500.
     "factcheck.health.DatabaseOutageMiddleware",
 ]
@@ -158,6 +174,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,6 +206,29 @@ STORAGES = {
     },
 }
 
+# Abuse: who a client is, the shared cache the API throttle counts in, the admin's login lockout and the
+# Content-Security-Policy. README.md ("Abuse") says how each behaves.
+
+# How many proxies that append to X-Forwarded-For stand in front of the app. 0 trusts no header (the client
+# is REMOTE_ADDR); 1 (production's default: the documented set-up is one TLS proxy) takes the address the
+# proxy saw, the last one in the header. More than there really are lets a client choose its own address.
+NUM_PROXIES = env_int("NUM_PROXIES", 0 if DEBUG else 1)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"NUM_PROXIES must be 0 or more, not {NUM_PROXIES}")
+
+# DRF's throttle keeps each client's recent requests in the cache, so the cache must be one for every
+# gunicorn worker and every container: PostgreSQL's, in an UNLOGGED table made by claims migration 0012
+# (a lost cache only forgets recent requests, so it is not written to the WAL).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "factcheck_cache",
+        # Django culls a third of the entries past this (expired ones first): room for every client of a
+        # busy minute, while the count it takes on every write stays cheap.
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -193,6 +238,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous clients only, each as factcheck.abuse.client_address() sees it; logged-in users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": ["factcheck.abuse.AnonymousClientThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_rate("API_ANON_THROTTLE_RATE", "60/minute")},
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -207,6 +256,41 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# The admin's login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username from one
+# client address, that pair is refused for LOGIN_COOLOFF_MINUTES, even with the right password. Locking the
+# pair, not the username, means an attacker cannot lock an editor out from everywhere. Superusers see and
+# clear lockouts in the admin ("Access attempts"); `manage.py axes_reset_username <name>` clears one too.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be 1 or more.")
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the pair's earlier failures
+AXES_CLIENT_IP_CALLABLE = "factcheck.abuse.client_address"  # the same client as the API throttle's
+AXES_LOCKOUT_CALLABLE = "factcheck.abuse.login_locked_out"  # the admin's page, 429 with Retry-After
+# No banner on every manage.py command; failures are still logged (username and address masked).
+AXES_VERBOSE = False
+
+# Content-Security-Policy on every response (django-csp). Scripts and stylesheets come from this site only,
+# and no inline script runs (the ClaimReview JSON-LD is a data block, which browsers never execute, so the
+# policy does not apply to it). Style attributes are allowed: a status badge's colour is the editors' choice,
+# set as style="--status-colour: ..." on the pages and in the admin; a style attribute cannot load anything,
+# as every fetch is 'self'. factcheck/urls.py lets the API docs page (Swagger UI) show data: images.
+# With DEBUG on, Django's own 404 and 500 debug pages go without it (they have inline scripts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` passes).

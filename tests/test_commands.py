@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.test import override_settings
 
 from claims.models import Claim, StatusChange, Verdict
@@ -27,7 +28,8 @@ def test_the_development_editor_can_log_in_and_is_an_editor(client, capsys):
     user = User.objects.get(username="editor")
     assert user.is_staff and not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == ["Editors"]
-    assert client.login(username="editor", password="editor")
+    # django-axes checks every login against its lockouts and so needs the request (any will do here).
+    assert client.login(request=HttpRequest(), username="editor", password="editor")
 
 
 @override_settings(DEBUG=False)

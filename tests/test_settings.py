@@ -20,7 +20,12 @@ def _load_settings(
     environment = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "SITE_URL", "ORGANIZATION_URL"))
+        if not k.startswith(
+            (
+                *("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "SITE_URL", "ORGANIZATION_URL"),
+                *("NUM_PROXIES", "API_ANON_THROTTLE_RATE", "LOGIN_"),
+            )
+        )
     }
     environment.update({"DATABASE_URL": "postgres://nobody@localhost/nothing", **env})
     return subprocess.run(  # noqa: S603 (the tests' own expression)
@@ -148,3 +153,38 @@ def test_site_and_organisation_urls_are_read_as_given():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["https://facts.example", "https://newsroom.example/about/"]
+
+
+def test_the_abuse_defences_default_to_a_proxy_in_production_and_none_in_development():
+    show = "s.NUM_PROXIES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon'], s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME"
+    production = _load_settings(show=show, DEBUG="false", SECRET_KEY="k3y-" + "abcdefghij" * 5)
+    assert production.stdout.split() == ["1", "60/minute", "5", "0:15:00"], production.stderr
+    development = _load_settings(show=show, DEBUG="true")
+    assert development.stdout.split()[0] == "0", development.stderr
+    chosen = _load_settings(
+        show=show,
+        DEBUG="true",
+        NUM_PROXIES="2",
+        API_ANON_THROTTLE_RATE="1000/hour",
+        LOGIN_FAILURE_LIMIT="10",
+        LOGIN_COOLOFF_MINUTES="60",
+    )
+    assert chosen.stdout.split() == ["2", "1000/hour", "10", "1:00:00"], chosen.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"API_ANON_THROTTLE_RATE": "60 per minute"}, "API_ANON_THROTTLE_RATE must be requests per period"),
+        ({"API_ANON_THROTTLE_RATE": "0/minute"}, "API_ANON_THROTTLE_RATE must be requests per period"),
+        ({"API_ANON_THROTTLE_RATE": "60/fortnight"}, "API_ANON_THROTTLE_RATE must be requests per period"),
+        ({"NUM_PROXIES": "-1"}, "NUM_PROXIES must be 0 or more"),
+        ({"NUM_PROXIES": "one"}, "NUM_PROXIES must be a whole number"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "must be 1 or more"),
+        ({"LOGIN_COOLOFF_MINUTES": "0"}, "must be 1 or more"),
+    ],
+)
+def test_a_malformed_abuse_setting_is_refused_loudly(env, message):
+    result = _load_settings(DEBUG="true", **env)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -1,0 +1,207 @@
+"""The API's throttle of anonymous clients: a 429 with Retry-After past the rate, per client, shared by processes."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import gunicorn.config
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import RequestFactory
+
+from factcheck.abuse import client_address
+from tests.factories import make_rated_claim, make_user
+
+pytestmark = pytest.mark.django_db
+
+CLAIMS = "/api/v1/claims/"
+
+
+def _trust_proxies(settings, count: int) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": count}
+
+
+def test_an_anonymous_client_past_the_rate_gets_a_429_with_retry_after(client, anon_rate):
+    anon_rate("3/minute")
+    assert [client.get(CLAIMS).status_code for _ in range(3)] == [200, 200, 200]
+
+    refused = client.get(CLAIMS)
+
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["detail"]  # a sentence for the reader (its wording is the error handler's)
+    # Every API list and detail counts against the same rate.
+    assert client.get("/api/v1/statuses/").status_code == 429
+
+
+def test_staff_and_other_clients_are_not_held_back_by_a_throttled_client(client, anon_rate, statuses):
+    anon_rate("2/minute")
+    for _ in range(3):
+        client.get(CLAIMS)
+    assert client.get(CLAIMS).status_code == 429
+
+    assert client.get(CLAIMS, REMOTE_ADDR="203.0.113.7").status_code == 200
+    client.force_login(make_user(editor=True))
+    assert [client.get(CLAIMS).status_code for _ in range(5)] == [200] * 5
+
+
+def test_pages_are_not_throttled(client, anon_rate):
+    anon_rate("1/minute")
+    client.get(CLAIMS)
+    assert client.get(CLAIMS).status_code == 429
+
+    assert client.get("/claims/").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_behind_one_proxy_the_address_it_saw_is_the_client(client, anon_rate, settings):
+    """NUM_PROXIES=1: the last X-Forwarded-For entry, the one the proxy appended; what a client wrote
+    before it is ignored."""
+    _trust_proxies(settings, 1)
+    anon_rate("2/minute")
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for spoofed in ("198.51.100.1", "198.51.100.2"):
+        assert client.get(CLAIMS, HTTP_X_FORWARDED_FOR=f"{spoofed}, 203.0.113.9", **proxy).status_code == 200
+
+    assert client.get(CLAIMS, HTTP_X_FORWARDED_FOR="198.51.100.3, 203.0.113.9", **proxy).status_code == 429
+    assert client.get(CLAIMS, HTTP_X_FORWARDED_FOR="203.0.113.10", **proxy).status_code == 200
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client, anon_rate, settings):
+    _trust_proxies(settings, 0)
+    anon_rate("2/minute")
+    statuses = [client.get(CLAIMS, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_an_ipv6_client_is_its_64_network(client, anon_rate):
+    anon_rate("2/minute")
+    assert client.get(CLAIMS, REMOTE_ADDR="2001:db8:1:2::1").status_code == 200
+    assert client.get(CLAIMS, REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code == 200
+    assert client.get(CLAIMS, REMOTE_ADDR="2001:db8:1:2:abcd::3").status_code == 429
+    assert client.get(CLAIMS, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("meta", "num_proxies", "expected"),
+    [
+        ({"REMOTE_ADDR": "192.0.2.5"}, 0, "192.0.2.5"),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "192.0.2.5, 192.0.2.6"}, 1, "192.0.2.6"),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "192.0.2.5, 192.0.2.6"}, 2, "192.0.2.5"),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "not an address"}, 1, "10.0.0.2"),
+        ({"REMOTE_ADDR": "::ffff:192.0.2.5"}, 0, "192.0.2.5"),
+        ({"REMOTE_ADDR": "2001:db8:1:2:3:4:5:6"}, 0, "2001:db8:1:2::"),
+        ({"REMOTE_ADDR": ""}, 0, "0.0.0.0"),  # noqa: S104 (an address, not a binding)
+    ],
+)
+def test_client_address(settings, meta, num_proxies, expected):
+    _trust_proxies(settings, num_proxies)
+    assert client_address(RequestFactory().get("/", **meta)) == expected
+
+
+def test_what_the_throttle_costs_per_request(client, anon_rate, statuses, django_assert_num_queries):
+    """The view's one query, plus the client's cache entry read (1) and written (count, savepoint, read,
+    write, release: 5). A refused request reads only. A logged-in request touches no cache."""
+    make_rated_claim()
+    anon_rate("2/minute")
+    with django_assert_num_queries(1 + 6):
+        assert client.get(CLAIMS).status_code == 200
+    with django_assert_num_queries(1 + 6):
+        assert client.get(CLAIMS).status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get(CLAIMS).status_code == 429
+
+    client.force_login(make_user(editor=True))
+    client.get(CLAIMS)  # the session's user is read once, then cached on the session's request
+    with django_assert_num_queries(3):  # session, user, the list
+        assert client.get(CLAIMS).status_code == 200
+
+
+# Two servers, as two containers or two gunicorn workers are: separate processes on one database.
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    """settings.DATABASE_URL, pointed at the test database."""
+    url = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def _start_gunicorn(port: int, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": _test_database_url(),
+        "API_ANON_THROTTLE_RATE": "3/minute",
+        "NUM_PROXIES": "0",
+    }
+    options = ["--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
+        options.append("--no-control-socket")  # gunicorn 24+ would share one in ~/.gunicorn between servers
+    return subprocess.Popen(  # noqa: S603 (our own app, on a loopback port)
+        [sys.executable, "-m", "gunicorn", "factcheck.wsgi", *options],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _get(port: int, path: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers={"Host": "localhost"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def _wait_until_serving(port: int, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_server_processes_share_one_count(tmp_path):
+    """A client's requests, alternating between two gunicorn processes over real HTTP, are counted once:
+    the throttle's memory is PostgreSQL's cache table, not each process's."""
+    cache.clear()
+    ports = [_free_port(), _free_port()]
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    servers = [_start_gunicorn(port, log) for port, log in zip(ports, logs, strict=True)]
+    try:
+        for port, server, log in zip(ports, servers, logs, strict=True):
+            _wait_until_serving(port, server, log)
+
+        answers = [_get(ports[n % 2], CLAIMS) for n in range(5)]
+
+        assert [answer.status for answer in answers] == [200, 200, 200, 429, 429]
+        assert {answer.getheader("Retry-After") is not None for answer in answers[3:]} == {True}
+        assert _get(ports[0], "/claims/").status == 200  # pages are not throttled
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+    cache.clear()
