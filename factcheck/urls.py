@@ -10,3 +10,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("claims.urls")),
 ]
+
+# Errors that no view answers itself: a problem document (claims.api.errors) under /api/, Django's own page
+# elsewhere.
+handler400 = "claims.api.errors.bad_request"
+handler403 = "claims.api.errors.permission_denied"
+handler404 = "claims.api.errors.page_not_found"
+handler500 = "claims.api.errors.server_error"

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
+from claims.api.errors import NOT_FOUND
 from claims.services import EvidenceItem, record_verdict
 from tests.factories import (
     get_status,
@@ -15,6 +16,7 @@ from tests.factories import (
     make_source,
     make_speaker,
 )
+from tests.test_api_errors import problem_body
 
 # --- speakers, sources, statuses --------------------------------------------------------------------------
 
@@ -79,8 +81,7 @@ def test_an_unknown_or_unpublished_speaker_is_a_404(client, statuses, slug):
 
     response = client.get(f"/api/v1/speakers/{quote(slug)}/")
 
-    assert response.status_code == 404
-    assert "detail" in response.json()
+    assert problem_body(response, 404)["detail"] == NOT_FOUND
 
 
 @pytest.mark.django_db
