@@ -7,7 +7,13 @@ urlpatterns = [
     path("api/v1/", include("claims.api.urls")),
     # The OpenAPI document and its interactive page; the page's assets are the sidecar's static files.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # GET only: DRF would answer OPTIONS with its metadata through the page's template renderer, which
+    # has no template for it (a 500).
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     path("", include("claims.urls")),
 ]
 
