@@ -28,6 +28,7 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    SourceForm,
 )
 from claims.models import (
     Claim,
@@ -138,6 +139,7 @@ class SpeakerAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     fieldsets = [

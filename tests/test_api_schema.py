@@ -110,6 +110,15 @@ def test_the_api_docs_page_uses_the_projects_own_assets(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("method", ["options", "post", "put", "delete"])
+def test_the_api_docs_page_answers_only_get(client, method):
+    response = getattr(client, method)("/api/docs/")
+
+    assert problem_body(response, 405)["title"] == "Method Not Allowed"
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.django_db
 def test_the_api_root_lists_every_resource(client):
     response = client.get("/api/v1/")
 
