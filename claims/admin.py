@@ -28,7 +28,6 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
-    SourceForm,
 )
 from claims.models import (
     Claim,
@@ -139,7 +138,6 @@ class SpeakerAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    form = SourceForm
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     fieldsets = [

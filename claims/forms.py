@@ -6,7 +6,6 @@ The admin (claims/admin.py) shows them; none of them saves a verdict itself: cla
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -201,24 +200,3 @@ class EvidenceForm(forms.ModelForm):
             except ValidationError as error:
                 self.add_error("source", error.messages)
         return cleaned
-
-
-class SourceForm(forms.ModelForm):
-    """A source, with its archive time checked against what the database can give back."""
-
-    class Meta:
-        model = Source
-        fields = ["title", "publisher", "authors", "url", "published_on", "archived_text", "archived_at"]
-
-    def clean_archived_at(self) -> datetime | None:
-        """A time entered in the site's time zone is stored in UTC, where PostgreSQL holds years Python
-        cannot read back (year 0 for the first hours of year 1 east of Greenwich, 10000 for the last of
-        9999 west of it): such a time is refused, or the source could no longer be shown.
-        """
-        archived_at = self.cleaned_data["archived_at"]
-        if archived_at is not None:
-            try:
-                archived_at.astimezone(UTC)
-            except OverflowError:
-                raise ValidationError("Enter a time between the years 1 and 9999 in UTC.") from None
-        return archived_at
