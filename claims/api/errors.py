@@ -25,7 +25,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -182,17 +182,28 @@ def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
     return {(status, PROBLEM_CONTENT_TYPE): ERROR_RESPONSES[status] for status in statuses}
 
 
+def _error_response(status: int, description: str, detail: str, **errors: list[str]) -> OpenApiResponse:
+    """An error response in the document, with a real body as its example (the docs page shows it)."""
+    example = OpenApiExample(HTTPStatus(status).phrase, value=problem(status, detail, errors or None))
+    return OpenApiResponse(ProblemSerializer, description=description, examples=[example])
+
+
 ERROR_RESPONSES = {
-    400: OpenApiResponse(
-        ProblemSerializer,
-        description="A parameter is malformed or unknown: `errors` names each and says why.",
+    400: _error_response(
+        400,
+        "A parameter is malformed or unknown: `errors` names each and says why.",
+        "The parameter page_size is not valid.",
+        page_size=["Must be a whole number from 1 to 100."],
     ),
-    404: OpenApiResponse(ProblemSerializer, description="Nothing is published at this URL."),
-    406: OpenApiResponse(
-        ProblemSerializer, description="The Accept header asks for a format the API does not serve."
+    404: _error_response(404, "Nothing is published at this URL.", NOT_FOUND),
+    406: _error_response(
+        406,
+        "The Accept header asks for a format the API does not serve.",
+        str(exceptions.NotAcceptable.default_detail),
     ),
-    429: OpenApiResponse(
-        ProblemSerializer,
-        description="Too many requests: the Retry-After header says how many seconds to wait.",
+    429: _error_response(
+        429,
+        "Too many requests: the Retry-After header says how many seconds to wait.",
+        "Request was throttled. Expected available in 30 seconds.",
     ),
 }
