@@ -7,13 +7,14 @@ below, so the admin, the public pages and the API share one query shape.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, JSONObject
@@ -178,6 +179,20 @@ class Source(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.publisher})" if self.publisher else self.title
+
+    def clean(self) -> None:
+        """Refuses an archive time outside the years 1 to 9999 in UTC. An editor enters it in the site's
+        time zone and PostgreSQL stores it in UTC, where it holds years Python cannot read back (year 0 for
+        the first hours of year 1 east of Greenwich, 10000 for the last of 9999 west of it): the source could
+        no longer be shown. Runs no query.
+        """
+        if self.archived_at is not None:
+            try:
+                self.archived_at.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(
+                    {"archived_at": "Enter a time between the years 1 and 9999 in UTC."}
+                ) from None
 
     def natural_key(self) -> tuple[str]:
         return (self.url,)

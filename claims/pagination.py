@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core import signing
@@ -183,7 +183,8 @@ class Cursor:
         """
         try:
             payload = signing.loads(raw, salt=CURSOR_SALT)
-        except (signing.BadSignature, ValueError, TypeError, zlib.error):
+        # RecursionError: JSON nested deeper than Python's parser goes.
+        except (signing.BadSignature, ValueError, TypeError, zlib.error, RecursionError):
             raise InvalidCursor from None
         match payload:
             case [ordering.name, "f" | "b" as direction, list(values)] if len(values) == len(ordering.keys):
@@ -194,14 +195,21 @@ class Cursor:
 
 def _read(value: Any, kind: type) -> Any:
     """A cursor value as the key's type; InvalidCursor when it is not one PostgreSQL can compare."""
-    if kind in (datetime, date) and isinstance(value, str):
+    if kind is date and isinstance(value, str):
         try:
-            read = kind.fromisoformat(value)
-        except (ValueError, OverflowError):  # out-of-range offsets and dates included
+            return date.fromisoformat(value)
+        except ValueError:
             raise InvalidCursor from None
-        # A time without an offset would be read in the connection's time zone: not one we wrote.
-        if kind is date or read.utcoffset() is not None:
-            return read
+    elif kind is datetime and isinstance(value, str):
+        try:
+            read = datetime.fromisoformat(value)
+            # A time without an offset would be read in the connection's time zone: not one we wrote.
+            # One with an offset goes to the database in UTC: PostgreSQL refuses offsets beyond ±15:59,
+            # and one that is outside the years 1 to 9999 in UTC is not a time of ours either.
+            if read.utcoffset() is not None:
+                return read.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise InvalidCursor from None
     elif kind is float and type(value) in (int, float) and math.isfinite(value):
         return float(value)
     elif _PLAIN_VALUES.get(kind, lambda value: False)(value):
@@ -211,8 +219,17 @@ def _read(value: Any, kind: type) -> Any:
 
 _PLAIN_VALUES = {
     int: lambda value: type(value) is int and 0 < value <= MAX_BIGINT,
-    str: lambda value: isinstance(value, str) and len(value) <= _MAX_CURSOR_TEXT and "\x00" not in value,
+    str: lambda value: isinstance(value, str) and len(value) <= _MAX_CURSOR_TEXT and _is_storable(value),
 }
+
+
+def _is_storable(text: str) -> bool:
+    """True when PostgreSQL can compare the text: no NUL, and no lone surrogate (UTF-8 cannot hold one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 # One page --------------------------------------------------------------------------------------------

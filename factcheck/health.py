@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.log import log_response
 
+from claims.api.errors import is_api_request, problem_response
+
 # How long a client should wait before trying again during an outage.
 RETRY_AFTER_SECONDS = 30
 
@@ -122,17 +124,8 @@ class DatabaseOutageMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_connection_failure(exception):
             return None
-        if request.path_info.startswith("/api/"):
-            response = JsonResponse(
-                {
-                    "type": "about:blank",
-                    "title": "Service Unavailable",
-                    "status": 503,
-                    "detail": "The database is unavailable. Try again shortly.",
-                },
-                status=503,
-                content_type="application/problem+json",
-            )
+        if is_api_request(request):
+            response = problem_response(503, "The database is unavailable. Try again shortly.")
         else:
             html = render_to_string(
                 "claims/unavailable.html",

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
+from claims.api.errors import invalid_parameters, is_api_request, problem_response
+
 # Bodies larger than this are left to the view (the app takes no uploads).
 _BODY_CHECK_LIMIT = 2 * 1024 * 1024
+
+UNSAFE_TEXT = "Contains a NUL character or invalid UTF-8 (such as a lone surrogate)."
+
+# A backslash escape in JSON text, read left to right as a parser would: a surrogate pair (\ud83d\ude00,
+# one character), any other \uXXXX (its hex digits captured), or a backslash and the one character it
+# escapes, so that an escaped backslash followed by "u0000" (`\\u0000`) is text, not an escape.
+_JSON_ESCAPE = re.compile(
+    rb"\\(?:u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|([0-9a-fA-F]{4}))|.)", re.DOTALL
+)
 
 
 def _is_unsafe(raw: bytes) -> bool:
@@ -23,21 +35,30 @@ def _is_unsafe(raw: bytes) -> bool:
     return False
 
 
-def _has_unsafe_string(value: object) -> bool:
-    """True when a decoded JSON value holds a string with NUL or a lone surrogate (from \\u escapes)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_unsafe_string(k) or _has_unsafe_string(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unsafe_string(v) for v in value)
+def _escapes_unsafe_character(json_text: bytes) -> bool:
+    """True when JSON text escapes NUL (\\u0000) or a surrogate that is not half of a pair (\\ud800 alone).
+
+    A scan of the escapes, not a parse: it takes time in proportion to the text and cannot fail, however
+    deeply the JSON nests or however malformed it is (the view refuses malformed JSON itself).
+    """
+    for escape in _JSON_ESCAPE.finditer(json_text):
+        hex_digits = escape.group(1)
+        if hex_digits is not None:
+            code = int(hex_digits, 16)
+            if code == 0 or 0xD800 <= code <= 0xDFFF:
+                return True
     return False
+
+
+def _unsafe_parameters(query_string: str) -> list[str]:
+    """The names of the query parameters whose name or value decodes to NUL or invalid UTF-8."""
+    names = []
+    for pair in query_string.split("&"):
+        raw_name, _, raw_value = pair.partition("=")
+        name = unquote_to_bytes(raw_name.replace("+", " "))
+        if _is_unsafe(name) or _is_unsafe(unquote_to_bytes(raw_value.replace("+", " "))):
+            names.append(name.replace(b"\x00", b"").decode("utf-8", "replace"))
+    return names
 
 
 def _raw_path(request: HttpRequest) -> bytes:
@@ -50,16 +71,23 @@ class RejectUnsafeCharactersMiddleware:
     """A NUL byte or a lone surrogate in the path, the query string or a form/JSON body is a 400.
 
     PostgreSQL refuses NUL in text and cannot encode a lone surrogate, and DRF does not check query
-    parameters for either, so without this a filter value with %00 would be a 500.
+    parameters for either, so without this a filter value with %00 would be a 500. Under /api/ the 400 is
+    the API's problem document, naming the parameters; elsewhere a line of text.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        query = unquote_to_bytes(request.META.get("QUERY_STRING", "").replace("+", " "))
-        if _is_unsafe(_raw_path(request)) or _is_unsafe(query):
-            return HttpResponseBadRequest("The request contains a NUL byte or invalid UTF-8.")
+        if _is_unsafe(_raw_path(request)):
+            return self._refuse(request, "The URL contains a NUL byte or invalid UTF-8.")
+        parameters = _unsafe_parameters(request.META.get("QUERY_STRING", ""))
+        if parameters:
+            return self._refuse(
+                request,
+                "The request contains a NUL byte or invalid UTF-8.",
+                {name: [UNSAFE_TEXT] for name in parameters},
+            )
         content_type = request.META.get("CONTENT_TYPE", "")
         length = request.META.get("CONTENT_LENGTH") or "0"
         if (
@@ -73,14 +101,16 @@ class RejectUnsafeCharactersMiddleware:
                 content_type.startswith("application/x-www-form-urlencoded")
                 and _is_unsafe(unquote_to_bytes(body.replace(b"+", b" ")))
             ):
-                return HttpResponseBadRequest("The request body contains a NUL byte or invalid UTF-8.")
-            if "json" in content_type and b"\\u" in body:
-                try:
-                    unsafe = _has_unsafe_string(json.loads(body))
-                except ValueError:
-                    unsafe = False  # malformed JSON: the view answers 400 itself
-                if unsafe:
-                    return HttpResponseBadRequest(
-                        "The request body contains a NUL character or a lone surrogate."
-                    )
+                return self._refuse(request, "The request body contains a NUL byte or invalid UTF-8.")
+            if "json" in content_type and _escapes_unsafe_character(body):
+                return self._refuse(request, "The request body contains a NUL character or a lone surrogate.")
         return self.get_response(request)
+
+    def _refuse(
+        self, request: HttpRequest, detail: str, errors: dict[str, list[str]] | None = None
+    ) -> HttpResponse:
+        if is_api_request(request):
+            if errors:
+                detail = invalid_parameters(sorted(errors))
+            return problem_response(HTTPStatus.BAD_REQUEST, detail, errors)
+        return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")

@@ -247,6 +247,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Every API error is one JSON shape (RFC 9457 problem details): see claims/api/errors.py.
+    "EXCEPTION_HANDLER": "claims.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -15,7 +15,7 @@ from django_webtest import DjangoTestApp
 from django_webtest.response import DjangoWebtestResponse
 from webtest.forms import Form, Select
 
-from claims.models import Claim, Kind, Speaker, Status, StatusChange, Verdict, slug_for
+from claims.models import Claim, Kind, Source, Speaker, Status, StatusChange, Verdict, slug_for
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import (
     get_status,
@@ -820,3 +820,44 @@ def test_a_url_typed_without_its_scheme_is_saved_as_https(editor_client):
     )
     assert response.status_code == 302
     assert Speaker.objects.get(slug="yuri-ushakov").url == "https://kremlin.example/ushakov"
+
+
+# --- times the database could not give back -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "day", "time", "accepted"),
+    [
+        ("UTC", "0001-01-01", "00:00:00", True),
+        ("UTC", "9999-12-31", "23:59:59", True),
+        ("America/New_York", "0001-01-01", "00:00:00", True),
+        ("Asia/Tokyo", "9999-12-31", "23:59:59", True),
+        # In UTC these are in the years 0 and 10000: PostgreSQL would store them, Python not read them.
+        ("Asia/Tokyo", "0001-01-01", "00:00:00", False),
+        ("America/New_York", "9999-12-31", "23:59:59", False),
+    ],
+)
+def test_an_archive_time_outside_the_years_1_to_9999_in_utc_is_refused(
+    editor_client, settings, time_zone, day, time, accepted
+):
+    settings.TIME_ZONE = time_zone
+    form = {
+        "title": "Archived",
+        "publisher": "The Daily Record",
+        "url": "https://news.example/archived",
+        "published_on": day,
+        "archived_text": "The text.",
+        "archived_at_0": day,
+        "archived_at_1": time,
+    }
+
+    response = editor_client.post(reverse("admin:claims_source_add"), form)
+
+    if accepted:
+        assert response.status_code == 302
+        source = Source.objects.get(title="Archived")
+        assert editor_client.get(reverse("admin:claims_source_change", args=[source.pk])).status_code == 200
+    else:
+        assert response.status_code == 200
+        assert "Enter a time between the years 1 and 9999 in UTC." in response.content.decode()
+        assert not Source.objects.exists()

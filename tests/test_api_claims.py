@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from claims.api.errors import NOT_FOUND
 from claims.models import Kind
 from claims.services import EvidenceItem, record_verdict
 from tests.factories import (
@@ -25,6 +26,7 @@ from tests.factories import (
     make_source,
     make_speaker,
 )
+from tests.test_api_errors import parameter_errors, problem_body
 
 CLAIM_FIELDS = {
     "id",
@@ -220,9 +222,7 @@ def test_a_claim_that_does_not_exist_is_a_404_in_json(client, statuses, path):
 
     response = client.get(f"/api/v1/claims/{quote(path)}/")
 
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["detail"]
+    assert problem_body(response, 404)["detail"] == NOT_FOUND
 
 
 @pytest.mark.django_db
@@ -374,8 +374,7 @@ def test_a_bad_claims_parameter_is_a_400_that_says_what_is_wrong(client, statuse
 
     response = client.get(claims_url(**params))
 
-    assert response.status_code == 400
-    assert response.json() == {field: [message]}
+    assert parameter_errors(response) == {field: [message]}
 
 
 @pytest.mark.django_db
@@ -386,8 +385,7 @@ def test_a_speaker_without_published_claims_is_not_a_filter_choice(client, statu
 
     response = client.get(claims_url(speaker="hidden"))
 
-    assert response.status_code == 400
-    assert "hidden" in response.json()["speaker"][0]
+    assert "hidden" in parameter_errors(response)["speaker"][0]
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from claims.models import Claim
 from tests.factories import make_rated_claim, make_user
 from tests.test_api_claims import CLAIM_FIELDS
+from tests.test_api_errors import problem_body
 
 # --- OpenAPI schema and docs ------------------------------------------------------------------------------
 
@@ -56,7 +57,42 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     ]
     assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
     assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
-    assert {} in claims_list["security"]  # anonymous readers are welcome
+    # Every operation is public: no security requirement, so the docs show no padlock.
+    for path in schema["paths"].values():
+        for operation in path.values():
+            assert not operation.get("security"), operation["operationId"]
+    assert "security" not in schema
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    problem = schema["components"]["schemas"]["Problem"]
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "errors"}
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert problem["properties"]["errors"]["additionalProperties"] == {
+        "type": "array",
+        "items": {"type": "string"},
+    }
+    for path, operations in schema["paths"].items():
+        responses = operations["get"]["responses"]
+        errors = {"404"} if path.endswith("}/") else {"400"}
+        assert set(responses) == {"200", *errors, "406", "429"}, path
+        for status in [*errors, "406", "429"]:
+            [(media_type, content)] = responses[status]["content"].items()
+            assert media_type == "application/problem+json"
+            assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, (path, status)
+            assert responses[status]["description"]
+    # The examples the docs page shows are what the API answers.
+    claims = schema["paths"]["/api/v1/claims/"]["get"]["responses"]
+    claim = schema["paths"]["/api/v1/claims/{id}/"]["get"]["responses"]
+    [bad_request] = claims["400"]["content"]["application/problem+json"]["examples"].values()
+    [not_found] = claim["404"]["content"]["application/problem+json"]["examples"].values()
+    [not_acceptable] = claim["406"]["content"]["application/problem+json"]["examples"].values()
+    assert client.get("/api/v1/claims/?page_size=0").json() == bad_request["value"]
+    assert client.get("/api/v1/claims/0/").json() == not_found["value"]
+    assert client.get("/api/v1/claims/0/", HTTP_ACCEPT="text/csv").json() == not_acceptable["value"]
 
 
 def test_the_openapi_schema_validates_without_warnings(tmp_path):
@@ -80,6 +116,15 @@ def test_the_api_docs_page_uses_the_projects_own_assets(client):
         assert cdn not in html
     for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
         assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["options", "post", "put", "delete"])
+def test_the_api_docs_page_answers_only_get(client, method):
+    response = getattr(client, method)("/api/docs/")
+
+    assert problem_body(response, 405)["title"] == "Method Not Allowed"
+    assert response["Allow"] == "GET, HEAD"
 
 
 @pytest.mark.django_db
@@ -115,8 +160,7 @@ def test_anonymous_writes_are_refused_and_change_nothing(client, statuses, metho
         url, data=json.dumps({"text": "Changed."}), content_type="application/json"
     )
 
-    assert response.status_code == 403
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert problem_body(response, 403)["detail"] == "Authentication credentials were not provided."
     claim.refresh_from_db()
     assert claim.text == "Unchanged."
     assert Claim.objects.count() == 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+import yaml
 
+from claims.api.errors import NOT_FOUND
 from claims.services import EvidenceItem, record_verdict
 from tests.factories import (
     get_status,
@@ -15,6 +17,7 @@ from tests.factories import (
     make_source,
     make_speaker,
 )
+from tests.test_api_errors import problem_body
 
 # --- speakers, sources, statuses --------------------------------------------------------------------------
 
@@ -79,8 +82,19 @@ def test_an_unknown_or_unpublished_speaker_is_a_404(client, statuses, slug):
 
     response = client.get(f"/api/v1/speakers/{quote(slug)}/")
 
-    assert response.status_code == 404
-    assert "detail" in response.json()
+    assert problem_body(response, 404)["detail"] == NOT_FOUND
+
+
+@pytest.mark.django_db
+def test_a_speaker_without_a_profile_page_has_an_empty_profile_url(client, statuses):
+    make_rated_claim(speaker=make_speaker(slug="anon", url=""))
+
+    body = client.get("/api/v1/speakers/anon/").json()
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    assert body["profile_url"] == ""
+    # The document says so: a string, not a "uri" (which an empty string is not).
+    assert "format" not in schema["components"]["schemas"]["SpeakerDetail"]["properties"]["profile_url"]
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.test import Client
 from claims.models import Kind, StatusChange
 from claims.services import CHANGE_FEED_LOCK, record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_rated_claims
+from tests.test_api_errors import parameter_errors
 from tests.test_write_path import wait_until
 
 CHANGE_FIELDS = {"id", "claim", "from_status", "to_status", "verdict", "at"}
@@ -135,8 +136,7 @@ def test_a_bad_feed_parameter_is_a_400_that_says_what_is_wrong(client, statuses,
 
     response = client.get(f"/api/v1/changes/?{query}")
 
-    assert response.status_code == 400
-    assert response.json() == {field: [message]}
+    assert parameter_errors(response) == {field: [message]}
 
 
 @pytest.mark.django_db

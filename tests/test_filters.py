@@ -12,6 +12,7 @@ import pytest
 
 from claims.models import Claim
 from tests.factories import make_claim, make_rated_claim, make_speaker
+from tests.test_api_errors import parameter_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +44,7 @@ def test_a_value_the_filter_cannot_use_is_the_same_sentence_on_the_page_and_in_t
     api = client.get("/api/v1/claims/?" + urlencode(params))
     page = client.get("/claims/?" + urlencode(params))
 
-    assert api.status_code == 400
-    assert api.json() == {name: [message]}
+    assert parameter_errors(api) == {name: [message]}
     assert page.status_code == 200
     html = page.content.decode()
     assert f"{message} No claims match." in html
@@ -90,8 +90,7 @@ def test_an_unknown_parameter_on_an_api_list_is_a_400_naming_it(client, statuses
 
     response = client.get(path)
 
-    assert response.status_code == 400
-    body = response.json()
+    body = parameter_errors(response)
     assert sorted(body) == unknown
     assert all(message[0].startswith("Unknown parameter. This list reads: ") for message in body.values())
 

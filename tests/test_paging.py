@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from claims.pagination import CURSOR_SALT
 from tests.factories import make_rated_claims
+from tests.test_api_errors import parameter_errors
 
 # DRF's cursor capped its offset into a tie at 1,000: more than 1,000 + PAGE tied rows made it loop.
 TIES = 1_050
@@ -162,6 +163,21 @@ def signed(payload: object) -> str:
     return signing.dumps(payload, salt=CURSOR_SALT)
 
 
+class RawJSON:
+    """A signing serializer that signs the bytes it is given as they are, even what is not JSON."""
+
+    def dumps(self, payload: bytes) -> bytes:
+        return payload
+
+    def loads(self, data: bytes) -> bytes:
+        return data
+
+
+def raw_signed(payload: bytes) -> str:
+    """A cursor signed with our key whose payload is exactly these bytes."""
+    return signing.dumps(payload, salt=CURSOR_SALT, serializer=RawJSON)
+
+
 FORGED = [
     "not-a-cursor",
     "%%%",
@@ -176,6 +192,11 @@ FORGED = [
     signed(["claims", "f", ["2025-01-01T00:00:00+00:00", 1, 2]]),
     signed(["claims", "f", ["2025-01-01T00:00:00", 1]]),  # no offset
     signed(["claims", "f", ["2025-01-01T00:00:00+99:00", 1]]),
+    # In UTC, after the year 9999: PostgreSQL would store it, Python could not read it back.
+    signed(["claims", "f", ["9999-12-31T23:59:59-23:59", 1]]),
+    signed(["claims", "f", ["0001-01-01T00:00:00+23:59", 1]]),
+    raw_signed(b"[" * 5000 + b"]" * 5000),  # deeper than Python's JSON parser goes
+    raw_signed(b'["claims", "f", ['),
     signed(["claims", "f", ["a\x00b", 1]]),
     signed(["claims", "f", [20250101, 1]]),  # wrong types
     signed(["claims", "f", ["2025-01-01T00:00:00+00:00", "1"]]),
@@ -195,8 +216,7 @@ def test_a_cursor_we_did_not_make_is_a_400_in_the_api(client, statuses, cursor):
 
     for path in ("/api/v1/claims/", "/api/v1/claims/?q=claim&"):
         response = client.get(path + ("&" if "?" in path else "?") + "cursor=" + quote(cursor))
-        assert response.status_code == 400, path
-        assert response.json() == INVALID
+        assert parameter_errors(response) == INVALID, path
 
 
 @pytest.mark.django_db
@@ -205,6 +225,8 @@ def test_a_cursor_we_did_not_make_is_a_400_in_the_api(client, statuses, cursor):
     [
         ("/api/v1/speakers/", signed(["speakers", "f", ["a\x00b", 1]])),
         ("/api/v1/speakers/", signed(["speakers", "f", ["x" * 1001, 1]])),
+        ("/api/v1/speakers/", signed(["speakers", "f", ["a\ud800b", 1]])),  # a lone surrogate
+        ("/api/v1/speakers/", signed(["speakers", "f", ["\udc00", 1]])),
         ("/api/v1/speakers/", drf_cursor(p="a\x00b")),
         ("/api/v1/sources/", signed(["sources", "f", ["2025-02-30", 1]])),
         ("/api/v1/sources/", signed(["sources", "b", ["2025-01-01T00:00:00+00:00", 1]])),
@@ -218,8 +240,7 @@ def test_a_cursor_we_did_not_make_is_a_400_on_every_list(client, statuses, path,
 
     response = client.get(path + ("&" if "?" in path else "?") + "cursor=" + quote(cursor))
 
-    assert response.status_code == 400
-    assert response.json() == INVALID
+    assert parameter_errors(response) == INVALID
 
 
 @pytest.mark.django_db
@@ -229,6 +250,28 @@ def test_a_cursor_we_did_not_make_is_a_404_on_pages(client, statuses, cursor):
 
     for path in ("/claims/?", "/claims/?q=claim&", f"/speakers/{claim.speaker.slug}/?"):
         assert client.get(f"{path}cursor={quote(cursor)}").status_code == 404, path
+
+
+@pytest.mark.django_db
+def test_a_cursor_time_with_an_offset_postgresql_refuses_is_read_as_the_same_instant_in_utc(client, statuses):
+    first, second = make_rated_claims(2)
+    in_utc = second.status_changed_at.isoformat()
+    # The same instant, 20 hours ahead of UTC: Python reads the offset, PostgreSQL would refuse it.
+    ahead = second.status_changed_at.astimezone(timezone.get_fixed_timezone(20 * 60)).isoformat()
+    assert ahead.endswith("+20:00")
+
+    def listed(at: str) -> list[int]:
+        cursor = quote(signed(["claims", "f", [at, second.id]]))
+        return [
+            row["id"]
+            for row in client.get(f"/api/v1/claims/?cursor={cursor}&page_size=100").json()["results"]
+        ]
+
+    assert listed(ahead) == listed(in_utc)
+    assert first.id in listed(ahead)
+    assert second.id not in listed(ahead)
+    page = client.get("/claims/?cursor=" + quote(signed(["claims", "f", [ahead, second.id]])))
+    assert page.status_code == 200
 
 
 @pytest.mark.django_db
@@ -263,8 +306,7 @@ def test_a_number_of_thousands_of_digits_is_a_400(client, statuses, path, name, 
 
     response = client.get(path + "9" * 5000)
 
-    assert response.status_code == 400
-    assert response.json() == {name: [message]}
+    assert parameter_errors(response) == {name: [message]}
 
 
 @pytest.mark.django_db

@@ -163,8 +163,11 @@ class SpeakerSerializer(serializers.ModelSerializer):
 
 
 class SpeakerDetailSerializer(SpeakerSerializer):
-    profile_url = serializers.URLField(
-        source="url", read_only=True, help_text="The speaker's official page or profile, if known."
+    # A CharField, not a URLField: the value is empty when we know no page, which is no URI.
+    profile_url = serializers.CharField(
+        source="url",
+        read_only=True,
+        help_text="The URL of the speaker's official page or profile; empty when not known.",
     )
 
     class Meta(SpeakerSerializer.Meta):

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from claims.api.errors import problem_responses
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
@@ -42,23 +42,26 @@ from claims.models import (
 )
 from claims.pagination import ChangeFeedPagination, ClaimPagination, SourcePagination, SpeakerPagination
 
-_NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="No published item has this id or slug.")
-_BAD_REQUEST = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="A parameter is malformed: the body names it and says why."
-)
+# The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
+# malformed or unknown parameter, a single item may not be published; any of them may be asked for a
+# format we do not serve, or be throttled.
+_LIST_ERRORS = problem_responses(400, 406, 429)
+_DETAIL_ERRORS = problem_responses(404, 406, 429)
 
 
 class PublicReadSchema(AutoSchema):
-    """The OpenAPI description of an API operation: tagged by its resource, and open to anonymous readers.
+    """The OpenAPI description of an API operation: tagged by its resource, and public.
 
-    (drf-spectacular does not know that DjangoModelPermissionsOrAnonReadOnly lets anyone read.)
+    Every operation is a read that anyone may make without signing in, and a signed-in user reads the same
+    published data, so no operation lists a security requirement (drf-spectacular would list the session
+    cookie: it does not know that DjangoModelPermissionsOrAnonReadOnly lets anyone read).
     """
 
     def get_tags(self) -> list[str]:
         return [self.path.split("/")[3]]  # /api/v1/<resource>/...
 
     def get_auth(self) -> list[dict[str, list[str]]]:
-        return [*super().get_auth(), {}]
+        return []
 
 
 class PublicListMixin:
@@ -86,12 +89,12 @@ class PublicListMixin:
         summary="List published claims",
         description="Claims with a published verdict, the latest status change first (by relevance first "
         "when searching with `q`). Paged by cursor: follow `next` and `previous`.",
-        responses={200: ClaimSerializer(many=True), 400: _BAD_REQUEST},
+        responses={200: ClaimSerializer(many=True), **_LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="A published claim with its verdicts",
         description="The claim, and its published verdicts newest first, each with its evidence.",
-        responses={200: ClaimDetailSerializer, 404: _NOT_FOUND},
+        responses={200: ClaimDetailSerializer, **_DETAIL_ERRORS},
     ),
 )
 class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
@@ -117,9 +120,9 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="List speakers",
         description="Speakers with at least one published claim, by name.",
-        responses={200: SpeakerSerializer(many=True), 400: _BAD_REQUEST},
+        responses={200: SpeakerSerializer(many=True), **_LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="A speaker", responses={200: SpeakerDetailSerializer, 404: _NOT_FOUND}),
+    retrieve=extend_schema(summary="A speaker", responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS}),
 )
 class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
@@ -143,11 +146,11 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         summary="List sources",
         description="Documents where published claims appeared or that published verdicts cite, the "
         "newest publication first (sources without a date last).",
-        responses={200: SourceSerializer(many=True), 400: _BAD_REQUEST},
+        responses={200: SourceSerializer(many=True), **_LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="A source with its archived text",
-        responses={200: SourceDetailSerializer, 404: _NOT_FOUND},
+        responses={200: SourceDetailSerializer, **_DETAIL_ERRORS},
     ),
 )
 class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
@@ -171,8 +174,9 @@ class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         summary="List statuses",
         description="Every status of both scales (accuracy for facts, tracking for promises and "
         "predictions), each scale from best to worst. Position 1 is the worst; 0 rates nothing.",
+        responses={200: StatusSerializer(many=True), **_LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="A status", responses={200: StatusSerializer, 404: _NOT_FOUND}),
+    retrieve=extend_schema(summary="A status", responses={200: StatusSerializer, **_DETAIL_ERRORS}),
 )
 class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
@@ -191,7 +195,7 @@ class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         summary="The feed of status changes",
         description="Every published status change, oldest first. Keep the `last_id` of each page and "
         "ask for `?after=<last_id>`: you see each change once, in order, with nothing skipped.",
-        responses={200: StatusChangeSerializer(many=True), 400: _BAD_REQUEST},
+        responses={200: StatusChangeSerializer(many=True), **_LIST_ERRORS},
     ),
 )
 class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -1,0 +1,209 @@
+"""The API's one error shape: every error under /api/ is a problem document (RFC 9457).
+
+    HTTP/1.1 400 Bad Request
+    Content-Type: application/problem+json
+
+    {"type": "about:blank", "title": "Bad Request", "status": 400,
+     "detail": "The parameter page_size is not valid.",
+     "errors": {"page_size": ["Must be a whole number from 1 to 100."]}}
+
+`errors` is there only on a 400 that names parameters; a throttled 429 (and a 503) keeps its Retry-After
+header. One builder, `problem_response`, makes every one of them, whichever part of the stack refuses:
+
+- DRF's views: `exception_handler` (REST_FRAMEWORK["EXCEPTION_HANDLER"]).
+- Django, for what no DRF view answers (an unknown URL under /api/, a bad Host header, too many query
+  parameters, an unexpected error): `page_not_found`, `bad_request`, `permission_denied` and `server_error`,
+  named in factcheck/urls.py. Outside /api/ they answer Django's own pages.
+- factcheck.middleware, which refuses NUL and lone surrogates before any view.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views import defaults
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# One sentence for every 404, whatever was not found (an unknown URL, id or slug, or an unpublished claim).
+NOT_FOUND = "Nothing is published at this URL."
+SERVER_ERROR = "The server failed to answer this request. The error has been logged."
+# Headers DRF sets on an error response that clients need: how to authenticate, when to try again.
+_KEPT_HEADERS = ("WWW-Authenticate", "Retry-After")
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """True for a request under /api/: its errors are problem documents, not HTML pages."""
+    return request.path_info == "/api" or request.path_info.startswith("/api/")
+
+
+def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The body of an API error: the HTTP status, its reason phrase, a sentence, and the bad parameters."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """An API error as a plain Django response (no renderer, no content negotiation: it cannot fail).
+
+    The JSON is UTF-8; a character UTF-8 cannot hold (a lone surrogate echoed from a value) is written as
+    its \\u escape, which is still valid JSON.
+    """
+    text = json.dumps(problem(status, detail, errors), ensure_ascii=False)
+    return HttpResponse(
+        text.encode("utf-8", "backslashreplace"),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+# DRF --------------------------------------------------------------------------------------------------
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's EXCEPTION_HANDLER: every APIException (and Django's Http404 and PermissionDenied) as a problem.
+
+    DRF's own handler runs first for what it does besides the body: it rolls back an atomic request and
+    works out the Retry-After and WWW-Authenticate headers, which are kept. Anything else returns None, so
+    Django's handler500 answers (a problem too, under /api/) and logs it.
+    """
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    status = response.status_code
+    headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _messages_by_parameter(exc.detail)
+        return problem_response(status, invalid_parameters(sorted(errors)), errors, headers=headers)
+    if status == HTTPStatus.NOT_FOUND:
+        return problem_response(status, NOT_FOUND, headers=headers)
+    detail = response.data.get("detail") if isinstance(response.data, dict) else None
+    return problem_response(status, str(detail or HTTPStatus(status).phrase), headers=headers)
+
+
+def invalid_parameters(names: list[str]) -> str:
+    """The detail sentence of a 400 that names parameters."""
+    if len(names) == 1:
+        return f"The parameter {names[0]} is not valid."
+    return f"The parameters {', '.join(names[:-1])} and {names[-1]} are not valid."
+
+
+def _messages_by_parameter(detail: Any) -> dict[str, list[str]]:
+    """A ValidationError's detail as {parameter: [message, ...]}; errors not tied to one parameter are
+    under "non_field_errors" (DRF's name).
+    """
+    if isinstance(detail, dict):
+        return {str(name): _messages(value) for name, value in detail.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: _messages(detail)}
+
+
+def _messages(detail: Any) -> list[str]:
+    """Every message in a (possibly nested) ValidationError detail, as strings."""
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _messages(value)]
+    if isinstance(detail, list):
+        return [message for value in detail for message in _messages(value)]
+    return [str(detail)]
+
+
+# Django's error views (factcheck/urls.py) ---------------------------------------------------------------
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refused to read (a bad Host header, too many parameters, ...)."""
+    if is_api_request(request):
+        return problem_response(HTTPStatus.BAD_REQUEST, "The request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403."""
+    if is_api_request(request):
+        return problem_response(HTTPStatus.FORBIDDEN, str(exceptions.PermissionDenied.default_detail))
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an unknown URL under /api/ is the same 404 as an unknown id."""
+    if is_api_request(request):
+        return problem_response(HTTPStatus.NOT_FOUND, NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django has logged the error; the client learns only that it happened."""
+    if is_api_request(request):
+        return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+    return defaults.server_error(request)
+
+
+# The OpenAPI description ---------------------------------------------------------------------------------
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An API error (RFC 9457 problem details, served as application/problem+json)."""
+
+    type = serializers.CharField(help_text='Always "about:blank": the status says what kind of error it is.')
+    title = serializers.CharField(help_text="The HTTP status's reason phrase, such as “Bad Request”.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="What went wrong, in one sentence.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="On a 400 that names parameters: each bad parameter with what is wrong with it.",
+    )
+
+    class Meta:
+        ref_name = "Problem"
+
+
+def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """The error responses of an operation for extend_schema(responses=...), each a Problem."""
+    return {(status, PROBLEM_CONTENT_TYPE): ERROR_RESPONSES[status] for status in statuses}
+
+
+def _error_response(status: int, description: str, detail: str, **errors: list[str]) -> OpenApiResponse:
+    """An error response in the document, with a real body as its example (the docs page shows it)."""
+    example = OpenApiExample(HTTPStatus(status).phrase, value=problem(status, detail, errors or None))
+    return OpenApiResponse(ProblemSerializer, description=description, examples=[example])
+
+
+ERROR_RESPONSES = {
+    400: _error_response(
+        400,
+        "A parameter is malformed or unknown: `errors` names each and says why.",
+        "The parameter page_size is not valid.",
+        page_size=["Must be a whole number from 1 to 100."],
+    ),
+    404: _error_response(404, "Nothing is published at this URL.", NOT_FOUND),
+    406: _error_response(
+        406,
+        "The Accept header asks for a format the API does not serve.",
+        str(exceptions.NotAcceptable.default_detail),
+    ),
+    429: _error_response(
+        429,
+        "Too many requests: the Retry-After header says how many seconds to wait.",
+        "Request was throttled. Expected available in 30 seconds.",
+    ),
+}
