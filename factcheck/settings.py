@@ -134,6 +134,12 @@ MIDDLEWARE = [
     # Last, so its process_exception runs first: a lost database is a 503, not a 500.
     "factcheck.health.DatabaseOutageMiddleware",
 ]
+if DEBUG:
+    # Django's debug 404 page skips handler404: under /api/ this answers the API's problem document instead.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
+        "claims.api.errors.debug_not_found_middleware",
+    )
 
 ROOT_URLCONF = "factcheck.urls"
 WSGI_APPLICATION = "factcheck.wsgi.application"

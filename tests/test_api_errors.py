@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from unittest.mock import patch
 
 import pytest
@@ -252,3 +255,29 @@ def test_an_unexpected_error_under_api_is_a_500_problem_that_does_not_show_the_e
     assert "a bug" not in api.content.decode()
     assert page.status_code == 500
     assert page["Content-Type"].startswith("text/html")
+
+
+def test_with_debug_on_an_unknown_api_url_is_still_the_problem_404_and_a_missing_slash_still_redirects():
+    # `make run` serves with DEBUG on, where Django's HTML debug page replaces handler404.
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    script = (
+        "import django; django.setup();"
+        "from django.test import Client; from django.test.utils import setup_test_environment;"
+        "setup_test_environment(); c = Client();"
+        "r = c.get('/api/v1/nope/'); print(r.status_code, r['Content-Type'], r.json()['detail']);"
+        "r = c.get('/api/v1/statuses'); print(r.status_code, r['Location']);"
+        "r = c.get('/no-such-page/'); print(r.status_code, r['Content-Type'])"
+    )
+    result = subprocess.run(  # noqa: S603 (this interpreter, with the test's own script)
+        [sys.executable, "-c", script],
+        env={**env, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "factcheck.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "404 application/problem+json Nothing is published at this URL.",
+        "301 /api/v1/statuses/",
+        "404 text/html; charset=utf-8",
+    ]

@@ -20,6 +20,7 @@ header. One builder, `problem_response`, makes every one of them, whichever part
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -155,6 +156,27 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
         return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
     return defaults.server_error(request)
+
+
+def debug_not_found_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
+    """With DEBUG on, Django answers an unknown URL with its HTML debug page, not handler404: under /api/ this
+    gives the problem document instead, so the development server speaks to API clients as production does.
+
+    Only in MIDDLEWARE when DEBUG is on (settings.py); it sits after CommonMiddleware, which still turns a
+    404 of a URL missing its slash into the redirect.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if (
+            response.status_code == HTTPStatus.NOT_FOUND
+            and is_api_request(request)
+            and response.get("Content-Type", "").split(";")[0] != PROBLEM_CONTENT_TYPE
+        ):
+            return problem_response(HTTPStatus.NOT_FOUND, NOT_FOUND)
+        return response
+
+    return middleware
 
 
 # The OpenAPI description ---------------------------------------------------------------------------------
