@@ -53,9 +53,9 @@ class AnonymousClientThrottle(AnonRateThrottle):
     refused request waits until the TAT is that close again.
 
     One statement per anonymous request decides, records and yields the wait (an upsert of the client's row
-    in factcheck_api_throttle, claims migration 0012). Its row lock makes concurrent requests of one client
-    take turns, so a burst lets exactly N through; the database's clock is the only clock, so every process
-    agrees.
+    in factcheck_api_throttle, claims migration 0012; the wait is zero if the request passes). Its row lock
+    makes concurrent requests of one client take turns, so a burst lets exactly N through; the database's
+    clock is the only clock, so every process agrees.
     """
 
     # Every this many anonymous requests a process deletes the rows that are past (a client whose TAT is
@@ -84,20 +84,25 @@ class AnonymousClientThrottle(AnonRateThrottle):
         emission = timedelta(seconds=self.duration / self.num_requests)
         burst = timedelta(seconds=self.duration) - emission
         with connection.cursor() as cursor:
+            # "now" is read once, when the client's row is locked (clock_timestamp(), not the statement's
+            # start): requests that queue for the row are judged in the order they get it.
             cursor.execute(
                 """
-                INSERT INTO factcheck_api_throttle AS client (key, tat, allowed)
-                VALUES (%(key)s, statement_timestamp() + %(emission)s, true)
-                ON CONFLICT (key) DO UPDATE SET
-                    allowed = client.tat <= statement_timestamp() + %(burst)s,
-                    tat = CASE WHEN client.tat <= statement_timestamp() + %(burst)s
-                        THEN greatest(client.tat, statement_timestamp()) + %(emission)s
-                        ELSE client.tat END
-                RETURNING allowed, extract(epoch FROM tat - statement_timestamp() - %(burst)s)
+                INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
+                VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
+                ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
+                    SELECT
+                        CASE WHEN client.tat - %(burst)s <= now
+                            THEN greatest(client.tat, now) + %(emission)s
+                            ELSE client.tat END,
+                        greatest(client.tat - %(burst)s - now, interval '0')
+                    FROM (SELECT clock_timestamp() AS now) AS clock
+                )
+                RETURNING extract(epoch FROM wait)
                 """,
                 {"key": self.key, "emission": emission, "burst": burst},
             )
-            allowed, self.seconds_to_wait = cursor.fetchone()
+            (self.seconds_to_wait,) = cursor.fetchone()
             if next(self._requests) % self.PRUNE_EVERY == 0:
                 # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two
                 # prunes cannot deadlock).
@@ -109,7 +114,7 @@ class AnonymousClientThrottle(AnonRateThrottle):
                     )
                     """
                 )
-        return allowed
+        return self.seconds_to_wait == 0
 
     def wait(self) -> float:
         """Seconds until the refused client may make its next request. No query."""

@@ -154,7 +154,7 @@ def test_what_the_throttle_costs_per_request(client, anon_rate, statuses, django
         assert client.get(CLAIMS).status_code == 200
 
 
-def test_every_prune_every_th_request_deletes_the_clients_that_are_past(
+def test_the_periodic_prune_deletes_the_clients_whose_time_is_past(
     client, anon_rate, monkeypatch, django_assert_num_queries
 ):
     """The table holds the recent clients only: a client whose time is past is deleted by the prune, one
@@ -177,7 +177,8 @@ def test_every_prune_every_th_request_deletes_the_clients_that_are_past(
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_burst_on_many_connections_at_once_lets_exactly_the_rate_through(anon_rate):
     """16 requests of one client at the same instant, each on its own database connection (as 16 gunicorn
-    workers would be): exactly 5 pass, and each refused one is told to wait at most a twelfth of a minute."""
+    workers would be): exactly 5 pass, and each refused one is told to wait a twelfth of a minute (less the
+    moments the burst took)."""
     anon_rate("5/minute")
     request = RequestFactory().get(CLAIMS, REMOTE_ADDR="203.0.113.50")
     request.user = AnonymousUser()
@@ -197,7 +198,7 @@ def test_a_burst_on_many_connections_at_once_lets_exactly_the_rate_through(anon_
         answers = list(pool.map(lambda _: ask(), range(16)))
 
     assert sum(allowed for allowed, _ in answers) == 5
-    assert all(0 < wait <= 12 for allowed, wait in answers if not allowed)
+    assert all(10 < wait <= 12 for allowed, wait in answers if not allowed), answers
 
 
 # Two servers, as two containers or two gunicorn workers are: separate processes on one database.
@@ -281,10 +282,11 @@ def _burst(ports: list[int], count: int) -> list[http.client.HTTPResponse]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_server_processes_share_one_exact_count(tmp_path, anon_rate):
+def test_two_server_processes_share_one_exact_count(tmp_path):
     """A client's requests, alternating between two gunicorn processes over real HTTP, are counted once:
     the throttle's memory is PostgreSQL's table, not each process's. A burst of 12 at the same instant,
     over both processes and their threads, lets exactly the rate (3) through."""
+    _forget_every_client()
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     servers = [_start_gunicorn(port, log) for port, log in zip(ports, logs, strict=True)]
