@@ -7,11 +7,14 @@ by client_address(); README.md ("Abuse") says how to set NUM_PROXIES behind a pr
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
+from datetime import timedelta
 
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import admin
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle
@@ -44,9 +47,22 @@ def client_address(request: HttpRequest) -> str:
 class AnonymousClientThrottle(AnonRateThrottle):
     """DRF's throttle of anonymous requests (scope "anon", rate API_ANON_THROTTLE_RATE), per client_address().
 
-    Its history lives in the shared cache (PostgreSQL): one read and one write of the client's entry per
-    anonymous API request. A throttled request is a 429 with Retry-After (DRF's Throttled).
+    The generic cell rate algorithm (GCRA): a rate of N per period allows a burst of N, then one request
+    every period/N. Each client's row holds its theoretical arrival time (TAT): a request passes if the TAT is
+    at most period - period/N ahead of now, and then moves it period/N later (from now, if it was past); a
+    refused request waits until the TAT is that close again.
+
+    One statement per anonymous request decides, records and yields the wait (an upsert of the client's row
+    in factcheck_api_throttle, claims migration 0012; the wait is zero if the request passes). Its row lock
+    makes concurrent requests of one client take turns, so a burst lets exactly N through; the database's
+    clock is the only clock, so every process agrees.
     """
+
+    # Every this many anonymous requests a process deletes the rows that are past (a client whose TAT is
+    # past is as if never seen): the table holds the clients of the last period, plus at most this many
+    # rows per process.
+    PRUNE_EVERY = 1000
+    _requests = itertools.count(1)
 
     def get_rate(self) -> str | None:
         # Read at request time (DRF reads it once, at import), so a changed setting takes effect.
@@ -56,6 +72,53 @@ class AnonymousClientThrottle(AnonRateThrottle):
 
     def get_ident(self, request: HttpRequest) -> str:
         return client_address(request)
+
+    def allow_request(self, request: HttpRequest, view: object) -> bool:
+        """True if the request may pass. One query for an anonymous request (two every PRUNE_EVERY-th of
+        the process); none when the throttle is off or the user is logged in."""
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        emission = timedelta(seconds=self.duration / self.num_requests)
+        burst = timedelta(seconds=self.duration) - emission
+        with connection.cursor() as cursor:
+            # "now" is read once, when the client's row is locked (clock_timestamp(), not the statement's
+            # start): requests that queue for the row are judged in the order they get it.
+            cursor.execute(
+                """
+                INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
+                VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
+                ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
+                    SELECT
+                        CASE WHEN client.tat - %(burst)s <= now
+                            THEN greatest(client.tat, now) + %(emission)s
+                            ELSE client.tat END,
+                        greatest(client.tat - %(burst)s - now, interval '0')
+                    FROM (SELECT clock_timestamp() AS now) AS clock
+                )
+                RETURNING extract(epoch FROM wait)
+                """,
+                {"key": self.key, "emission": emission, "burst": burst},
+            )
+            (self.seconds_to_wait,) = cursor.fetchone()
+            if next(self._requests) % self.PRUNE_EVERY == 0:
+                # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two
+                # prunes cannot deadlock).
+                cursor.execute(
+                    """
+                    DELETE FROM factcheck_api_throttle WHERE key IN (
+                        SELECT key FROM factcheck_api_throttle WHERE tat < statement_timestamp()
+                        FOR UPDATE SKIP LOCKED
+                    )
+                    """
+                )
+        return self.seconds_to_wait == 0
+
+    def wait(self) -> float:
+        """Seconds until the refused client may make its next request. No query."""
+        return float(self.seconds_to_wait)
 
 
 def login_locked_out(

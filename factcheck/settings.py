@@ -212,7 +212,8 @@ STORAGES = {
     },
 }
 
-# Abuse: who a client is, the shared cache the API throttle counts in, the admin's login lockout and the
+# Abuse: who a client is, the API throttle (its state is a PostgreSQL table that every process shares, so no
+# shared cache is needed: CACHES is Django's default), the admin's login lockout and the
 # Content-Security-Policy. README.md ("Abuse") says how each behaves.
 
 # How many proxies that append to X-Forwarded-For stand in front of the app. 0 trusts no header (the client
@@ -221,19 +222,6 @@ STORAGES = {
 NUM_PROXIES = env_int("NUM_PROXIES", 0 if DEBUG else 1)
 if NUM_PROXIES < 0:
     raise ImproperlyConfigured(f"NUM_PROXIES must be 0 or more, not {NUM_PROXIES}")
-
-# DRF's throttle keeps each client's recent requests in the cache, so the cache must be one for every
-# gunicorn worker and every container: PostgreSQL's, in an UNLOGGED table made by claims migration 0012
-# (a lost cache only forgets recent requests, so it is not written to the WAL).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "factcheck_cache",
-        # Django culls a third of the entries past this (expired ones first): room for every client of a
-        # busy minute, while the count it takes on every write stays cheap.
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
-    }
-}
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import socket
 import subprocess
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import gunicorn.config
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
+
+from factcheck.abuse import AnonymousClientThrottle
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +28,15 @@ def _api_throttle_off(settings):
 
 
 @pytest.fixture
-def anon_rate(settings, db):
-    """Turn the API's throttle of anonymous clients on at a rate, such as "3/minute", from an empty cache.
+def anon_rate(settings, db, monkeypatch):
+    """Turn the API's throttle of anonymous clients on at a rate, such as "3/minute", with no client seen yet.
 
-    The cache is a PostgreSQL table that is not a model's, so a transactional test's flush leaves it as it was.
+    Its table is not a model's, so a transactional test's flush would leave it as it was: it is emptied here.
+    The prune's request count starts again, so the query counts a test pins do not depend on test order.
     """
-    cache.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM factcheck_api_throttle")
+    monkeypatch.setattr(AnonymousClientThrottle, "_requests", itertools.count(1))
 
     def set_rate(rate: str) -> None:
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": rate}}

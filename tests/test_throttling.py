@@ -1,4 +1,5 @@
-"""The API's throttle of anonymous clients: a 429 with Retry-After past the rate, per client, shared by processes."""
+"""The API's throttle of anonymous clients: a 429 with Retry-After past the rate, per client, shared by processes,
+exact under bursts."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import gunicorn.config
 import pytest
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, connections
 from django.test import RequestFactory
 
-from factcheck.abuse import client_address
+from factcheck.abuse import AnonymousClientThrottle, client_address
 from tests.factories import make_rated_claim, make_user
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +40,9 @@ def test_an_anonymous_client_past_the_rate_gets_a_429_with_retry_after(client, a
     refused = client.get(CLAIMS)
 
     assert refused.status_code == 429
-    assert 1 <= int(refused["Retry-After"]) <= 60
+    # A burst of 3 spends the minute's allowance; the next request may come one third of a minute after the
+    # first (less the few milliseconds the requests took).
+    assert int(refused["Retry-After"]) in (19, 20)
     assert refused.json()["detail"]  # a sentence for the reader (its wording is the error handler's)
     # Every API list and detail counts against the same rate.
     assert client.get("/api/v1/statuses/").status_code == 429
@@ -108,14 +113,37 @@ def test_client_address(settings, meta, num_proxies, expected):
     assert client_address(RequestFactory().get("/", **meta)) == expected
 
 
+def _seconds_pass(seconds: int) -> None:
+    """Every client's theoretical arrival time moves that much earlier: as if the time had passed."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE factcheck_api_throttle SET tat = tat - make_interval(secs => %s)", [seconds])
+
+
+def test_after_a_burst_a_client_gets_one_request_per_share_of_the_period(client, anon_rate):
+    """3/minute: three at once, then one every 20 seconds; a client that waits long enough has a full burst."""
+    anon_rate("3/minute")
+    assert [client.get(CLAIMS).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+    _seconds_pass(15)
+    refused = client.get(CLAIMS)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) in (4, 5)
+
+    _seconds_pass(5)
+    assert [client.get(CLAIMS).status_code for _ in range(2)] == [200, 429]
+
+    _seconds_pass(60)
+    assert [client.get(CLAIMS).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
 def test_what_the_throttle_costs_per_request(client, anon_rate, statuses, django_assert_num_queries):
-    """The view's one query, plus the client's cache entry read (1) and written (count, savepoint, read,
-    write, release: 5). A refused request reads only. A logged-in request touches no cache."""
+    """One statement per anonymous request, passed (plus the view's one query) or refused (alone). A
+    logged-in request costs the throttle nothing."""
     make_rated_claim()
     anon_rate("2/minute")
-    with django_assert_num_queries(1 + 6):
+    with django_assert_num_queries(1 + 1):
         assert client.get(CLAIMS).status_code == 200
-    with django_assert_num_queries(1 + 6):
+    with django_assert_num_queries(1 + 1):
         assert client.get(CLAIMS).status_code == 200
     with django_assert_num_queries(1):
         assert client.get(CLAIMS).status_code == 429
@@ -124,6 +152,53 @@ def test_what_the_throttle_costs_per_request(client, anon_rate, statuses, django
     client.get(CLAIMS)  # the session's user is read once, then cached on the session's request
     with django_assert_num_queries(3):  # session, user, the list
         assert client.get(CLAIMS).status_code == 200
+
+
+def test_the_periodic_prune_deletes_the_clients_whose_time_is_past(
+    client, anon_rate, monkeypatch, django_assert_num_queries
+):
+    """The table holds the recent clients only: a client whose time is past is deleted by the prune, one
+    more statement on every PRUNE_EVERY-th anonymous request of a process."""
+    anon_rate("3/minute")
+    monkeypatch.setattr(AnonymousClientThrottle, "PRUNE_EVERY", 3)
+    for address in ("192.0.2.1", "192.0.2.2"):
+        client.get(CLAIMS, REMOTE_ADDR=address)
+    _seconds_pass(30)  # the times of 192.0.2.1 and .2 are 10 seconds past now
+    with django_assert_num_queries(1 + 1 + 1):  # throttle, the list, the prune
+        assert client.get(CLAIMS, REMOTE_ADDR="192.0.2.3").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM factcheck_api_throttle")
+        assert [key for (key,) in cursor.fetchall()] == ["throttle_anon_192.0.2.3"]
+    with django_assert_num_queries(1 + 1):
+        assert client.get(CLAIMS, REMOTE_ADDR="192.0.2.1").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_burst_on_many_connections_at_once_lets_exactly_the_rate_through(anon_rate):
+    """16 requests of one client at the same instant, each on its own database connection (as 16 gunicorn
+    workers would be): exactly 5 pass, and each refused one is told to wait a twelfth of a minute (less the
+    moments the burst took)."""
+    anon_rate("5/minute")
+    request = RequestFactory().get(CLAIMS, REMOTE_ADDR="203.0.113.50")
+    request.user = AnonymousUser()
+    start = threading.Barrier(16)
+
+    def ask() -> tuple[bool, float | None]:
+        try:
+            throttle = AnonymousClientThrottle()
+            connections["default"].ensure_connection()  # connected before the start, so all ask at once
+            start.wait(timeout=20)
+            allowed = throttle.allow_request(request, None)
+            return allowed, None if allowed else throttle.wait()
+        finally:
+            connections["default"].close()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: ask(), range(16)))
+
+    assert sum(allowed for allowed, _ in answers) == 5
+    assert all(10 < wait <= 12 for allowed, wait in answers if not allowed), answers
 
 
 # Two servers, as two containers or two gunicorn workers are: separate processes on one database.
@@ -149,7 +224,8 @@ def _start_gunicorn(port: int, log: Path) -> subprocess.Popen:
         "API_ANON_THROTTLE_RATE": "3/minute",
         "NUM_PROXIES": "0",
     }
-    options = ["--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    # Four threads: requests run at once within a process too, each thread on its own database connection.
+    options = ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
     if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
         options.append("--no-control-socket")  # gunicorn 24+ would share one in ~/.gunicorn between servers
     return subprocess.Popen(  # noqa: S603 (our own app, on a loopback port)
@@ -182,11 +258,35 @@ def _wait_until_serving(port: int, server: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")
 
 
+def _forget_every_client() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM factcheck_api_throttle")
+
+
+def _burst(ports: list[int], count: int) -> list[http.client.HTTPResponse]:
+    """`count` requests sent at the same instant, spread over the servers, each on its own connection."""
+    start = threading.Barrier(count)
+
+    def get(n: int) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=30)
+        conn.connect()
+        start.wait(timeout=20)
+        conn.request("GET", CLAIMS, headers={"Host": "localhost"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(get, range(count)))
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_server_processes_share_one_count(tmp_path):
+def test_two_server_processes_share_one_exact_count(tmp_path):
     """A client's requests, alternating between two gunicorn processes over real HTTP, are counted once:
-    the throttle's memory is PostgreSQL's cache table, not each process's."""
-    cache.clear()
+    the throttle's memory is PostgreSQL's table, not each process's. A burst of 12 at the same instant,
+    over both processes and their threads, lets exactly the rate (3) through."""
+    _forget_every_client()
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     servers = [_start_gunicorn(port, log) for port, log in zip(ports, logs, strict=True)]
@@ -199,9 +299,13 @@ def test_two_server_processes_share_one_count(tmp_path):
         assert [answer.status for answer in answers] == [200, 200, 200, 429, 429]
         assert {answer.getheader("Retry-After") is not None for answer in answers[3:]} == {True}
         assert _get(ports[0], "/claims/").status == 200  # pages are not throttled
+
+        _forget_every_client()
+        statuses = sorted(answer.status for answer in _burst(ports, 12))
+        assert statuses == [200] * 3 + [429] * 9, statuses
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-    cache.clear()
+    _forget_every_client()
