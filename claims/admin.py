@@ -8,15 +8,19 @@ verdicts and status changes are history: nobody edits or deletes them here (data
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -69,6 +73,52 @@ def evidence_list_html(evidence_list: list[dict]) -> SafeString | str:
         ),
     )
     return format_html('<ul style="margin:0;padding-left:1em">{}</ul>', items)
+
+
+# PostgreSQL takes UTC offsets up to ±15:59 (Python reads up to ±23:59).
+_LARGEST_OFFSET = timedelta(hours=16)
+
+
+def _is_usable_lookup(key: str, value: str) -> bool:
+    """False for a list's query-string lookup value that would fail in the database rather than in Django's
+    own checks: a time whose UTC offset PostgreSQL refuses or that falls outside the years 1 to 9999 in UTC,
+    or a year past 9999 (or before 1). No query."""
+    if key.endswith("__year") or "__year__" in key:
+        return value.isdigit() and 1 <= int(value) <= 9999
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return True  # not a real time: Django refuses it itself
+    if moment is None or moment.utcoffset() is None:
+        return True
+    if abs(moment.utcoffset()) >= _LARGEST_OFFSET:
+        return False
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+class CheckedLookupsChangeList(ChangeList):
+    """A change list whose hand-typed lookups (?published_at__gte=...) are checked before the database
+    sees them: one it could not take is refused as Django refuses any other bad lookup (the list again,
+    with ?e=1), not a 500."""
+
+    def get_filters_params(self, params: dict | None = None) -> dict:
+        lookup_params = super().get_filters_params(params)
+        for key, values in lookup_params.items():
+            for value in values if isinstance(values, list) else [values]:
+                if not _is_usable_lookup(key, value):
+                    raise IncorrectLookupParameters(f"{key}={value!r} is out of range")
+        return lookup_params
+
+
+class CheckedLookupsMixin:
+    """Every admin list here: its lookups are checked (CheckedLookupsChangeList)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CheckedLookupsChangeList
 
 
 class RefusedSaveMixin:
@@ -137,7 +187,7 @@ def author_name(user: Any) -> str:
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(admin.ModelAdmin):
+class SpeakerAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -153,7 +203,7 @@ class SpeakerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     formfield_overrides = URL_FIELDS
@@ -185,7 +235,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Status)
-class StatusAdmin(admin.ModelAdmin):
+class StatusAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     # Narrow enough for a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py):
     # the scale by its short name, small inputs for the label and the position.
     list_display = ["badge", "label", "scale_name", "position", "colour", "slug"]
@@ -377,7 +427,7 @@ class NewVerdictInline(admin.StackedInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
+class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
     list_display_links = ["claim_text"]
@@ -552,7 +602,7 @@ class EvidenceInline(AutocompleteFieldsMixin, admin.TabularInline):
 
 
 @admin.register(Verdict)
-class VerdictAdmin(RefusedSaveMixin, admin.ModelAdmin):
+class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
     """Verdicts across claims. New verdicts are recorded on their claim's page (through record_verdict),
     so there is no add page here; drafts can be edited and published, published verdicts only read."""
 
@@ -655,7 +705,7 @@ class VerdictAdmin(RefusedSaveMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
+class EvidenceAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, admin.ModelAdmin):
     """Every citation. Evidence is added on its verdict's page; a published verdict's evidence is read-only."""
 
     form = EvidenceForm
@@ -705,7 +755,7 @@ class EvidenceAdmin(AutocompleteFieldsMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(HistoryReadOnlyMixin, admin.ModelAdmin):
+class StatusChangeAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
     """The append-only record of published status changes: to read, never to write."""
 
     # The claim as a method, so its text wraps (the admin keeps a foreign key's column on one line), and a

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.log import log_response
 
-from claims.api.errors import is_api_request, problem_response
+from claims.api.errors import DATABASE_UNAVAILABLE, is_api_request, problem_response
 
 # How long a client should wait before trying again during an outage.
 RETRY_AFTER_SECONDS = 30
@@ -125,7 +125,7 @@ class DatabaseOutageMiddleware:
         if not is_connection_failure(exception):
             return None
         if is_api_request(request):
-            response = problem_response(503, "The database is unavailable. Try again shortly.")
+            response = problem_response(503, DATABASE_UNAVAILABLE)
         else:
             html = render_to_string(
                 "claims/unavailable.html",

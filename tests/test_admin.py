@@ -861,3 +861,35 @@ def test_an_archive_time_outside_the_years_1_to_9999_in_utc_is_refused(
         assert response.status_code == 200
         assert "Enter a time between the years 1 and 9999 in UTC." in response.content.decode()
         assert not Source.objects.exists()
+
+
+# A lookup typed into a list's URL that PostgreSQL or Python could not take: refused as Django refuses any
+# other bad lookup (the list again with ?e=1), never a 500.
+OUT_OF_RANGE_LOOKUPS = [
+    "verdict/?published_at__gte=2025-01-01T00:00:00%2B23:59",
+    "statuschange/?published_at__lt=2025-01-01T00:00:00-16:00",
+    "claim/?created_at__gte=9999-12-31T23:59:59-01:00",
+    "source/?updated_at__lte=0001-01-01T00:00:00%2B01:00",
+    "verdict/?published_at__year=99999",
+    "speaker/?created_at__year__gte=0",
+]
+
+
+@pytest.mark.parametrize("lookup", OUT_OF_RANGE_LOOKUPS)
+def test_a_time_the_database_cannot_take_in_a_list_url_is_refused_not_a_500(editor_client, lookup):
+    make_rated_claim()
+    path = "/admin/claims/" + lookup.split("?")[0]
+
+    response = editor_client.get("/admin/claims/" + lookup)
+
+    assert response.status_code == 302
+    assert response["Location"] == path + "?e=1"
+
+
+def test_a_time_with_an_offset_postgresql_takes_still_filters_a_list(editor_client):
+    claim = make_rated_claim()
+
+    response = editor_client.get("/admin/claims/verdict/?published_at__gte=2000-01-01T00:00:00%2B15:59")
+
+    assert response.status_code == 200
+    assert claim.text in response.content.decode()

@@ -78,8 +78,8 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
     for path, operations in schema["paths"].items():
         responses = operations["get"]["responses"]
         errors = {"404"} if path.endswith("}/") else {"400"}
-        assert set(responses) == {"200", *errors, "406", "429"}, path
-        for status in [*errors, "406", "429"]:
+        assert set(responses) == {"200", *errors, "406", "429", "503"}, path
+        for status in [*errors, "406", "429", "503"]:
             [(media_type, content)] = responses[status]["content"].items()
             assert media_type == "application/problem+json"
             assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, (path, status)
@@ -93,6 +93,14 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
     assert client.get("/api/v1/claims/?page_size=0").json() == bad_request["value"]
     assert client.get("/api/v1/claims/0/").json() == not_found["value"]
     assert client.get("/api/v1/claims/0/", HTTP_ACCEPT="text/csv").json() == not_acceptable["value"]
+    # What an outage answers (tests/test_outage.py sees it from a server whose database refuses).
+    [unavailable] = claim["503"]["content"]["application/problem+json"]["examples"].values()
+    assert unavailable["value"] == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "The database is unavailable. Try again shortly.",
+    }
 
 
 def test_the_openapi_schema_validates_without_warnings(tmp_path):

@@ -35,6 +35,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # One sentence for every 404, whatever was not found (an unknown URL, id or slug, or an unpublished claim).
 NOT_FOUND = "Nothing is published at this URL."
 SERVER_ERROR = "The server failed to answer this request. The error has been logged."
+# A database outage (factcheck.health): a 503 with Retry-After.
+DATABASE_UNAVAILABLE = "The database is unavailable. Try again shortly."
 # Headers DRF sets on an error response that clients need: how to authenticate, when to try again.
 _KEPT_HEADERS = ("WWW-Authenticate", "Retry-After")
 
@@ -227,5 +229,10 @@ ERROR_RESPONSES = {
         429,
         "Too many requests: the Retry-After header says how many seconds to wait.",
         "Request was throttled. Expected available in 30 seconds.",
+    ),
+    503: _error_response(
+        503,
+        "The database cannot be reached: the Retry-After header says how many seconds to wait.",
+        DATABASE_UNAVAILABLE,
     ),
 }

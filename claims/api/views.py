@@ -44,9 +44,9 @@ from claims.pagination import ChangeFeedPagination, ClaimPagination, SourcePagin
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
-# format we do not serve, or be throttled.
-_LIST_ERRORS = problem_responses(400, 406, 429)
-_DETAIL_ERRORS = problem_responses(404, 406, 429)
+# format we do not serve, be throttled, or find the database out of reach.
+_LIST_ERRORS = problem_responses(400, 406, 429, 503)
+_DETAIL_ERRORS = problem_responses(404, 406, 429, 503)
 
 
 class PublicReadSchema(AutoSchema):
