@@ -29,6 +29,10 @@ from tests.conftest import GOOD_SECRET_KEY, Server, production_env, the_test_dat
 from tests.factories import make_claim, make_speaker
 from tests.test_api_errors import PROBLEM_FIELDS
 
+# The server reads the test database, which pytest-django creates only for a run with a test that asks for it:
+# so that this module may run alone, its tests ask (each an empty transaction of this process's connection).
+pytestmark = pytest.mark.django_db
+
 # The production server -------------------------------------------------------------------------------------
 
 
