@@ -2,9 +2,9 @@
 
 `/healthz` says the process answers; `/readyz` says the database answers too. Load balancers and
 orchestrators call them every few seconds, from inside the network, often with an IP address as the Host and
-over plain HTTP, so they are answered by the first middleware: before the HTTPS redirect, the ALLOWED_HOSTS
-check (Django checks the Host only when something asks for it), the session and authentication. They
-disclose nothing but "ok" or "unavailable", whatever the Host.
+over plain HTTP, so they are answered by the first middleware after the one that adds the CSP header: before
+the HTTPS redirect, the ALLOWED_HOSTS check (Django checks the Host only when something asks for it), the
+session and authentication. They disclose nothing but "ok" or "unavailable", whatever the Host.
 
 When the database cannot be reached, a page or API request is a 503 with Retry-After (problem+json under
 /api/, a plain page elsewhere) and one WARNING line in the log, not a 500 with a traceback.

@@ -116,10 +116,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: the probes answer before the HTTPS redirect, the host check and the session are reached.
-    "factcheck.health.HealthProbeMiddleware",
-    # Next, so that every other response carries the policy: the refusals below and whitenoise's files too.
+    # First, so that every response carries the policy: the probes' answers, the refusals below, whitenoise's
+    # files and the outage's 503s too. It only adds a header (no Host, session or database).
     "csp.middleware.CSPMiddleware",
+    # Next: the probes answer before the HTTPS redirect, the host check and the session are reached.
+    "factcheck.health.HealthProbeMiddleware",
     "factcheck.middleware.RejectUnsafeCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

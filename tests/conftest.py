@@ -3,14 +3,17 @@ from __future__ import annotations
 import http.client
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import gunicorn.config
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -66,25 +69,18 @@ def unused_port() -> int:
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_SECRET_KEY = "k3y-" + "abcdefghij" * 5
+# Every variable settings.py reads, and those gunicorn reads itself: a developer's shell may set any of them
+# (NUM_PROXIES, SECURE_HSTS_PRELOAD, ORGANIZATION_URL...), and the server must not inherit it.
+SETTINGS_VARIABLES = frozenset(
+    re.findall(r'env_[a-z]+\("([A-Z_]+)"', (ROOT / "factcheck" / "settings.py").read_text())
+)
+GUNICORN_VARIABLES = frozenset({"GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"})
 
 
 def production_env(**env: str) -> dict[str, str]:
     """The environment of a production start: DEBUG off, a good key, nothing inherited that would change it."""
     inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            (
-                "DEBUG",
-                "SECRET_KEY",
-                "DATABASE",
-                "SECURE_",
-                "STATIC_ROOT",
-                "ALLOWED_HOSTS",
-                "SITE_URL",
-                "ORGANIZATION_URL",
-            )
-        )
+        k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES and k not in GUNICORN_VARIABLES
     }
     return {
         **inherited,
@@ -96,9 +92,17 @@ def production_env(**env: str) -> dict[str, str]:
     }
 
 
+def the_test_database_url() -> str:
+    """settings.DATABASE_URL, pointed at the test database (pytest-django renamed it in the connection's
+    settings): a server in a subprocess reaches it the same way. Needs the database (`django_db_blocker`)."""
+    url = urlsplit(django_settings.DATABASE_URL)
+    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory) -> Path:
-    """A STATIC_ROOT filled by the real `collectstatic` (about 4 s), as the Docker image's build does."""
+    """A STATIC_ROOT filled by the real `collectstatic` (about 4 s), as the Docker image's build does.
+    Once per run: every production server of the suite serves it."""
     root = tmp_path_factory.mktemp("staticfiles")
     env = production_env(STATIC_ROOT=str(root), DATABASE_URL="postgres://unused@localhost/unused")
     subprocess.run(
@@ -112,50 +116,85 @@ def collected_static(tmp_path_factory) -> Path:
     return root
 
 
-class Server:
-    """A gunicorn serving factcheck.wsgi on 127.0.0.1; its stderr is the log."""
+# gunicorn 24+ opens a control socket in the user's home, one shared by every server: none here.
+_NO_CONTROL_SOCKET = (
+    ["--no-control-socket"]
+    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS)
+    else []
+)
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = unused_port()
+
+class Server:
+    """A gunicorn serving factcheck.wsgi on 127.0.0.1, on a port of its own; its stdout and stderr are the log.
+
+    The port is bound here and handed to gunicorn (no other process can take it in between); the workers and
+    their threads run requests at once, each on its own database connection.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 1, threads: int = 1) -> None:
         self.log = log
-        options = ["--workers", "1", "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2"]
-        if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
-            options.append(
-                "--no-control-socket"
-            )  # gunicorn 24+ would share one in ~/.gunicorn between servers
-        with log.open("w") as stderr:
+        with socket.create_server((self.host, 0)) as listener, log.open("wb") as output:
+            self.port = listener.getsockname()[1]
+            options = [
+                f"--bind=fd://{listener.fileno()}",
+                f"--workers={workers}",
+                f"--threads={threads}",
+                "--graceful-timeout=2",
+                *_NO_CONTROL_SOCKET,
+            ]
             self.process = subprocess.Popen(  # noqa: S603 (our own app)
                 [sys.executable, "-m", "gunicorn", "factcheck.wsgi", *options],
                 cwd=ROOT,
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                pass_fds=[listener.fileno()],
             )
+        # Only gunicorn holds the socket now: once it exits, a connection is refused instead of waiting.
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     def request(
-        self, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+        self, path: str, headers: dict[str, str] | None = None, method: str = "GET", timeout: float = 30
     ) -> tuple[http.client.HTTPResponse, bytes, float]:
         """One plain-HTTP request: the response, its body and the seconds it took."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         started = time.monotonic()
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        body = response.read()
-        connection.close()
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
         return response, body, time.monotonic() - started
 
-    def wait_until_serving(self, deadline_seconds: float = 30) -> None:
+    def wait_until_serving(self, deadline_seconds: float = 60) -> None:
         deadline = time.monotonic() + deadline_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited:\n{self.log.read_text()}")
+                raise AssertionError(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.log.read_text()}"
+                )
             try:
-                self.request("/healthz")
+                self.request("/healthz", timeout=5)
                 return
             except OSError:
                 time.sleep(0.1)
         raise AssertionError(f"gunicorn did not answer within {deadline_seconds} s:\n{self.log.read_text()}")
 
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after `offset` (a `log_size()`)."""
+        with self.log.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
+
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=30)

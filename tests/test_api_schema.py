@@ -84,6 +84,17 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
             assert media_type == "application/problem+json"
             assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, (path, status)
             assert responses[status]["description"]
+        # A client told to wait is told for how long (schemathesis, in tests/test_bad_input.py, checks that
+        # the answers carry it).
+        for status in ("429", "503"):
+            assert responses[status]["headers"] == {
+                "Retry-After": {
+                    "schema": {"type": "integer", "minimum": 0},
+                    "required": True,
+                    "description": "How many seconds to wait before trying again.",
+                }
+            }, (path, status)
+        assert [status for status, response in responses.items() if "headers" in response] == ["429", "503"]
     # The examples the docs page shows are what the API answers.
     claims = schema["paths"]["/api/v1/claims/"]["get"]["responses"]
     claim = schema["paths"]["/api/v1/claims/{id}/"]["get"]["responses"]

@@ -10,20 +10,14 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
-import gunicorn.config
 import pytest
-from django.conf import settings
 from django.core import signing
 from django.core.management import call_command
 from django.db import connection
@@ -31,134 +25,50 @@ from django.db import connection
 from claims.api.errors import PROBLEM_CONTENT_TYPE
 from claims.models import Claim, Source, Speaker
 from claims.pagination import CURSOR_SALT
+from tests.conftest import GOOD_SECRET_KEY, Server, production_env, the_test_database_url
 from tests.factories import make_claim, make_speaker
 from tests.test_api_errors import PROBLEM_FIELDS
 
+# The server reads the test database, which pytest-django creates only for a run with a test that asks for it:
+# so that this module may run alone, its tests ask (each an empty transaction of this process's connection).
+pytestmark = pytest.mark.django_db
+
 # The production server -------------------------------------------------------------------------------------
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-# A key of its own: production settings refuse the development key. Cursors a test signs for the server
-# are signed with it.
-PRODUCTION_SECRET_KEY = secrets.token_urlsafe(50)
-
-
-@dataclass(frozen=True)
-class ProductionServer:
-    """A gunicorn serving the app with production settings, on the test database."""
-
-    host: str
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        with self.log.open("rb") as log:
-            log.seek(offset)
-            return log.read().decode("utf-8", "replace")
-
-
-def production_environment(static_root: Path) -> dict[str, str]:
-    """The environment of a production start (README: a local trial without TLS), on the test database."""
-    # pytest-django renamed the database in the connection's settings; the server reaches it the same way.
-    database_url = urlsplit(settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"])
-    return {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": PRODUCTION_SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "STATIC_ROOT": str(static_root),
-        "DATABASE_URL": database_url.geturl(),
-        # Each request opens its own connection: nothing is left open when a test empties the tables.
-        "CONN_MAX_AGE": "0",
-        # The tests send thousands of requests from one address.
-        "API_ANON_THROTTLE_RATE": "100000/minute",
-        # Errors only: a 500 logs its traceback, which the tests look for.
-        "LOG_LEVEL": "ERROR",
-    }
 
 
 @pytest.fixture(scope="module")
-def production_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[ProductionServer]:
+def production_server(
+    django_db_setup, django_db_blocker, collected_static, tmp_path_factory
+) -> Iterator[Server]:
     """gunicorn with the production settings (DEBUG off, whitenoise's manifest storage after collectstatic,
-    a secret key, ALLOWED_HOSTS) on the test database, over plain HTTP on a port of its own.
+    a secret key, ALLOWED_HOSTS) on the test database, over plain HTTP (README: a local trial without TLS).
 
     It reads what is committed: a test that wants rows must commit them (`published` does).
     """
-    work = tmp_path_factory.mktemp("production")
     with django_db_blocker.unblock():
-        environment = production_environment(work / "static")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
-        cwd=BASE_DIR,
-        env=environment,
-        check=True,
-        timeout=300,
+        database_url = the_test_database_url()
+    env = production_env(
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(collected_static),
+        DATABASE_URL=database_url,
+        # Each request opens its own connection: nothing is left open when a test empties the tables.
+        CONN_MAX_AGE="0",
+        # The tests send thousands of requests from one address.
+        API_ANON_THROTTLE_RATE="100000/minute",
+        # Errors only: a 500 logs its traceback, which the tests look for.
+        LOG_LEVEL="ERROR",
     )
-    listener = socket.create_server(("127.0.0.1", 0))
-    host, port = listener.getsockname()
-    log = work / "gunicorn.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603 (our own app)
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "factcheck.wsgi",
-                f"--bind=fd://{listener.fileno()}",
-                "--workers=2",
-                "--graceful-timeout=5",
-                *_NO_CONTROL_SOCKET,
-            ],
-            cwd=BASE_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()],
-        )
+    server = Server(env, tmp_path_factory.mktemp("production") / "gunicorn.log", workers=2)
     try:
-        _wait_until_serving(server, host, port, log)
-        yield ProductionServer(host=host, port=port, log=log)
+        server.wait_until_serving()
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        listener.close()
-
-
-# gunicorn 25.1+ opens a control socket in the user's home, one for every server: none here.
-_NO_CONTROL_SOCKET = (
-    ["--no-control-socket"]
-    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS)
-    else []
-)
-
-
-def _wait_until_serving(server: subprocess.Popen, host: str, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        client = http.client.HTTPConnection(host, port, timeout=5)
-        try:
-            client.request("GET", "/api/v1/statuses/")
-            if client.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            client.close()
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def published(production_server: ProductionServer, django_db_blocker) -> dict[str, str]:
+def published(production_server: Server, django_db_blocker) -> dict[str, str]:
     """The default data committed for the server (and a draft claim and a speaker without published claims),
     for this module's tests; the tables are put back as they were afterwards.
 
@@ -202,7 +112,7 @@ class Probe:
 
 def sign(payload: object) -> str:
     """A cursor signed by the real signer with the server's key: past the signature, into the checks."""
-    return quote(signing.dumps(payload, key=PRODUCTION_SECRET_KEY, salt=CURSOR_SALT))
+    return quote(signing.dumps(payload, key=GOOD_SECRET_KEY, salt=CURSOR_SALT))
 
 
 class _Raw:
@@ -213,7 +123,7 @@ class _Raw:
 def sign_bytes(payload: bytes) -> str:
     """A signed cursor whose payload is these bytes, JSON or not (compressed, as signing does when it helps)."""
     return quote(
-        signing.dumps(payload, key=PRODUCTION_SECRET_KEY, salt=CURSOR_SALT, serializer=_Raw, compress=True)
+        signing.dumps(payload, key=GOOD_SECRET_KEY, salt=CURSOR_SALT, serializer=_Raw, compress=True)
     )
 
 
@@ -637,7 +547,7 @@ CORPUS = (
 )
 
 
-def _send(server: ProductionServer, probe: Probe, names: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+def _send(server: Server, probe: Probe, names: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     target = probe.target.format(**names)
     client = http.client.HTTPConnection(server.host, server.port, timeout=30)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Server, production_env, unused_port
+from tests.test_csp import THE_POLICY, parse_policy
 
 # A request as it arrives from the TLS proxy, for the public name.
 THROUGH_THE_PROXY = {"Host": "factcheck.example", "X-Forwarded-Proto": "https"}
@@ -43,6 +44,7 @@ def test_healthz_answers_while_the_database_is_down(refused):
     assert response.status == 200
     assert body == b'{"status": "ok"}'
     assert response.getheader("Cache-Control") == "no-store"
+    assert parse_policy(response.getheader("Content-Security-Policy")) == THE_POLICY
     assert response.getheader("Set-Cookie") is None
     assert seconds < 1
 
@@ -54,6 +56,7 @@ def test_readyz_says_not_ready_at_once_when_the_database_refuses(refused):
     assert response.getheader("Content-Type") == "application/json"
     assert body == b'{"status": "unavailable", "database": "unavailable"}'
     assert response.getheader("Cache-Control") == "no-store"
+    assert parse_policy(response.getheader("Content-Security-Policy")) == THE_POLICY
     assert seconds < 1
 
 
@@ -66,6 +69,7 @@ def test_the_api_answers_503_problem_json_with_retry_after(refused, cookie):
     assert response.getheader("Content-Type") == "application/problem+json"
     assert response.getheader("Retry-After") == "30"
     assert response.getheader("Cache-Control") == "no-store"
+    assert parse_policy(response.getheader("Content-Security-Policy")) == THE_POLICY
     assert body == (
         b'{"type": "about:blank", "title": "Service Unavailable", "status": 503,'
         b' "detail": "The database is unavailable. Try again shortly."}'
@@ -80,6 +84,7 @@ def test_a_page_answers_a_plain_503_page(refused):
     assert response.getheader("Content-Type") == "text/html; charset=utf-8"
     assert response.getheader("Retry-After") == "30"
     assert b"<h1>factcheck is temporarily unavailable</h1>" in body
+    assert parse_policy(response.getheader("Content-Security-Policy")) == THE_POLICY
     assert response.getheader("Strict-Transport-Security") == "max-age=31536000"
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from tests.conftest import ROOT, Server, production_env
 
 UNUSED_DATABASE = "postgres://unused@127.0.0.1:1/unused"
+
+
+def test_a_production_server_inherits_no_setting_from_the_developers_shell(monkeypatch):
+    # Each would change what the servers of the tests answer: client addresses, HSTS, the ClaimReview author,
+    # the number of workers.
+    leaked = {"NUM_PROXIES", "SECURE_HSTS_PRELOAD", "ORGANIZATION_URL", "LOG_LEVEL", "WEB_CONCURRENCY"}
+    for name in leaked:
+        monkeypatch.setenv(name, "2")
+
+    env = production_env(LOG_LEVEL="ERROR")
+
+    assert leaked & set(env) == {"LOG_LEVEL"}
+    assert env["LOG_LEVEL"] == "ERROR"
+    assert env["PATH"] == os.environ["PATH"]  # the rest of the shell is kept
 
 
 def _gunicorn_refuses(tmp_path, **env: str) -> list[str]:

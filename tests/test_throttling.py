@@ -4,24 +4,17 @@ exact under bursts."""
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import gunicorn.config
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, connections
 from django.test import RequestFactory
 
 from factcheck.abuse import AnonymousClientThrottle, client_address
+from tests.conftest import Server, production_env, the_test_database_url
 from tests.factories import make_rated_claim, make_user
 
 pytestmark = pytest.mark.django_db
@@ -204,58 +197,22 @@ def test_a_burst_on_many_connections_at_once_lets_exactly_the_rate_through(anon_
 # Two servers, as two containers or two gunicorn workers are: separate processes on one database.
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _test_database_url() -> str:
-    """settings.DATABASE_URL, pointed at the test database."""
-    url = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-
-
-def _start_gunicorn(port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "DATABASE_URL": _test_database_url(),
-        "API_ANON_THROTTLE_RATE": "3/minute",
-        "NUM_PROXIES": "0",
-    }
-    # Four threads: requests run at once within a process too, each thread on its own database connection.
-    options = ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
-    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
-        options.append("--no-control-socket")  # gunicorn 24+ would share one in ~/.gunicorn between servers
-    return subprocess.Popen(  # noqa: S603 (our own app, on a loopback port)
-        [sys.executable, "-m", "gunicorn", "factcheck.wsgi", *options],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
+def _start_server(static_root: Path, log: Path) -> Server:
+    env = production_env(
+        ALLOWED_HOSTS="localhost",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(static_root),
+        DATABASE_URL=the_test_database_url(),
+        API_ANON_THROTTLE_RATE="3/minute",
+        NUM_PROXIES="0",
     )
+    # Four threads: requests run at once within a process too, each thread on its own database connection.
+    return Server(env, log, threads=4)
 
 
-def _get(port: int, path: str) -> http.client.HTTPResponse:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", path, headers={"Host": "localhost"})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
+def _get(server: Server, path: str) -> http.client.HTTPResponse:
+    response, _, _ = server.request(path, {"Host": "localhost"}, timeout=10)
     return response
-
-
-def _wait_until_serving(port: int, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")
 
 
 def _forget_every_client() -> None:
@@ -263,12 +220,13 @@ def _forget_every_client() -> None:
         cursor.execute("DELETE FROM factcheck_api_throttle")
 
 
-def _burst(ports: list[int], count: int) -> list[http.client.HTTPResponse]:
+def _burst(servers: list[Server], count: int) -> list[http.client.HTTPResponse]:
     """`count` requests sent at the same instant, spread over the servers, each on its own connection."""
     start = threading.Barrier(count)
 
     def get(n: int) -> http.client.HTTPResponse:
-        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=30)
+        server = servers[n % len(servers)]
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
         conn.connect()
         start.wait(timeout=20)
         conn.request("GET", CLAIMS, headers={"Host": "localhost"})
@@ -282,30 +240,26 @@ def _burst(ports: list[int], count: int) -> list[http.client.HTTPResponse]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_server_processes_share_one_exact_count(tmp_path):
+def test_two_server_processes_share_one_exact_count(collected_static, tmp_path):
     """A client's requests, alternating between two gunicorn processes over real HTTP, are counted once:
     the throttle's memory is PostgreSQL's table, not each process's. A burst of 12 at the same instant,
     over both processes and their threads, lets exactly the rate (3) through."""
     _forget_every_client()
-    ports = [_free_port(), _free_port()]
-    logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    servers = [_start_gunicorn(port, log) for port, log in zip(ports, logs, strict=True)]
+    servers = [_start_server(collected_static, tmp_path / f"{name}.log") for name in ("first", "second")]
     try:
-        for port, server, log in zip(ports, servers, logs, strict=True):
-            _wait_until_serving(port, server, log)
+        for server in servers:
+            server.wait_until_serving()
 
-        answers = [_get(ports[n % 2], CLAIMS) for n in range(5)]
+        answers = [_get(servers[n % 2], CLAIMS) for n in range(5)]
 
         assert [answer.status for answer in answers] == [200, 200, 200, 429, 429]
         assert {answer.getheader("Retry-After") is not None for answer in answers[3:]} == {True}
-        assert _get(ports[0], "/claims/").status == 200  # pages are not throttled
+        assert _get(servers[0], "/claims/").status == 200  # pages are not throttled
 
         _forget_every_client()
-        statuses = sorted(answer.status for answer in _burst(ports, 12))
+        statuses = sorted(answer.status for answer in _burst(servers, 12))
         assert statuses == [200] * 3 + [429] * 9, statuses
     finally:
         for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=30)
+            server.stop()
     _forget_every_client()

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -199,6 +199,18 @@ class ProblemSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Problem"
+
+
+# The header a throttled 429 and an outage's 503 always carry: a response header of those two in the document
+# (claims.api.views.PublicReadSchema adds it to every operation). DRF and factcheck.health write whole seconds.
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    {"type": "integer", "minimum": 0},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="How many seconds to wait before trying again.",
+    response=[429, 503],  # a list: drf-spectacular reads any other true value as "every response"
+)
 
 
 def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from claims.api.errors import problem_responses
+from claims.api.errors import RETRY_AFTER, problem_responses
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
@@ -54,7 +54,8 @@ class PublicReadSchema(AutoSchema):
 
     Every operation is a read that anyone may make without signing in, and a signed-in user reads the same
     published data, so no operation lists a security requirement (drf-spectacular would list the session
-    cookie: it does not know that DjangoModelPermissionsOrAnonReadOnly lets anyone read).
+    cookie: it does not know that DjangoModelPermissionsOrAnonReadOnly lets anyone read). Its throttled 429
+    and outage 503 carry the Retry-After header.
     """
 
     def get_tags(self) -> list[str]:
@@ -62,6 +63,9 @@ class PublicReadSchema(AutoSchema):
 
     def get_auth(self) -> list[dict[str, list[str]]]:
         return []
+
+    def get_override_parameters(self) -> list[OpenApiParameter]:
+        return [*super().get_override_parameters(), RETRY_AFTER]
 
 
 class PublicListMixin:
