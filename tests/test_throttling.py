@@ -263,3 +263,18 @@ def test_two_server_processes_share_one_exact_count(collected_static, tmp_path):
         for server in servers:
             server.stop()
     _forget_every_client()
+
+
+def test_a_wait_under_a_second_is_retry_after_1_not_0(client, anon_rate):
+    # At 10/second a refused client waits at most 0.1 s; Retry-After is whole seconds, rounded up (DRF's
+    # Throttled does it), never 0, which would say "retry at once".
+    anon_rate("10/second")
+    refused = None
+    for _ in range(60):  # a burst of 10, then one each 0.1 s: a request every few ms is soon refused
+        answer = client.get("/api/v1/statuses/")
+        if answer.status_code == 429:
+            refused = answer
+            break
+
+    assert refused is not None
+    assert refused["Retry-After"] == "1"
