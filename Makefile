@@ -43,15 +43,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # The development account editor/editor is made on the embedded database only: with DATABASE_URL set (a server
 # that may be shared or public) only when asked, `make run DEV_ACCOUNT=yes`.
 DEV_ACCOUNT ?= $(if $(DATABASE_URL),no,yes)
-# True when runserver could listen on 127.0.0.1:$(PORT) (the same bind, with SO_REUSEADDR as runserver sets).
-PORT_IS_FREE := import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
-	s.bind(("127.0.0.1", $(PORT)))
 
 # The port is checked first, before any set-up work. migrate must succeed; the default data are optional (the
 # site works without them), so a failed load warns and the server starts anyway.
 run:
-	@$(or $(PYTHON),python3) -c '$(PORT_IS_FREE)' 2>/dev/null || \
-		{ echo "factcheck: port $(PORT) is in use on 127.0.0.1; stop what uses it or choose another: make run PORT=$$(($(PORT) + 1))" >&2; exit 1; }
+	@$(or $(PYTHON),python3) factcheck/ports.py $(PORT)
 	@$(MAKE) --no-print-directory $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	@$(BIN)/python manage.py load_default_data || echo "WARNING: the default data were not loaded (the error is above); serving without them." >&2

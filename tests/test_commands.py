@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -156,15 +157,20 @@ def test_make_run_makes_the_development_account_on_another_database_only_when_as
 
 def test_make_run_stops_at_once_with_the_fix_when_the_port_is_busy(tmp_path: Path):
     command = _make_run(tmp_path)[:-1]
-    with socket.socket() as busy:
+    with socket.socket() as busy, socket.socket() as next_one_busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
+        with contextlib.suppress(OSError):  # busy already, as wanted
+            next_one_busy.bind(("127.0.0.1", port + 1))
         done, steps = _start([*command, f"PORT={port}"], tmp_path, fail="nothing fails")
 
     assert done.returncode != 0
-    assert done.stderr.splitlines()[0] == (
-        f"factcheck: port {port} is in use on 127.0.0.1; stop what uses it or choose another:"
-        f" make run PORT={port + 1}"
+    message = done.stderr.splitlines()[0]
+    prefix = (
+        f"factcheck: port {port} is in use on 127.0.0.1; stop what uses it or choose another: make run PORT="
     )
+    assert message.startswith(prefix)
+    suggested = int(message.removeprefix(prefix))
+    assert suggested > port + 1  # the next port is busy too: never suggest a busy one
     assert steps == []  # no install, no migrate, no server
