@@ -18,8 +18,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+from django.apps import apps
 from django.core import signing
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection
 
 from claims.api.errors import PROBLEM_CONTENT_TYPE
@@ -93,6 +95,11 @@ def published(production_server: Server, django_db_blocker) -> dict[str, str]:
         # A flush truncates (the triggers refuse to delete published verdicts and changes one by one).
         call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
         connection.creation.deserialize_db_from_string(before)
+        # The flush reset the id sequences and the rows came back with their ids: set each sequence past them,
+        # or the next test's insert (a content type, a permission) collides with a restored row.
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+                cursor.execute(statement)
 
 
 # The corpus ------------------------------------------------------------------------------------------------
