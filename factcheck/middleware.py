@@ -17,7 +17,7 @@ _BODY_CHECK_LIMIT = 2 * 1024 * 1024
 UNSAFE_TEXT = "Contains a NUL character or invalid UTF-8 (such as a lone surrogate)."
 
 # A backslash escape in JSON text, read left to right as a parser would: a surrogate pair (\ud83d\ude00,
-# one character), any other \uXXXX (its hex digits captured), or a backslash and the one character it
+# one character), any other \u and four hex digits (captured), or a backslash and the one character it
 # escapes, so that an escaped backslash followed by "u0000" (`\\u0000`) is text, not an escape.
 _JSON_ESCAPE = re.compile(
     rb"\\(?:u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|([0-9a-fA-F]{4}))|.)", re.DOTALL
