@@ -192,6 +192,10 @@ def author_name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
 
+# The index lists the drafts awaiting review above the apps (claims/templatetags/review_queue.py).
+admin.site.index_template = "admin/claims/index.html"
+
+
 # Speakers -------------------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
 
@@ -161,12 +162,13 @@ class VerdictPreviewView(ClaimDetailView):
     """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The 404s are returned, not raised, so that they too are never cached (never_cache above).
         user = request.user
         if not (user.is_active and user.is_staff and user.has_perm("claims.view_verdict")):
-            raise Http404("No such page.")
+            return defaults.page_not_found(request, Http404("No such page."))
         self.draft = Verdict.objects.with_evidence().filter(pk=kwargs["pk"]).first()
         if self.draft is None:
-            raise Http404("No such verdict.")
+            return defaults.page_not_found(request, Http404("No such page."))
         if self.draft.is_published:
             return HttpResponseRedirect(self.draft.claim.get_absolute_url())
         response = super().dispatch(request, *args, **kwargs)

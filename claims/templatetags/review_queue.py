@@ -1,10 +1,11 @@
-"""`{% awaiting_review %}`: the admin index's queue of drafts awaiting review (admin/index.html)."""
+"""`{% awaiting_review %}`: the admin index's queue of drafts awaiting review (admin/claims/index.html)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.db.models import Count, Window
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -20,15 +21,16 @@ QUEUE_LENGTH = 20
 def awaiting_review(context: dict[str, Any]) -> dict[str, Any]:
     """The oldest drafts first, with their claim, status, author and age, for users who may view verdicts.
 
-    One query for the listed drafts (claim, status and author joined in; on the partial index
-    claims_verdict_draft_queue_idx), and a count only when the queue is full: at most two, however many
-    drafts there are.
+    One query however many drafts there are: the listed drafts with claim, status and author joined in (in
+    the order of the partial index claims_verdict_draft_queue_idx), each carrying the number of all drafts
+    (a window count, taken before the limit).
     """
     user = context["request"].user
     if not user.has_perm("claims.view_verdict"):
         return {"shown": False}
     drafts = list(
         Verdict.objects.drafts()
+        .annotate(total=Window(Count("id")))
         .select_related("claim", "status", "created_by")
         .only(
             "created_at",
@@ -39,14 +41,13 @@ def awaiting_review(context: dict[str, Any]) -> dict[str, Any]:
             "created_by__first_name",
             "created_by__last_name",
         )
-        .order_by("created_at", "id")[: QUEUE_LENGTH + 1]
+        .order_by("created_at", "id")[:QUEUE_LENGTH]
     )
-    more = len(drafts) > QUEUE_LENGTH
-    drafts = drafts[:QUEUE_LENGTH]
+    total = drafts[0].total if drafts else 0
     now = timezone.now()
     return {
         "shown": True,
         "drafts": [{"verdict": draft, "age": timesince(draft.created_at, now, depth=1)} for draft in drafts],
-        "total": Verdict.objects.drafts().count() if more else len(drafts),
-        "more": more,
+        "total": total,
+        "more": total > len(drafts),
     }
