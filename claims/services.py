@@ -301,7 +301,10 @@ def record_verdict(
 
 
 def publish_verdict(
-    *, verdict: Verdict, published_at: datetime | None = None, by: AbstractBaseUser | None = None
+    *,
+    verdict: Verdict,
+    published_at: datetime | None = None,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Verdict:
     """Publish a draft verdict: it becomes its claim's status, with a StatusChange appended. One transaction.
 
