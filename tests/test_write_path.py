@@ -222,6 +222,28 @@ def test_two_publications_at_once_chain_their_changes(django_app, editor, review
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_reviewers_pressing_publish_at_once_publish_the_draft_once(django_app, editor, reviewer):
+    claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
+    draft = record_verdict(
+        claim=claim, status=get_status("true"), summary="Reviewed twice.", publish=False, by=editor
+    )
+    other_reviewer = make_user(reviewer=True)
+    django_app.set_user(reviewer)
+    form = django_app.get(reverse("admin:claims_verdict_change", args=[draft.pk])).forms["publish-form"]
+
+    with Held(lambda: publish_verdict(verdict=draft, by=other_reviewer)):
+        pressing = InThread(lambda: form.submit())
+        assert wait_until(someone_waits_for_a_lock), "the second publication did not wait for the first"
+    response = pressing.wait()
+
+    assert response.status_code == 302  # back to the draft's page with the reason; not a 500
+    assert "Not published: This verdict is already published." in response.follow().text
+    change = StatusChange.objects.get(verdict=draft)
+    assert change.published_by == other_reviewer
+    assert_invariants()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_kind_change_during_a_first_publication_is_refused_with_a_message(editor_app):
     claim = make_claim(kind=Kind.FACT, text="Not rated yet.")
     form = claim_form(editor_app, change_url(claim))
