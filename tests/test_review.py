@@ -237,6 +237,10 @@ def test_the_publish_url_takes_a_post_with_its_csrf_token_only(django_app, clien
     assert draft.published_at is None
     missing = client.post(reverse("admin:claims_verdict_publish", args=["999999"]))
     assert missing.status_code == 302  # the admin's "does not exist" redirect, not a 500
+    client.force_login(make_user(is_staff=True))  # staff who may not even see verdicts
+    assert client.post(publish_url(draft)).status_code == 403
+    draft.refresh_from_db()
+    assert draft.published_at is None
 
 
 def test_with_review_off_a_reviewer_has_the_button_on_their_own_draft(client, reviewer, settings):
