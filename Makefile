@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
 
 help:
 	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
-	@echo "           (make run PORT=8001 for another port; DEV_ACCOUNT=yes for editor/editor with DATABASE_URL set)"
+	@echo "           (make run PORT=8001 for another port; DEV_ACCOUNT=yes for editor/editor and reviewer/reviewer with DATABASE_URL set)"
 	@echo "make test   set up with the dev dependencies and run the whole test suite on PostgreSQL"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make db-stop  stop the embedded PostgreSQL (it keeps running between commands)"
@@ -40,8 +40,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
-# The development account editor/editor is made on the embedded database only: with DATABASE_URL set (a server
-# that may be shared or public) only when asked, `make run DEV_ACCOUNT=yes`.
+# The development accounts editor/editor and reviewer/reviewer are made on the embedded database only: with
+# DATABASE_URL set (a server that may be shared or public) only when asked, `make run DEV_ACCOUNT=yes`.
 DEV_ACCOUNT ?= $(if $(DATABASE_URL),no,yes)
 
 # The port is checked first, before any set-up work. migrate must succeed; the default data are optional (the
@@ -52,11 +52,11 @@ run:
 	$(BIN)/python manage.py migrate --noinput
 	@$(BIN)/python manage.py load_default_data || echo "WARNING: the default data were not loaded (the error is above); serving without them." >&2
 	@if [ "$(DEV_ACCOUNT)" = yes ]; then $(BIN)/python manage.py create_dev_editor; \
-	else echo "No development account: $(if $(DATABASE_URL),DATABASE_URL is set,DEV_ACCOUNT=$(DEV_ACCOUNT)) (make run DEV_ACCOUNT=yes creates editor / editor)."; fi
+	else echo "No development account: $(if $(DATABASE_URL),DATABASE_URL is set,DEV_ACCOUNT=$(DEV_ACCOUNT)) (make run DEV_ACCOUNT=yes creates editor / editor and reviewer / reviewer)."; fi
 	@echo ""
 	@echo "  factcheck is serving:"
 	@echo "    public pages  http://127.0.0.1:$(PORT)/"
-	@echo "    admin         http://127.0.0.1:$(PORT)/admin/$(if $(filter yes,$(DEV_ACCOUNT)),   (editor / editor, development only))"
+	@echo "    admin         http://127.0.0.1:$(PORT)/admin/$(if $(filter yes,$(DEV_ACCOUNT)),   (editor / editor and reviewer / reviewer, development only))"
 	@echo "    API           http://127.0.0.1:$(PORT)/api/v1/claims/"
 	@echo "    API docs      http://127.0.0.1:$(PORT)/api/docs/"
 	@echo ""

@@ -12,13 +12,16 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
@@ -42,7 +45,13 @@ from claims.models import (
     StatusChange,
     Verdict,
 )
-from claims.services import publish_verdict, record_verdict, save_claim, save_draft
+from claims.services import (
+    publication_permission_errors,
+    publish_verdict,
+    record_verdict,
+    save_claim,
+    save_draft,
+)
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -181,6 +190,10 @@ def author_name(user: Any) -> str:
     if user is None:
         return "-"
     return user.get_full_name() or user.get_username()
+
+
+# The index lists the drafts awaiting review above the apps (claims/templatetags/review_queue.py).
+admin.site.index_template = "admin/claims/index.html"
 
 
 # Speakers -------------------------------------------------------------------------------------------------
@@ -425,6 +438,26 @@ class NewVerdictInline(admin.StackedInline):
         """No existing verdicts: this inline only ever holds the blank row. Runs no query."""
         return super().get_queryset(request).none()
 
+    @staticmethod
+    def offers_publish(request: HttpRequest) -> bool:
+        """Whether the row offers "Publish now": never while review is required (its author would publish
+        it), otherwise to users who may publish. claims.services refuses the rest anyway."""
+        return not settings.REVIEW_REQUIRED and request.user.has_perm("claims.publish_verdict")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
+        if self.offers_publish(request):
+            return self.fieldsets
+        (name, options), *rest = self.fieldsets
+        description = (
+            "Fill this in to record a new verdict: it is saved as a draft awaiting review, and becomes the "
+            "claim's status when a reviewer publishes it. Leave it blank to save only the claim."
+            if settings.REVIEW_REQUIRED
+            else "Fill this in to record a new verdict: it is saved as a draft, and becomes the claim's "
+            "status when someone who may publish publishes it. Leave it blank to save only the claim."
+        )
+        fields = [field for field in options["fields"] if field != "publish"]
+        return [(name, {**options, "fields": fields, "description": description}), *rest]
+
 
 @admin.register(Claim)
 class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
@@ -516,6 +549,14 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
             if not isinstance(inline, NewVerdictInline) or inline.has_add_permission(request, obj)
         ]
 
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Claim, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, NewVerdictInline):
+            kwargs["offer_publish"] = inline.offers_publish(request)
+        return kwargs
+
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
         """The claim's own fields through save_claim: never its status, which a verdict sets."""
         save_claim(claim=obj)
@@ -536,7 +577,7 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
                 summary=data["summary"],
                 explanation=data["explanation"],
                 evidence=verdict_form.evidence(),
-                publish=data["publish"],
+                publish=data.get("publish", False),
                 by=request.user,
             )
             formset.new_objects.append(verdict)
@@ -544,6 +585,13 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
                 self.message_user(
                     request,
                     f"Published: the claim's status is now “{verdict.status.label}”.",
+                    messages.SUCCESS,
+                )
+            elif settings.REVIEW_REQUIRED:
+                self.message_user(
+                    request,
+                    f"Saved a draft verdict “{verdict.status.label}”, awaiting review: a reviewer publishes "
+                    "it from its own page. The claim's status is unchanged until then.",
                     messages.SUCCESS,
                 )
             else:
@@ -657,8 +705,72 @@ class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
         return not (obj is not None and obj.is_published) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
-        # Published verdicts are history; drafts may be deleted by those allowed to (not editors).
+        # Published verdicts are history; drafts may be deleted by those allowed to (reviewers, not editors),
+        # one at a time from the draft's page.
         return obj is not None and not obj.is_published and super().has_delete_permission(request, obj)
+
+    # Review before publication ---------------------------------------------------------------------------
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        """Whether the user may publish verdicts at all (the Reviewers group); the "Publish selected drafts"
+        action is offered only then. Whether they may publish a given draft is
+        claims.services.publication_permission_errors."""
+        return request.user.has_perm("claims.publish_verdict")
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="claims_verdict_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Verdict | None = None,
+    ) -> HttpResponse:
+        """A draft's page says who wrote it and offers a preview on the site and, to a user who may publish
+        it, a Publish button (admin/claims/verdict/change_form.html). No query beyond the user's
+        permissions."""
+        if obj is not None and obj.pk is not None and not obj.is_published:
+            refusals = publication_permission_errors(author_id=obj.created_by_id, by=request.user)
+            context["review"] = {
+                "author": author_name(obj.created_by),
+                "preview_url": reverse("claims:verdict-preview", args=[obj.pk]),
+                "publish_url": reverse("admin:claims_verdict_publish", args=[obj.pk]),
+                "refusal": " ".join(refusals),
+                "required": settings.REVIEW_REQUIRED,
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST only (CSRF-checked by admin_view): publish the draft, as last saved, through publish_verdict
+        (which checks the user may: publication_permission_errors), then back to its claim. A refusal is a
+        message on the draft's page, never a 500."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        verdict = self.get_object(request, unquote(object_id))
+        if verdict is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, verdict):
+            raise PermissionDenied
+        try:
+            verdict = publish_verdict(verdict=verdict, by=request.user)
+        except ValidationError as refused:
+            self.message_user(request, f"Not published: {' '.join(refused.messages)}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:claims_verdict_change", args=[verdict.pk]))
+        self.log_change(request, verdict, "Published.")
+        self.message_user(
+            request, f"Published: the claim's status is now “{verdict.status.label}”.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[verdict.claim_id]))
 
     @admin.display(description="claim")
     def claim_text(self, verdict: Verdict) -> str:
@@ -679,7 +791,7 @@ class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
     def created_by_name(self, verdict: Verdict) -> str:
         return author_name(verdict.created_by)
 
-    @admin.action(description="Publish selected drafts", permissions=["change"])
+    @admin.action(description="Publish selected drafts", permissions=["publish"])
     def publish_drafts(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
         """Each draft through publish_verdict, oldest first, one transaction each; published ones are skipped."""
         published, refused = 0, []

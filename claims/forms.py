@@ -117,7 +117,7 @@ class NewVerdictForm(forms.ModelForm):
         initial=True,
         label="Publish now",
         help_text="Unticked, the verdict is saved as a draft: nothing public changes until it is published "
-        "from the verdicts list.",
+        "from its own page.",
     )
     source_1, note_1 = _evidence_source(), _evidence_note()
     source_2, note_2 = _evidence_source(), _evidence_note()
@@ -127,10 +127,21 @@ class NewVerdictForm(forms.ModelForm):
         model = Verdict
         fields = ["status", "summary", "explanation"]
 
-    def __init__(self, *args: Any, claim: Claim, status_options: StatusOptions | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        claim: Claim,
+        status_options: StatusOptions | None = None,
+        offer_publish: bool = True,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         # The parent form's instance: on a POST it already holds the submitted kind when this form is cleaned.
         self.claim = claim
+        if not offer_publish:
+            # Review required, or a user who may not publish (claims.admin.NewVerdictInline.offers_publish):
+            # the verdict is a draft, whatever a crafted request sends.
+            del self.fields["publish"]
         self.fields["status"].widget.choices = (
             StatusOptions(claim) if status_options is None else status_options
         )
@@ -168,9 +179,11 @@ class NewVerdictForm(forms.ModelForm):
 
 
 class NewVerdictFormSet(BaseInlineFormSet):
-    """Gives each form the claim it rates and the status options they share."""
+    """Gives each form the claim it rates, the status options they share, and whether "Publish now" is
+    offered (ClaimAdmin.get_formset_kwargs)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, offer_publish: bool = False, **kwargs: Any):
+        self.offer_publish = offer_publish
         super().__init__(*args, **kwargs)
         self.status_options = StatusOptions(self.instance)
 
@@ -179,6 +192,7 @@ class NewVerdictFormSet(BaseInlineFormSet):
             **super().get_form_kwargs(index),
             "claim": self.instance,
             "status_options": self.status_options,
+            "offer_publish": self.offer_publish,
         }
 
 

@@ -504,7 +504,17 @@ class Verdict(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["claim", "-published_at", "-id"], name="claims_verdict_claim_idx")]
+        indexes = [
+            models.Index(fields=["claim", "-published_at", "-id"], name="claims_verdict_claim_idx"),
+            # The admin's "Awaiting review" queue: drafts, oldest first. Partial, so it holds the drafts only.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(published_at__isnull=True),
+                name="claims_verdict_draft_queue_idx",
+            ),
+        ]
+        # Recording a draft is add_verdict; publishing is this, held by the Reviewers group (migration 0014).
+        permissions = [("publish_verdict", "Can publish verdicts")]
         constraints = [
             models.CheckConstraint(condition=Q(scale__in=Scale.values), name="claims_verdict_scale_valid"),
             models.CheckConstraint(

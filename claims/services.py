@@ -149,10 +149,39 @@ def _publication_errors(claim: Claim, published_at: datetime | None, *, now: dat
     return []
 
 
+def publication_permission_errors(
+    *, author_id: int | None, by: AbstractBaseUser | AnonymousUser | None
+) -> list[str]:
+    """Why `by` may not publish a verdict written by the user `author_id` (None: written by the system).
+
+    Publishing takes the `claims.publish_verdict` permission (the Reviewers group has it, the Editors group
+    not); and with settings.REVIEW_REQUIRED (the default) a verdict is published by someone other than its
+    author, so record_verdict(publish=True, by=<a user>) is always refused then: its author would publish it.
+    `by=None` is the system (load_default_data, management commands): allowed. An anonymous user is
+    refused. The admin calls this to decide which buttons to offer. No query beyond the user's permissions
+    (read once per user object, then cached on it).
+    """
+    if by is None:
+        return []
+    if not by.is_authenticated:
+        return ["Log in as a reviewer to publish a verdict."]
+    if not by.has_perm("claims.publish_verdict"):
+        return ["You may record draft verdicts but not publish them: a reviewer publishes them."]
+    if settings.REVIEW_REQUIRED and author_id is not None and author_id == by.pk:
+        return [
+            "A verdict is published by someone other than its author: another reviewer publishes this one."
+        ]
+    return []
+
+
 def _refuse(errors: Errors) -> None:
     if errors:
         # Errors on the verdict as a whole go under NON_FIELD_ERRORS, as ValidationError expects.
         raise ValidationError({field or "__all__": messages for field, messages in errors.items()})
+
+
+def _refuse_publication(messages: list[str]) -> None:
+    _refuse({None: messages} if messages else {})
 
 
 def save_claim(*, claim: Claim) -> Claim:
@@ -229,9 +258,15 @@ def record_verdict(
     before the latest entry of the changes feed, and not into the future.
 
     Raises ValidationError, and saves nothing, on a status from the wrong scale, an empty summary, a bad
-    publication time or a source cited twice. Costs about eight queries plus one per evidence batch.
+    publication time or a source cited twice, and when `publish` is true but `by` may not publish this
+    verdict (publication_permission_errors: with review required, its author never may). Costs about
+    eight queries plus one per evidence batch.
     """
     evidence = list(evidence)
+    if publish:
+        # The author is `by` itself: checked before anything is locked or written.
+        author = acting_user(by)
+        _refuse_publication(publication_permission_errors(author_id=author and author.pk, by=by))
     with transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
         # The time is checked again, against the database clock, once the feed is locked.
@@ -266,18 +301,23 @@ def record_verdict(
 
 
 def publish_verdict(
-    *, verdict: Verdict, published_at: datetime | None = None, by: AbstractBaseUser | None = None
+    *,
+    verdict: Verdict,
+    published_at: datetime | None = None,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Verdict:
     """Publish a draft verdict: it becomes its claim's status, with a StatusChange appended. One transaction.
 
-    Raises ValidationError when the verdict is already published or the time is not acceptable.
-    About six queries.
+    Raises ValidationError, and writes nothing, when the verdict is already published, the time is not
+    acceptable, or `by` may not publish it (publication_permission_errors: the publish_verdict permission
+    and, with review required, not its own author). About six queries.
     """
     with transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=verdict.claim_id)
         verdict = Verdict.objects.select_for_update().select_related("status").get(pk=verdict.pk)
         if verdict.is_published:
             raise ValidationError("This verdict is already published.")
+        _refuse_publication(publication_permission_errors(author_id=verdict.created_by_id, by=by))
         _publish(claim, verdict, published_at, by)
     return verdict
 

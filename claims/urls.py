@@ -13,4 +13,6 @@ urlpatterns = [
     path("claims/", views.ClaimListView.as_view(), name="claim-list"),
     path("claims/<slug:slug>/", views.ClaimDetailView.as_view(), name="claim-detail"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
+    # Staff only (a 404 for anyone else): a draft verdict on its claim's page, before it is published.
+    path("preview/verdicts/<int:pk>/", views.VerdictPreviewView.as_view(), name="verdict-preview"),
 ]

@@ -11,11 +11,16 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import defaults
+from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
 
 from claims.claimreview import claim_review, json_ld_script
 from claims.filters import ClaimFilterSet
-from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, StatusChange
+from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, StatusChange, Verdict
 from claims.pagination import ClaimPage, paginate_claims
 from claims.quotes import quote_in_context
 
@@ -137,9 +142,58 @@ class ClaimDetailView(DetailView):
                 published_on = item["source"].get("published_on")
                 item["source"]["published_on"] = date.fromisoformat(published_on) if published_on else None
         context["canonical_url"] = claim.public_url(self.request)
-        review = claim_review(claim, self.request)
-        context["claimreview_script"] = json_ld_script(review) if review is not None else ""
+        context["claimreview_script"] = self.claimreview_script(claim)
         return context
+
+    def claimreview_script(self, claim: Claim) -> str:
+        review = claim_review(claim, self.request)
+        return json_ld_script(review) if review is not None else ""
+
+
+@method_decorator(never_cache, name="dispatch")
+class VerdictPreviewView(ClaimDetailView):
+    """A draft verdict on its claim's public page, as it would look published now: for staff who may view
+    verdicts, before they publish it. Clearly marked, never indexed, never cached; for anyone else it does
+    not exist (a 404, the same as for an unknown id). A published verdict's preview is its claim's page.
+
+    Nothing is written: the draft's publication time and the claim's status are set on the objects in
+    memory only. No ClaimReview JSON-LD (nothing is reviewed publicly yet). Three queries beyond the user's
+    permissions: the draft with its evidence, the claim, its published timeline.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The 404s are returned, not raised, so that they too are never cached (never_cache above).
+        user = request.user
+        if not (user.is_active and user.is_staff and user.has_perm("claims.view_verdict")):
+            return defaults.page_not_found(request, Http404("No such page."))
+        self.draft = Verdict.objects.with_evidence().filter(pk=kwargs["pk"]).first()
+        if self.draft is None:
+            return defaults.page_not_found(request, Http404("No such page."))
+        if self.draft.is_published:
+            return HttpResponseRedirect(self.draft.claim.get_absolute_url())
+        response = super().dispatch(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    def get_object(self, queryset: QuerySet[Claim] | None = None) -> Claim:
+        """The draft's claim, published or not, with its published timeline: the draft is put on top."""
+        claim = (
+            Claim.objects.select_related("speaker", "source", "status")
+            .with_timeline()
+            .get(pk=self.draft.claim_id)
+        )
+        self.draft.published_at = claim.status_changed_at = timezone.now()
+        claim.status = self.draft.status
+        claim.timeline = [self.draft, *claim.timeline]
+        return claim
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["preview"] = self.draft
+        return context
+
+    def claimreview_script(self, claim: Claim) -> str:
+        return ""
 
 
 # One speaker ----------------------------------------------------------------------------------------

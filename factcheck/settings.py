@@ -98,6 +98,11 @@ FACTCHECK_ORGANIZATION_URL = env_url("ORGANIZATION_URL")
 # https://factcheck.example. Unset, links are built from the request's own host (`check --deploy` warns).
 FACTCHECK_SITE_URL = env_url("SITE_URL").rstrip("/")
 
+# Review before publication: a verdict is published by someone other than its author (claims.services
+# publication_permission_errors). A newsroom of one sets REVIEW_REQUIRED=false; publishing still takes the
+# publish_verdict permission (the Reviewers group).
+REVIEW_REQUIRED = env_bool("REVIEW_REQUIRED", True)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -143,12 +143,14 @@ def make_rated_claims(
     )
 
 
-def make_user(*, editor: bool = False, **fields) -> User:
+def make_user(*, editor: bool = False, reviewer: bool = False, **fields) -> User:
+    """A user; a staff member of the Editors group with `editor`, of the Reviewers group with `reviewer`
+    (both groups are made by migration 0014)."""
     n = _n()
     fields.setdefault("username", f"user{n}")
     user = User.objects.create_user(password="a-long-test-password", **fields)
-    if editor:
+    if editor or reviewer:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-        user.groups.add(Group.objects.get(name="Editors"))
+        user.groups.add(Group.objects.get(name="Reviewers" if reviewer else "Editors"))
     return user

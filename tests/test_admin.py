@@ -1,4 +1,8 @@
-"""The editors' interface, through Django's test client, logged in as a member of the Editors group."""
+"""The editors' interface, through Django's test client, logged in as a member of the Editors group (and, where
+a verdict is published from a claim's page, as a reviewer in a newsroom of one: REVIEW_REQUIRED off).
+
+tests/test_review.py tests review before publication itself.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +53,19 @@ def editor_app(django_app, editor) -> DjangoTestApp:
     return django_app
 
 
+@pytest.fixture
+def publisher(statuses, settings):
+    """A newsroom of one: review is off, and this reviewer publishes their own verdicts from a claim's page."""
+    settings.REVIEW_REQUIRED = False
+    return make_user(reviewer=True, first_name="Pat", last_name="Publisher")
+
+
+@pytest.fixture
+def publisher_app(django_app, publisher) -> DjangoTestApp:
+    django_app.set_user(publisher)
+    return django_app
+
+
 def change_url(claim: Claim) -> str:
     return reverse("admin:claims_claim_change", args=[claim.pk])
 
@@ -74,15 +91,17 @@ def fill(form: Form, name: str, value: object) -> None:
 
 
 def submit_claim_form(
-    form: Form, *, verdict: dict | None = None, publish: bool = True, **claim_fields: object
+    form: Form, *, verdict: dict | None = None, publish: bool | None = None, **claim_fields: object
 ) -> DjangoWebtestResponse:
-    """Fill in the claim's fields and the new-verdict row, and press Save."""
+    """Fill in the claim's fields and the new-verdict row, tick or untick "Publish now" when `publish` says
+    (the row offers it only with review off, to those who may publish), and press Save."""
     for name, value in claim_fields.items():
         fill(form, name, value)
     row = new_verdict_prefix(form)
     for name, value in (verdict or {}).items():
         fill(form, row + name, value)
-    form[row + "publish"].checked = publish
+    if publish is not None:
+        form[row + "publish"].checked = publish
     return form.submit("_save")
 
 
@@ -286,14 +305,17 @@ def test_the_status_select_offers_only_the_statuses_of_the_claims_scale(editor_c
     assert len(select_options(add_page, "verdicts-2-0-status")) == 1 + Status.objects.count()
 
 
-def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_app, editor_client, editor):
+def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once_with_review_off(
+    publisher_app, client, publisher
+):
     claim = make_rated_claim(status=get_status("unverified"), kind=Kind.FACT)
     report = make_source(title="Prisoner exchange completed", publisher="Reuters")
     url = change_url(claim)
 
     response = post_claim_page(
-        editor_app,
+        publisher_app,
         url,
+        publish=True,
         verdict={
             "status": get_status("true").pk,
             "summary": "Nine prisoners were exchanged on each side.",
@@ -307,19 +329,20 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once(editor_
     claim.refresh_from_db()
     assert claim.status.slug == "true"
     verdict = claim.verdicts.get(summary="Nine prisoners were exchanged on each side.")
-    assert verdict.is_published and verdict.created_by == editor
+    assert verdict.is_published and verdict.created_by == publisher
     assert claim.status_changed_at == verdict.published_at
     change = StatusChange.objects.get(verdict=verdict)
     assert (change.from_status.slug, change.to_status.slug, change.published_by) == (
         "unverified",
         "true",
-        editor,
+        publisher,
     )
     assert [(e.source, e.note) for e in verdict.evidence.all()] == [(report, "Names all eighteen people.")]
 
     listing = response.follow().text
     assert "Published: the claim&#x27;s status is now “True”." in listing
-    page = editor_client.get(url).content.decode()
+    client.force_login(publisher)
+    page = client.get(url).content.decode()
     assert "Nine prisoners were exchanged on each side." in page
     assert "Names all eighteen people." in page
     assert re.search(r'<span style="background:#15803d;[^"]*">True</span>', page)
@@ -388,9 +411,7 @@ def test_a_verdict_with_no_summary_is_refused(editor_app, editor_client):
     assert snapshot(claim) == before
 
 
-def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_saved(
-    editor_app, editor_client
-):
+def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_saved(publisher_app):
     # The claim's last verdict carries a publication time a few seconds ahead (within the service's leeway
     # for clocks), so a verdict published now would come before it: only record_verdict can tell.
     claim = make_claim(kind=Kind.FACT, text="The original text.")
@@ -403,10 +424,11 @@ def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_s
     before = snapshot(claim)
 
     response = post_claim_page(
-        editor_app,
+        publisher_app,
         change_url(claim),
         text="An edited text that must not be saved either.",
         verdict={"status": get_status("true").pk, "summary": "Second."},
+        publish=True,
     )
 
     assert response.status_code == 200
@@ -417,10 +439,33 @@ def test_a_verdict_the_service_refuses_is_shown_with_its_reason_and_nothing_is_s
     assert snapshot(claim) == before
 
 
-def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_app, editor_client):
+@pytest.mark.parametrize("review_required", [True, False])
+def test_a_verdict_an_editor_records_is_a_draft_that_changes_nothing_public(
+    editor_app, editor_client, settings, review_required
+):
+    # An editor may not publish, review or not: the row never offers "Publish now" to them.
+    settings.REVIEW_REQUIRED = review_required
+    claim = make_rated_claim(status=get_status("false"))
+    form = claim_form(editor_app, change_url(claim))
+    assert not [name for name in form.fields if name and name.endswith("-publish")]
+    response = submit_claim_form(
+        form, verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."}
+    )
+    assert response.status_code == 302
+    assert ("awaiting review: a reviewer publishes it" in response.follow().text) is review_required
+    claim.refresh_from_db()
+    assert claim.status.slug == "false"
+    draft = claim.verdicts.get(summary="Draft: new figures suggest otherwise.")
+    assert draft.published_at is None
+    assert StatusChange.objects.filter(claim=claim).count() == 1
+    page = editor_client.get(change_url(claim)).content.decode()
+    assert "Draft: not public. Open it to edit or publish it." in page
+
+
+def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(publisher_app):
     claim = make_rated_claim(status=get_status("false"))
     response = post_claim_page(
-        editor_app,
+        publisher_app,
         change_url(claim),
         verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."},
         publish=False,
@@ -431,15 +476,16 @@ def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(editor_ap
     draft = claim.verdicts.get(summary="Draft: new figures suggest otherwise.")
     assert draft.published_at is None
     assert StatusChange.objects.filter(claim=claim).count() == 1
-    page = editor_client.get(change_url(claim)).content.decode()
-    assert "Draft: not public. Open it to edit or publish it." in page
 
 
-def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(editor_client, editor):
+def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(client, statuses):
+    # A reviewer publishes drafts someone else wrote (here the system: by=None).
+    reviewer = make_user(reviewer=True)
+    client.force_login(reviewer)
     claim = make_rated_claim(status=get_status("false"))
     draft = record_verdict(claim=claim, status=get_status("true"), summary="Corrected.", publish=False)
     published = claim.verdicts.exclude(pk=draft.pk).get()
-    response = editor_client.post(
+    response = client.post(
         reverse("admin:claims_verdict_changelist"),
         {"action": "publish_drafts", "_selected_action": [draft.pk, published.pk]},
         follow=True,
@@ -451,10 +497,10 @@ def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(ed
     claim.refresh_from_db()
     draft.refresh_from_db()
     assert claim.status.slug == "true" and draft.is_published
-    assert StatusChange.objects.get(verdict=draft).published_by == editor
+    assert StatusChange.objects.get(verdict=draft).published_by == reviewer
 
 
-def test_adding_a_claim_with_its_first_verdict(editor_app, editor_client):
+def test_adding_a_claim_with_its_first_verdict(publisher_app):
     speaker, source = make_speaker(), make_source()
     url = reverse("admin:claims_claim_add")
     fields = {
@@ -467,7 +513,11 @@ def test_adding_a_claim_with_its_first_verdict(editor_app, editor_client):
         "due_on": "2025-05-26",
     }
     refused = post_claim_page(
-        editor_app, url, verdict={"status": get_status("true").pk, "summary": "Talks began."}, **fields
+        publisher_app,
+        url,
+        verdict={"status": get_status("true").pk, "summary": "Talks began."},
+        publish=True,
+        **fields,
     )
     assert refused.status_code == 200
     assert (
@@ -477,7 +527,11 @@ def test_adding_a_claim_with_its_first_verdict(editor_app, editor_client):
     assert not Claim.objects.filter(slug="talks-begin-immediately").exists()
 
     added = post_claim_page(
-        editor_app, url, verdict={"status": get_status("open").pk, "summary": "Not yet."}, **fields
+        publisher_app,
+        url,
+        verdict={"status": get_status("open").pk, "summary": "Not yet."},
+        publish=True,
+        **fields,
     )
     assert added.status_code == 302
     claim = Claim.objects.get(slug="talks-begin-immediately")
@@ -610,13 +664,28 @@ def test_an_editor_cannot_manage_users_or_groups(editor_client):
     assert "/admin/claims/claim/" in index
 
 
-def test_editors_can_rename_and_recolour_a_status_but_not_change_its_scale_or_slug(editor_client):
+def test_editors_cannot_edit_statuses_at_all(editor_client):
     status = get_status("misleading")
     url = reverse("admin:claims_status_change", args=[status.pk])
     page = editor_client.get(url).content.decode()
+    assert 'name="label"' not in page and 'type="color"' not in page  # the page is read-only
+    listing = editor_client.get(reverse("admin:claims_status_changelist")).content.decode()
+    assert "Misleading" in listing and 'name="form-0-label"' not in listing
+    response = editor_client.post(url, {"label": "Missing context", "position": 3, "colour": "#a16207"})
+    assert response.status_code == 403
+    assert editor_client.get(reverse("admin:claims_status_add")).status_code == 403
+    status.refresh_from_db()
+    assert (status.label, status.colour) == ("Misleading", "#b45309")
+
+
+def test_superusers_can_rename_and_recolour_a_status_but_not_change_its_scale_or_slug(client, statuses):
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+    status = get_status("misleading")
+    url = reverse("admin:claims_status_change", args=[status.pk])
+    page = client.get(url).content.decode()
     assert 'name="scale"' not in page and 'name="slug"' not in page
     assert 'type="color"' in page
-    response = editor_client.post(
+    response = client.post(
         url,
         {
             "label": "Missing context",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Page, expect, sync_playwright
@@ -32,13 +33,14 @@ LAPTOP = {"width": 1280, "height": 800}
 
 
 @contextmanager
-def editor_page(live_server) -> Iterator[Page]:
-    """A browser page at a laptop's size, logged in to the admin as a member of the Editors group.
+def editor_page(live_server, editor: User | None = None) -> Iterator[Page]:
+    """A browser page at a laptop's size, logged in to the admin as `editor` (default: a member of the
+    Editors group).
 
     Make the test's data first: the database cannot be used while Playwright's loop runs.
     """
     assert CHROMIUM.exists(), "REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install chromium"
-    editor = make_user(editor=True, username="ada")
+    editor = editor or make_user(editor=True, username="ada")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -124,6 +126,47 @@ def test_speaker_and_status_slugs_keep_numbers_apart_too(live_server):
         page.goto(live_server.url + reverse("admin:claims_speaker_add"))
         page.locator("#id_name").press_sequentially("Channel 4.5 News")
         expect(page.locator("#id_slug")).to_have_value("channel-4-5-news")
+    # Statuses are the newsroom's policy: superusers add them, editors cannot.
+    chief = make_user(is_staff=True, is_superuser=True, username="chief")
+    with editor_page(live_server, chief) as page:
         page.goto(live_server.url + reverse("admin:claims_status_add"))
         page.locator("#id_label").press_sequentially("Kept 1.5 times")
         expect(page.locator("#id_slug")).to_have_value("kept-1-5-times")
+
+
+def test_an_editors_draft_is_reviewed_previewed_and_published_by_a_reviewer(live_server):
+    # The editor's story end to end (README, "Review before publication"): record, review, publish.
+    call_command("loaddata", "statuses", verbosity=0)
+    claim = make_claim(text="Talks will begin immediately.", slug="talks-begin-immediately")
+    editor = make_user(editor=True, username="ada", first_name="Ada", last_name="Editor")
+    reviewer = make_user(reviewer=True, username="rita")
+
+    with editor_page(live_server, editor) as page:
+        page.goto(live_server.url + reverse("admin:claims_claim_change", args=[claim.pk]))
+        expect(page.locator("#id_verdicts-2-0-publish")).to_have_count(0)  # no "Publish now" for anyone
+        page.locator("#id_verdicts-2-0-status").select_option(label="Unverified (accuracy)")
+        page.locator("#id_verdicts-2-0-summary").fill("No talks have been scheduled yet.")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".messagelist")).to_contain_text("awaiting review")
+
+    with editor_page(live_server, reviewer) as page:
+        queue = page.locator("#awaiting-review")
+        expect(queue).to_contain_text("Talks will begin immediately.")
+        expect(queue).to_contain_text("Ada Editor")
+        queue.get_by_role("link", name="Talks will begin immediately.").click()
+
+        page.get_by_role("link", name="Preview on the site").first.click()
+        expect(page.locator(".preview-banner")).to_contain_text(
+            "Preview — this verdict is a draft, not public."
+        )
+        expect(page.locator(".timeline")).to_contain_text("No talks have been scheduled yet.")
+        page.go_back()
+
+        page.get_by_role("button", name="Publish").click()
+        expect(page.locator(".messagelist")).to_contain_text(
+            "Published: the claim's status is now “Unverified”."
+        )
+        page.goto(live_server.url + "/claims/talks-begin-immediately/")
+        expect(page.locator(".status-line")).to_contain_text("Unverified")
+        expect(page.locator(".preview-banner")).to_have_count(0)
+        expect(page.locator("#awaiting-review")).to_have_count(0)

@@ -19,7 +19,7 @@ from django.db import connection
 from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 
-from claims.services import EvidenceItem, record_verdict, save_draft
+from claims.services import EvidenceItem, publish_verdict, record_verdict, save_draft
 from factcheck.backups import backup_database, restore_database
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_user
 
@@ -97,7 +97,10 @@ def test_a_backup_restores_every_row_and_every_rule(statuses, scratch_database, 
     corrected = make_rated_claim(
         status=get_status("true"), evidence=[EvidenceItem(source=make_source(), note="The transcript.")]
     )
-    record_verdict(claim=corrected, status=get_status("false"), summary="Corrected on review.", by=editor)
+    correction = record_verdict(
+        claim=corrected, status=get_status("false"), summary="Corrected on review.", publish=False, by=editor
+    )
+    publish_verdict(verdict=correction, by=make_user(reviewer=True))
     make_rated_claim(status=get_status("mostly-true"))
     draft = record_verdict(
         claim=make_claim(), status=get_status("misleading"), summary="First go.", publish=False

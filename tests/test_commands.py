@@ -22,22 +22,23 @@ pytestmark = pytest.mark.django_db
 
 
 @override_settings(DEBUG=True)
-def test_the_development_editor_can_log_in_and_is_an_editor(client, capsys):
+@pytest.mark.parametrize(("username", "group"), [("editor", "Editors"), ("reviewer", "Reviewers")])
+def test_the_development_accounts_can_log_in_each_in_its_group(client, capsys, username, group):
     call_command("create_dev_editor")
     call_command("create_dev_editor")  # a second run keeps the one account
-    assert "username editor, password editor" in capsys.readouterr().out
-    user = User.objects.get(username="editor")
+    assert f"username {username}, password {username}" in capsys.readouterr().out
+    user = User.objects.get(username=username)
     assert user.is_staff and not user.is_superuser
-    assert list(user.groups.values_list("name", flat=True)) == ["Editors"]
+    assert list(user.groups.values_list("name", flat=True)) == [group]
     # django-axes checks every login against its lockouts and so needs the request (any will do here).
-    assert client.login(request=HttpRequest(), username="editor", password="editor")
+    assert client.login(request=HttpRequest(), username=username, password=username)
 
 
 @override_settings(DEBUG=False)
-def test_the_development_editor_is_never_created_with_debug_off():
+def test_the_development_accounts_are_never_created_with_debug_off():
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("create_dev_editor")
-    assert not User.objects.filter(username="editor").exists()
+    assert not User.objects.filter(username__in=["editor", "reviewer"]).exists()
 
 
 def test_the_benchmark_generator_refuses_a_real_database(statuses):
@@ -149,7 +150,7 @@ def test_make_run_makes_the_development_account_on_another_database_only_when_as
 
     assert done.returncode == 0, done.stderr
     assert ("create_dev_editor" in steps) is created
-    assert ("(editor / editor, development only)" in done.stdout) is created
+    assert ("(editor / editor and reviewer / reviewer, development only)" in done.stdout) is created
     if not created:
         assert "No development account: DATABASE_URL is set (make run DEV_ACCOUNT=yes" in done.stdout
     assert steps[-1] == "runserver"

@@ -1,4 +1,5 @@
-"""The Editors group made by migration claims/0003_editors_group."""
+"""The Editors group made by migration claims/0003_editors_group, and both roles as migration
+claims/0014_review_roles sets them (tests/test_review.py tests what each role may do)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db
 
 migration = importlib.import_module("claims.migrations.0003_editors_group")
+review_migration = importlib.import_module("claims.migrations.0014_review_roles")
 
+# The Editors group since 0014: statuses are read-only to editors, and publishing is the Reviewers'.
 EDITING = {
     "add_claim",
     "add_evidence",
     "add_source",
     "add_speaker",
-    "add_status",
     "add_verdict",
     "change_claim",
     "change_evidence",
     "change_source",
     "change_speaker",
-    "change_status",
     "change_verdict",
     "delete_evidence",
     "view_statuschange",
@@ -37,18 +38,33 @@ EDITING = {
     "view_verdict",
 }
 
-# Migration 0003 made the group when the status-change model was still called Change (0005 renames it).
-EDITING_AT_0003 = (EDITING - {"view_statuschange"}) | {"view_change"}
+REVIEWING = EDITING | {"publish_verdict", "delete_verdict"}
+
+# Migration 0003 made the group when the status-change model was still called Change (0005 renames it), and
+# before 0014 took add and change on statuses away.
+EDITING_BEFORE_0014 = EDITING | {"add_status", "change_status"}
+EDITING_AT_0003 = (EDITING_BEFORE_0014 - {"view_statuschange"}) | {"view_change"}
 
 
-def editors_permissions() -> set[tuple[str, str]]:
-    return set(
-        Group.objects.get(name="Editors").permissions.values_list("content_type__app_label", "codename")
-    )
+def editors_permissions(group: str = "Editors") -> set[tuple[str, str]]:
+    return set(Group.objects.get(name=group).permissions.values_list("content_type__app_label", "codename"))
 
 
 def test_the_editors_group_has_exactly_the_permissions_editing_needs():
     assert editors_permissions() == {("claims", codename) for codename in EDITING}
+
+
+def test_the_reviewers_group_has_the_editors_permissions_and_publishing():
+    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING}
+    assert Permission.objects.get(codename="publish_verdict").name == "Can publish verdicts"
+
+
+def test_neither_role_edits_statuses_and_only_reviewers_publish():
+    for group in ("Editors", "Reviewers"):
+        codenames = {codename for _, codename in editors_permissions(group)}
+        assert "view_status" in codenames
+        assert not {"add_status", "change_status", "delete_status"} & codenames
+    assert "publish_verdict" not in {codename for _, codename in editors_permissions("Editors")}
 
 
 def test_editors_manage_no_users_or_groups_and_delete_no_history():
@@ -66,8 +82,8 @@ def test_editors_manage_no_users_or_groups_and_delete_no_history():
     )
 
 
-def run(function) -> None:
-    state_apps = MigrationExecutor(connection).loader.project_state(("claims", "0003_editors_group")).apps
+def run(function, at: str = "0003_editors_group") -> None:
+    state_apps = MigrationExecutor(connection).loader.project_state(("claims", at)).apps
     with connection.schema_editor(atomic=True) as schema_editor:
         function(state_apps, schema_editor)
 
@@ -92,3 +108,26 @@ def test_the_migration_creates_the_permissions_it_needs_on_a_database_without_th
     run(migration.create_editors_group)
     assert editors_permissions() == {("claims", codename) for codename in EDITING_AT_0003}
     assert global_apps.get_app_config("claims").models_module is not None
+
+
+def test_the_review_migration_runs_again_to_the_same_groups_and_reverses():
+    def run_0014(function) -> None:
+        run(function, at="0014_review_roles")
+
+    editors = Group.objects.get(name="Editors")
+    editors.permissions.add(Permission.objects.get(codename="publish_verdict"))  # a hand-made extra
+
+    run_0014(review_migration.create_review_roles)
+    run_0014(review_migration.create_review_roles)
+    assert Group.objects.filter(name__in=["Editors", "Reviewers"]).count() == 2
+    assert editors_permissions() == {("claims", codename) for codename in EDITING}
+    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING}
+
+    run_0014(review_migration.remove_review_roles)
+    assert not Group.objects.filter(name="Reviewers").exists()
+    assert not Permission.objects.filter(codename="publish_verdict").exists()
+    assert editors_permissions() == {("claims", codename) for codename in EDITING_BEFORE_0014}
+
+    run_0014(review_migration.create_review_roles)
+    assert editors_permissions() == {("claims", codename) for codename in EDITING}
+    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING}

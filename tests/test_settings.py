@@ -23,7 +23,7 @@ def _load_settings(
         if not k.startswith(
             (
                 *("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "SITE_URL", "ORGANIZATION_URL"),
-                *("NUM_PROXIES", "API_ANON_THROTTLE_RATE", "LOGIN_"),
+                *("NUM_PROXIES", "API_ANON_THROTTLE_RATE", "LOGIN_", "REVIEW_REQUIRED"),
             )
         )
     }
@@ -126,6 +126,16 @@ def test_a_malformed_boolean_is_refused_loudly():
     result = _load_settings(DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_review_is_required_unless_a_newsroom_of_one_turns_it_off():
+    show = "s.REVIEW_REQUIRED"
+    assert _load_settings(show=show, DEBUG="true").stdout.strip() == "True"
+    assert _load_settings(show=show, DEBUG="true", REVIEW_REQUIRED="").stdout.strip() == "True"
+    assert _load_settings(show=show, DEBUG="true", REVIEW_REQUIRED="false").stdout.strip() == "False"
+    refused = _load_settings(show=show, DEBUG="true", REVIEW_REQUIRED="sometimes")
+    assert refused.returncode != 0
+    assert "REVIEW_REQUIRED must be true or false" in refused.stderr
 
 
 def test_a_database_other_than_postgresql_is_refused():

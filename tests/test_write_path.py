@@ -24,7 +24,7 @@ from claims.models import Claim, Evidence, Kind, Status, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_user
 from tests.test_admin import claim_form, submit_claim_form
-from tests.test_editors_group import EDITING
+from tests.test_editors_group import EDITING, REVIEWING
 
 WAIT = 20  # seconds: the bound on every wait, so no thread can hang the run
 
@@ -145,6 +145,13 @@ def editor(statuses):
     return make_user(editor=True)
 
 
+@pytest.fixture
+def reviewer(statuses):
+    group, _ = Group.objects.get_or_create(name="Reviewers")
+    group.permissions.set(Permission.objects.filter(content_type__app_label="claims", codename__in=REVIEWING))
+    return make_user(reviewer=True)
+
+
 # --- the admin's save of a claim, while another editor publishes ------------------------------------------
 
 
@@ -171,7 +178,7 @@ def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_th
 
     with Held(publishing(claim, "true")):
         draft = {"status": get_status("misleading").pk, "summary": "A draft."}
-        saving = InThread(lambda: submit_claim_form(form, text="The new text.", verdict=draft, publish=False))
+        saving = InThread(lambda: submit_claim_form(form, text="The new text.", verdict=draft))
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
@@ -183,13 +190,22 @@ def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_th
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_publications_at_once_chain_their_changes(editor_app):
+def test_two_publications_at_once_chain_their_changes(django_app, editor, reviewer):
+    # An editor's draft, which a reviewer publishes with the draft page's button while another publication
+    # on the same claim is in flight.
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
-    form = claim_form(editor_app, change_url(claim))
+    draft = record_verdict(
+        claim=claim,
+        status=get_status("mostly-true"),
+        summary="Mine, published second.",
+        publish=False,
+        by=editor,
+    )
+    django_app.set_user(reviewer)
+    form = django_app.get(reverse("admin:claims_verdict_change", args=[draft.pk])).forms["publish-form"]
 
     with Held(publishing(claim, "true")):
-        mine = {"status": get_status("mostly-true").pk, "summary": "Mine, published second."}
-        saving = InThread(lambda: submit_claim_form(form, verdict=mine))
+        saving = InThread(lambda: form.submit())
         assert wait_until(someone_waits_for_a_lock), "the admin's publication did not wait for the other"
     response = saving.wait()
 
@@ -202,6 +218,28 @@ def test_two_publications_at_once_chain_their_changes(editor_app):
     assert chain == [(None, "false"), ("false", "true"), ("true", "mostly-true")]
     claim.refresh_from_db()
     assert claim.status.slug == "mostly-true"
+    assert_invariants()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_reviewers_pressing_publish_at_once_publish_the_draft_once(django_app, editor, reviewer):
+    claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
+    draft = record_verdict(
+        claim=claim, status=get_status("true"), summary="Reviewed twice.", publish=False, by=editor
+    )
+    other_reviewer = make_user(reviewer=True)
+    django_app.set_user(reviewer)
+    form = django_app.get(reverse("admin:claims_verdict_change", args=[draft.pk])).forms["publish-form"]
+
+    with Held(lambda: publish_verdict(verdict=draft, by=other_reviewer)):
+        pressing = InThread(lambda: form.submit())
+        assert wait_until(someone_waits_for_a_lock), "the second publication did not wait for the first"
+    response = pressing.wait()
+
+    assert response.status_code == 302  # back to the draft's page with the reason; not a 500
+    assert "Not published: This verdict is already published." in response.follow().text
+    change = StatusChange.objects.get(verdict=draft)
+    assert change.published_by == other_reviewer
     assert_invariants()
 
 

@@ -1,4 +1,4 @@
-"""`manage.py create_dev_editor`: the development-only editor account (editor / editor)."""
+"""`manage.py create_dev_editor`: the development-only accounts editor / editor and reviewer / reviewer."""
 
 from __future__ import annotations
 
@@ -7,22 +7,33 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-USERNAME = "editor"
-PASSWORD = "editor"  # noqa: S105 (development only: refused below when DEBUG is off)
+# (username and password, group): an editor records drafts, a reviewer publishes them (migration 0014).
+ACCOUNTS = (("editor", "Editors"), ("reviewer", "Reviewers"))
 
 
 class Command(BaseCommand):
-    help = "Create the development editor account editor/editor in the Editors group (DEBUG only)."
+    help = (
+        "Create the development accounts editor/editor (Editors group) and reviewer/reviewer (Reviewers "
+        "group). DEBUG only."
+    )
 
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
-            raise CommandError("Refusing to create the editor/editor account: DEBUG is off (production).")
+            raise CommandError(
+                "Refusing to create the editor/editor and reviewer/reviewer accounts: DEBUG is off (production)."
+            )
+        said = []
         with transaction.atomic():
-            group = Group.objects.get(name="Editors")
-            user, created = User.objects.get_or_create(username=USERNAME, defaults={"is_staff": True})
-            if created:
-                user.set_password(PASSWORD)
-                user.save(update_fields=["password"])
-            user.groups.add(group)
-        state = "created" if created else "already there"
-        self.stdout.write(f"Development editor account {state}: username {USERNAME}, password {PASSWORD}")
+            for username, group_name in ACCOUNTS:
+                group = Group.objects.get(name=group_name)
+                user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+                if created:
+                    user.set_password(username)  # development only: refused above when DEBUG is off
+                    user.save(update_fields=["password"])
+                user.groups.add(group)
+                state = "created" if created else "already there"
+                said.append(
+                    f"Development {username} account {state}: username {username}, password {username}"
+                )
+        for line in said:
+            self.stdout.write(line)
