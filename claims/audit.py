@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pghistory
 import pghistory.middleware
@@ -182,8 +182,7 @@ class RecordedCommand(BaseCommand):
 # Reading --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(NamedTuple):
     """One field of one event, as a person reads it: its name and both values in words."""
 
     field: str

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from claims.audit import acting_as
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     Claim,
@@ -232,7 +233,8 @@ def record_verdict(
     publication time or a source cited twice. Costs about eight queries plus one per evidence batch.
     """
     evidence = list(evidence)
-    with transaction.atomic():
+    # The audit history records these writes as `by`'s, also outside a request (claims.audit).
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
         # The time is checked again, against the database clock, once the feed is locked.
         _refuse(
@@ -273,7 +275,7 @@ def publish_verdict(
     Raises ValidationError when the verdict is already published or the time is not acceptable.
     About six queries.
     """
-    with transaction.atomic():
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=verdict.claim_id)
         verdict = Verdict.objects.select_for_update().select_related("status").get(pk=verdict.pk)
         if verdict.is_published:

@@ -21,8 +21,8 @@ BEGIN
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     IF NEW.id <> OLD.id OR EXISTS (
-        SELECT 1 FROM jsonb_each(OLD.metadata) AS old
-        WHERE old.value <> 'null'::jsonb AND (NEW.metadata -> old.key) IS DISTINCT FROM old.value
+        SELECT 1 FROM jsonb_each(OLD.metadata) AS recorded
+        WHERE recorded.value <> 'null'::jsonb AND (NEW.metadata -> recorded.key) IS DISTINCT FROM recorded.value
     ) THEN
         RAISE EXCEPTION 'The audit history''s contexts only grow: a recorded value cannot be changed.'
             USING ERRCODE = 'integrity_constraint_violation';
