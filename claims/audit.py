@@ -299,9 +299,14 @@ def _in_bulk(model: type[models.Model], ids: Iterable[Any]) -> dict[Any, models.
     return model._base_manager.select_related(*joined).in_bulk(list(ids))
 
 
-def _field_order(model: type[models.Model], name: str) -> int:
-    names = [str(f.verbose_name) for f in model._meta.concrete_fields]
-    return names.index(name) if name in names else len(names)
+def _field_order(model: type[models.Model], name: str) -> tuple[bool, int]:
+    """The model's field order, its record-keeping times (created at, updated at) last."""
+    fields = list(model._meta.concrete_fields)
+    names = [str(f.verbose_name) for f in fields]
+    if name not in names:
+        return (True, len(names))
+    f = fields[names.index(name)]
+    return (bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)), names.index(name))
 
 
 def _shown(
