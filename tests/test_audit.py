@@ -9,6 +9,7 @@ import io
 import os
 import re
 
+import psycopg
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -30,6 +31,7 @@ from claims.models import (
     Verdict,
 )
 from claims.services import EvidenceItem, record_verdict
+from factcheck.backups import backup_database, restore_database
 from tests.factories import (
     get_status,
     make_claim,
@@ -39,6 +41,7 @@ from tests.factories import (
     make_user,
 )
 from tests.test_admin_browser import editor_page
+from tests.test_backups import _conninfo, scratch_database  # noqa: F401 (a fixture)
 from tests.test_browser import CHROMIUM
 
 pytestmark = pytest.mark.django_db
@@ -308,6 +311,30 @@ def test_reading_a_history_costs_the_same_queries_for_1_and_10_events(events, dj
     assert speaker.new == claim.speaker.name
     assert (speaker.old == "—") == (events == 1)
     assert re.fullmatch(r"—|Speaker \d+", speaker.old) and speaker.old != speaker.new
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_restored_backup_keeps_the_history_and_goes_on_recording(request, tmp_path):
+    scratch = request.getfixturevalue("scratch_database")  # the fixture of tests/test_backups.py
+    claim = make_claim(text="Before the backup.")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE claims_claim SET text = 'Changed before it.' WHERE id = %s", [claim.pk])
+    path, _ = backup_database(connection.settings_dict, tmp_path)
+
+    restore_database({**connection.settings_dict, "NAME": scratch}, path)
+
+    latest = "SELECT pgh_label, pgh_changes FROM claims_claimauditevent WHERE pgh_obj_id = %s ORDER BY pgh_id"
+    with psycopg.connect(_conninfo(scratch)) as conn:
+        labels = [label for label, _ in conn.execute(latest, [claim.pk]).fetchall()]
+        assert labels == ["insert", "update"]
+        # The triggers came back with the tables: a write is recorded, and the history refuses rewriting.
+        conn.execute("UPDATE claims_claim SET text = 'After the restore.' WHERE id = %s", [claim.pk])
+        assert conn.execute(latest, [claim.pk]).fetchall()[-1] == (
+            "update",
+            {"text": ["Changed before it.", "After the restore."]},
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="Cannot update or delete rows"):
+            conn.execute("DELETE FROM claims_claimauditevent")
 
 
 # The admin's History page --------------------------------------------------------------------------------
