@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from claims.audit import acting_as
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     Claim,
@@ -267,7 +268,8 @@ def record_verdict(
         # The author is `by` itself: checked before anything is locked or written.
         author = acting_user(by)
         _refuse_publication(publication_permission_errors(author_id=author and author.pk, by=by))
-    with transaction.atomic():
+    # The audit history records these writes as `by`'s, also outside a request (claims.audit).
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
         # The time is checked again, against the database clock, once the feed is locked.
         _refuse(
@@ -312,7 +314,7 @@ def publish_verdict(
     acceptable, or `by` may not publish it (publication_permission_errors: the publish_verdict permission
     and, with review required, not its own author). About six queries.
     """
-    with transaction.atomic():
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=verdict.claim_id)
         verdict = Verdict.objects.select_for_update().select_related("status").get(pk=verdict.pk)
         if verdict.is_published:
