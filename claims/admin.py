@@ -143,12 +143,22 @@ class RefusedSaveMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         except ValidationError as refused:
             reasons = refused.message_dict if hasattr(refused, "error_dict") else {None: refused.messages}
-            said = " ".join(
-                f"{'' if field in (None, NON_FIELD_ERRORS) else field.replace('_', ' ').capitalize() + ': '}{text}"
-                for field, texts in reasons.items()
-                for text in texts
+            # Escaped, except a message the services made as HTML (a link to the duplicate claim).
+            said = format_html_join(
+                " ",
+                "{}{}",
+                (
+                    (
+                        ""
+                        if field in (None, NON_FIELD_ERRORS)
+                        else field.replace("_", " ").capitalize() + ": ",
+                        text,
+                    )
+                    for field, texts in reasons.items()
+                    for text in texts
+                ),
             )
-            self.message_user(request, f"Nothing was saved. {said}", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, format_html("Nothing was saved. {}", said), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
 
 
