@@ -53,7 +53,8 @@ INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, kind, said_
                           status_changed_at, source_id, speaker_id, status_id)
 SELECT now(), now(), 'bench-claim-' || n,
        'Claim ' || n || ' says the ' || a.w || ' and the ' || b.w || ' will change.',
-       'the ' || b.w || ' is ' || c.w, 'fact', DATE '2025-01-01' + (n %% 365), NULL, '',
+       -- A speaker's quote from the source is one claim (claims_claim_quote_uniq): the number keeps each apart.
+       'the ' || b.w || ' is ' || c.w || ', ' || n, 'fact', DATE '2025-01-01' + (n %% 365), NULL, '',
        %(start_at)s::timestamptz + n * INTERVAL '1 second',
        (SELECT id FROM claims_source WHERE url = 'https://bench.example/source'),
        (SELECT id FROM claims_speaker WHERE slug = 'bench-speaker-' || (1 + n %% %(speakers)s)),
