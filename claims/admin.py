@@ -460,7 +460,8 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
     # Shown as the search box's fields; get_search_results searches them through the full-text column.
     search_fields = ["text", "quote", "speaker__name"]
     search_help_text = (
-        "Whole words in the claim's text, its quote or the speaker's name; “a phrase”, or, -word."
+        "Whole words in the claim's text, its quote or the speaker's name (a name also spelled nearly: "
+        "“Zelenskyy”); “a phrase”, or, -word."
     )
     autocomplete_fields = ["speaker", "source"]
     prepopulated_fields = {"slug": ("text",)}

@@ -8,20 +8,25 @@ claims most like the one being written, the same speaker's first.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.urls import reverse
 from django_webtest import DjangoTestApp
+from playwright.sync_api import expect
 
 from claims.models import Claim, Kind, _normalise_quote, normalised_quote_sql
 from claims.services import save_claim
 from tests.factories import make_claim, make_rated_claim, make_source, make_speaker, make_user
+from tests.test_admin_browser import editor_page
+from tests.test_browser import CHROMIUM
 from tests.test_write_path import Held, InThread, someone_waits_for_a_lock, wait_until
 
 QUOTE = "We will win this war, and we will win it this year."
@@ -373,3 +378,30 @@ def test_the_similar_claims_lookup_is_for_those_who_may_view_claims(client, stat
 
     staff.user_permissions.add(Permission.objects.get(codename="view_claim"))
     assert client.get(url, {"text": "anything"}).status_code == 200
+
+
+# The live panel in a real browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("REQUIRE_BROWSER") != "1",
+    reason="needs Debian's chromium at /usr/bin/chromium (set REQUIRE_BROWSER=1 to fail instead)",
+)
+def test_the_similar_claims_panel_fills_in_as_the_editor_types(live_server):
+    call_command("loaddata", "statuses", verbosity=0)
+    like = make_rated_claim(text="Ukraine will join the European Union by 2030 <at the latest>.")
+    make_claim(text="Bread prices rose by a tenth in a year.")
+    with editor_page(live_server) as page:
+        page.goto(live_server.url + reverse("admin:claims_claim_add"))
+        panel = page.locator("#similar-claims")
+        expect(panel.locator(".similar-claims-none")).to_be_visible()
+
+        page.locator("#id_text").press_sequentially("Ukraine will join the European Union by 2030")
+
+        link = panel.locator(".similar-claims-list a")
+        expect(link).to_have_count(1)
+        # The claim's text as text: its angle brackets shown, not read as HTML.
+        expect(link).to_have_text(str(like))
+        assert link.get_attribute("href") == admin_change_url(like)
+        expect(panel).to_contain_text(like.status.label)
