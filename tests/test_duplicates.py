@@ -392,6 +392,7 @@ def test_the_similar_claims_panel_fills_in_as_the_editor_types(live_server):
     call_command("loaddata", "statuses", verbosity=0)
     like = make_rated_claim(text="Ukraine will join the European Union by 2030 <at the latest>.")
     make_claim(text="Bread prices rose by a tenth in a year.")
+    status = like.status.label  # read now: the database cannot be used while Playwright's loop runs
     with editor_page(live_server) as page:
         page.goto(live_server.url + reverse("admin:claims_claim_add"))
         panel = page.locator("#similar-claims")
@@ -404,4 +405,4 @@ def test_the_similar_claims_panel_fills_in_as_the_editor_types(live_server):
         # The claim's text as text: its angle brackets shown, not read as HTML.
         expect(link).to_have_text(str(like))
         assert link.get_attribute("href") == admin_change_url(like)
-        expect(panel).to_contain_text(like.status.label)
+        expect(panel).to_contain_text(status)
