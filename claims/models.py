@@ -402,7 +402,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Speaker, source and status joined in: a page of claims is one query.
 
         Reads only what a list shows: not the claim's `search` vector (a list never shows it; search()
-        compares against it in SQL) nor the source's archived text, which can be long. Unordered: the
+        compares against it in SQL), nor its normalised quote (for the duplicate check), nor the source's
+        archived text, which can be long. Unordered: the
         paginator (claims.pagination) orders the list by its keys.
         """
         return self.select_related("speaker", "source", "status").defer(

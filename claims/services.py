@@ -30,7 +30,6 @@ from claims.models import (
     Status,
     StatusChange,
     Verdict,
-    _normalise_quote,
     normalised_quote_sql,
     scale_for_kind,
 )
@@ -120,7 +119,8 @@ def duplicate_errors(*, claim: Claim) -> Errors:
     escaped). For forms to show before saving; save_claim calls it again, and the database's unique
     constraint refuses what a race lets through. One query, none for a claim without a quote.
     """
-    if not _normalise_quote(claim.quote) or claim.speaker_id is None or claim.source_id is None:
+    # A quote of white space alone normalises to "" (the rule's white space is str.isspace()'s).
+    if not claim.quote.strip() or claim.speaker_id is None or claim.source_id is None:
         return {}
     existing = (
         Claim.objects.filter(

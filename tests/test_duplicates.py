@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import date
 
 import pytest
@@ -22,7 +23,7 @@ from django.urls import reverse
 from django_webtest import DjangoTestApp
 from playwright.sync_api import expect
 
-from claims.models import Claim, Kind, _normalise_quote, normalised_quote_sql
+from claims.models import WHITE_SPACE_RUN, Claim, Kind, _normalise_quote, normalised_quote_sql
 from claims.services import save_claim
 from tests.factories import make_claim, make_rated_claim, make_source, make_speaker, make_user
 from tests.test_admin_browser import editor_page
@@ -84,6 +85,15 @@ def test_the_stored_normalised_quote_is_the_python_rule_applied_to_the_quote(sta
     claims = [make_claim(quote=quote) for quote in TRICKY_QUOTES]
     stored = dict(Claim.objects.filter(pk__in=[c.pk for c in claims]).values_list("pk", "quote_normalised"))
     assert [stored[c.pk] for c in claims] == [_normalise_quote(q) for q in TRICKY_QUOTES]
+
+
+def test_the_rules_white_space_is_exactly_what_python_calls_white_space():
+    # So str.split() and str.strip() (which the quotes branch's normalise may use) agree with the SQL.
+    every = (chr(code) for code in range(sys.maxunicode + 1))
+    listed = re.compile(WHITE_SPACE_RUN)
+    assert {c for c in every if listed.fullmatch(c)} == {
+        chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()
+    }
 
 
 def test_the_normalised_quote_folds_marks_dashes_and_white_space_but_not_case():
