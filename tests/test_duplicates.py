@@ -18,6 +18,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Value
 from django.urls import reverse
 from django_webtest import DjangoTestApp
@@ -416,3 +417,37 @@ def test_the_similar_claims_panel_fills_in_as_the_editor_types(live_server):
         expect(link).to_have_text(str(like))
         assert link.get_attribute("href") == admin_change_url(like)
         expect(panel).to_contain_text(status)
+
+
+# The migration --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_names_existing_duplicates_instead_of_failing_on_the_constraint(statuses):
+    first = make_claim(quote=QUOTE, slug="said-first")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("claims", "0012_api_throttle")])
+    try:
+        # Before the constraint, nothing stopped a second claim quoting the same words (a double space
+        # apart).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, kind, said_on,
+                                          speaker_name, speaker_id, source_id)
+                VALUES (now(), now(), 'said-again', 'Again.', %s, 'fact', '2025-05-19', '', %s, %s)
+                """,
+                [QUOTE.replace("We will", "We  will"), first.speaker_id, first.source_id],
+            )
+        executor = MigrationExecutor(connection)
+        with pytest.raises(RuntimeError, match=r"said-first, said-again|said-again, said-first"):
+            executor.migrate([("claims", "0018_trigram")])
+
+        # Once an editor corrects one, the migration goes through and the constraint holds.
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE claims_claim SET quote = 'Other words.' WHERE slug = 'said-again'")
+    finally:
+        MigrationExecutor(connection).migrate([("claims", "0018_trigram")])
+    assert Claim.objects.get(slug="said-again").quote_normalised == "Other words."
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.filter(slug="said-again").update(quote=QUOTE)
