@@ -44,6 +44,8 @@ SEARCH_CONFIG = "english"
 # by pg_trgm's word similarity at its default threshold (pg_trgm.word_similarity_threshold, 0.6). Shorter
 # words are left to the full-text match: "tax" or "the" would be near too many names.
 NEAR_SPELLING_MIN_LENGTH = 4
+# The most words of one query spelled near names (the rest match by full text only).
+NEAR_SPELLING_MAX_WORDS = 5
 # Where a claim found only by a near-spelling ranks: below every full-text match (ts_rank is never
 # negative), in the order of the name's word similarity (0 to 1): from -2 to -1.
 NEAR_SPELLING_RANK_OFFSET = -2.0
@@ -369,7 +371,8 @@ def _near_spelling(text: str) -> tuple[Q, models.Expression] | None:
     if any(term.lower() == "or" for term in terms):
         return None
     plain = [term for term in terms if not term.startswith(('"', "-"))]
-    near = [word for word in plain if len(word) >= NEAR_SPELLING_MIN_LENGTH]
+    # Each near-spelled word is one more trigram index scan: a long query spells only its first few.
+    near = [word for word in plain if len(word) >= NEAR_SPELLING_MIN_LENGTH][:NEAR_SPELLING_MAX_WORDS]
     if not near:
         return None
     # At least one name is near a word: the arm of the match the trigram index serves.

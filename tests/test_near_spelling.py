@@ -159,3 +159,26 @@ def test_the_near_spelling_is_a_condition_the_trigram_index_serves(statuses, zel
         assert "Bitmap Index Scan on claims_claim_speaker_trgm_idx" in plan, plan
         assert "Bitmap Index Scan on claims_claim_search_idx" in plan, plan
     assert len(Claim.objects.search("Zelenskyy")) == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Zelenskyy's",
+        '"unclosed Zelenskyy',
+        "-- - Zelenskyy",
+        "or or Zelenskyy",
+        "Zelenskyy & | ! : * ( ) <-> %",
+        "Zelenskyy\\ \\\\ % _",
+        "ZELENSKYY " * 100,
+        "Зеленський",
+    ],
+)
+def test_odd_searches_with_a_near_spelling_are_answered_not_a_500(client, claims, query):
+    assert client.get("/claims/", {"q": query}).status_code == 200
+    assert client.get("/api/v1/claims/", {"q": query}).status_code == 200
+
+
+def test_a_name_in_another_script_is_spelled_near_too(client, statuses):
+    zelensky = make_rated_claim(speaker=make_speaker(name="Володимир Зеленський"))
+    assert api_slugs(client, "Зеленский") == [zelensky.slug]
