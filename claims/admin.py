@@ -20,9 +20,9 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
@@ -38,6 +38,7 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    similar_claims,
 )
 from claims.models import (
     Claim,
@@ -192,12 +193,22 @@ class RefusedSaveMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         except ValidationError as refused:
             reasons = refused.message_dict if hasattr(refused, "error_dict") else {None: refused.messages}
-            said = " ".join(
-                f"{'' if field in (None, NON_FIELD_ERRORS) else field.replace('_', ' ').capitalize() + ': '}{text}"
-                for field, texts in reasons.items()
-                for text in texts
+            # Escaped, except a message the services made as HTML (a link to the duplicate claim).
+            said = format_html_join(
+                " ",
+                "{}{}",
+                (
+                    (
+                        ""
+                        if field in (None, NON_FIELD_ERRORS)
+                        else field.replace("_", " ").capitalize() + ": ",
+                        text,
+                    )
+                    for field, texts in reasons.items()
+                    for text in texts
+                ),
             )
-            self.message_user(request, f"Nothing was saved. {said}", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, format_html("Nothing was saved. {}", said), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -252,6 +263,18 @@ class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     Media = SlugMedia
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Speaker], search_term: str
+    ) -> tuple[QuerySet[Speaker], bool]:
+        """Django's search (each word in the name or the slug), and names holding a word spelled like the
+        search (Speaker.objects.named_like: "Zelenskyy" finds Volodymyr Zelensky), for the list and the
+        speaker autocomplete alike. One query, the name's trigram GIN index serving the near-spellings.
+        """
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return found, may_have_duplicates
+        return found | queryset.named_like(search_term), may_have_duplicates
 
 
 # Sources --------------------------------------------------------------------------------------------------
@@ -513,7 +536,8 @@ class ClaimAdmin(
     # Shown as the search box's fields; get_search_results searches them through the full-text column.
     search_fields = ["text", "quote", "speaker__name"]
     search_help_text = (
-        "Whole words in the claim's text, its quote or the speaker's name; “a phrase”, or, -word."
+        "Whole words in the claim's text, its quote or the speaker's name (a name also spelled nearly: "
+        "“Zelenskyy”); “a phrase”, or, -word."
     )
     autocomplete_fields = ["speaker", "source"]
     prepopulated_fields = {"slug": ("text",)}
@@ -533,12 +557,77 @@ class ClaimAdmin(
     show_facets = admin.ShowFacets.NEVER
     sortable_by = ["kind", "said_on", "last_change"]
     empty_value_display = "not rated"
-    Media = SlugMedia
+
+    class Media:
+        # similar.js keeps the "Similar claims" panel up to date as the editor types (similar_view).
+        js = [*SlugMedia.js, "claims/admin/similar.js"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
         """Claims with speaker and status joined in, for the list and the claim's page alike (one query),
         without the tsvector column nobody reads here."""
-        return super().get_queryset(request).select_related("speaker", "status").defer("search")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("speaker", "status")
+            .defer("search", "quote_normalised")
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("similar/", self.admin_site.admin_view(self.similar_view), name="claims_claim_similar"),
+            *super().get_urls(),
+        ]
+
+    def similar_view(self, request: HttpRequest) -> JsonResponse:
+        """The claims most like a claim being written, as JSON for the claim page's "Similar claims" panel
+        (claims/static/claims/admin/similar.js): GET text, quote, speaker (an id) and claim (the claim's own
+        id, left out). For those who may view claims. One query (none without text or quote).
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        params = request.GET
+        found = similar_claims(
+            text=params.get("text", "")[:SIMILAR_LOOKUP_MAX_CHARS],
+            quote=params.get("quote", "")[:SIMILAR_LOOKUP_MAX_CHARS],
+            speaker_id=_id_or_none(params.get("speaker", "")),
+            exclude_pk=_id_or_none(params.get("claim", "")),
+        )
+        return JsonResponse(
+            {
+                "claims": [
+                    {
+                        "text": str(claim),
+                        "speaker": claim.speaker.name,
+                        "same_speaker": claim.same_speaker,
+                        "status": claim.status.label
+                        if claim.status is not None
+                        else self.empty_value_display,
+                        "similarity": round(claim.similarity, 2),
+                        "url": reverse("admin:claims_claim_change", args=[claim.pk]),
+                    }
+                    for claim in found
+                ]
+            }
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Claim | None = None,
+    ) -> HttpResponse:
+        """Adds the "Similar claims" panel's claims: the form's, when it was submitted; a saved claim's own
+        as it stands otherwise (one query); none yet for a new claim's empty form."""
+        form = context["adminform"].form
+        if form.similar is None and obj is not None and obj.pk is not None:
+            form.similar = similar_claims(
+                text=obj.text, quote=obj.quote, speaker_id=obj.speaker_id, exclude_pk=obj.pk
+            )
+        context.update(similar_claims=form.similar or [], confirm_different_claim=form.needs_confirmation)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Claim], search_term: str
@@ -645,6 +734,17 @@ class ClaimAdmin(
                     "it is published.",
                     messages.SUCCESS,
                 )
+
+
+# The most of a text or quote the similar-claims lookup compares (a claim is a sentence, a quote a few).
+SIMILAR_LOOKUP_MAX_CHARS = 2000
+
+
+def _id_or_none(raw: str) -> int | None:
+    """A query-string id: whole ASCII digits that fit a bigint, else None (the lookup then ignores it)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
 
 
 # Verdicts -------------------------------------------------------------------------------------------------

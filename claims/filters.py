@@ -85,8 +85,9 @@ class ClaimFilterSet(django_filters.FilterSet):
         label="Search",
         method="filter_search",
         help_text="Full-text search over the claim's text, quote and speaker's name, in web-search syntax "
-        f'("exact phrase", or, -excluded). Results are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} '
-        "characters.",
+        f'("exact phrase", or, -excluded). A plain word of four or more letters also finds a speaker\'s name '
+        'spelled like it ("Zelenskyy" finds Volodymyr Zelensky), ranked after the full-text matches. Results '
+        f"are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} characters.",
     )
     speaker = django_filters.ModelChoiceFilter(
         label="Speaker",
@@ -145,7 +146,8 @@ class ClaimFilterSet(django_filters.FilterSet):
         return self._statuses
 
     def filter_search(self, queryset: ClaimQuerySet, name: str, value: str) -> ClaimQuerySet:
-        """Full-text match on the GIN-indexed search column; the paginator then orders by rank."""
+        """Full-text match on the GIN-indexed search column, and near-spellings of speakers' names on their
+        trigram index (ClaimQuerySet.search); the paginator then orders by rank."""
         return queryset.search(value)
 
     @property

@@ -15,18 +15,48 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
-from claims.services import EvidenceItem, kind_errors, said_on_errors, verdict_errors
+from claims.services import EvidenceItem, duplicate_errors, kind_errors, said_on_errors, verdict_errors
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
 EVIDENCE_PAIR_NUMBERS = (1, 2, 3)
+
+# How many similar claims the claim's page lists, and how similar one must be (pg_trgm's similarity, 0 to 1)
+# for a new claim to be saved only once the editor ticks "This is a different claim". Claims of the same
+# story share words, not most of their trigrams: 0.5 is a rewording of the same sentence.
+SIMILAR_CLAIMS_SHOWN = 5
+SIMILAR_CLAIM_TO_CONFIRM = 0.5
+
+
+def similar_claims(
+    *, text: str, quote: str = "", speaker_id: int | None = None, exclude_pk: int | None = None
+) -> list[Claim]:
+    """The claims most like this text and quote, the same speaker's first (ClaimQuerySet.similar_to), at
+    most SIMILAR_CLAIMS_SHOWN. One query.
+    """
+    return list(
+        Claim.objects.similar_to(text=text, quote=quote, speaker_id=speaker_id, exclude_pk=exclude_pk)[
+            :SIMILAR_CLAIMS_SHOWN
+        ]
+    )
 
 
 class ClaimForm(forms.ModelForm):
     """The claim's own fields, with the database's rules on dates and kinds explained to the editor.
 
     claims.services.save_claim saves it (ClaimAdmin.save_model), never its status.
+
+    A quote the same speaker already has from the same source is refused with a link to that claim; a new
+    claim much like an existing one (SIMILAR_CLAIM_TO_CONFIRM) is saved once the editor, shown the similar
+    claims (`similar`), ticks `different_claim`.
     """
+
+    different_claim = forms.BooleanField(
+        required=False,
+        label="This is a different claim",
+        help_text="The claims listed above are like this one. Tick this once you have checked that none of "
+        "them is the claim you are adding.",
+    )
 
     class Meta:
         model = Claim
@@ -38,10 +68,16 @@ class ClaimForm(forms.ModelForm):
         # from the text by the same rule (clean()).
         self.fields["slug"].required = False
         self.fields["slug"].help_text += " Filled in from the text as you type; left empty, made from it."
+        # The claims most like this one (similar_claims), for the page to list: found when the form is
+        # cleaned, or by the admin for a claim's page as saved. None: not looked for.
+        self.similar: list[Claim] | None = None
+        self.needs_confirmation = False
 
     def clean(self) -> dict[str, Any]:
-        """Costs one query, only when the kind moves the claim to the other scale."""
+        """Costs one query for the similar claims, one for an exact duplicate when there is a quote, and
+        one when the kind moves the claim to the other scale."""
         cleaned = super().clean()
+        self._check_duplicates(cleaned)
         if not cleaned.get("slug") and "slug" not in self.errors and cleaned.get("text"):
             cleaned["slug"] = slug_for(cleaned["text"], Claim._meta.get_field("slug").max_length)
             if not cleaned["slug"]:
@@ -58,6 +94,32 @@ class ClaimForm(forms.ModelForm):
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
                 self.add_error(field, messages)
         return cleaned
+
+    def _check_duplicates(self, cleaned: dict[str, Any]) -> None:
+        """The exact duplicate (an error on the quote, with a link; Django's own check of the unique
+        constraint then stands aside, as the quote has an error) and the similar claims."""
+        speaker, source, quote = cleaned.get("speaker"), cleaned.get("source"), cleaned.get("quote", "")
+        if speaker is not None and source is not None and quote:
+            submitted = Claim(pk=self.instance.pk, speaker=speaker, source=source, quote=quote)
+            for field, messages in duplicate_errors(claim=submitted).items():
+                self.add_error(field, messages)
+        if not cleaned.get("text"):
+            return
+        self.similar = similar_claims(
+            text=cleaned["text"],
+            quote=quote,
+            speaker_id=speaker.pk if speaker is not None else None,
+            exclude_pk=self.instance.pk,
+        )
+        self.needs_confirmation = self.instance.pk is None and any(
+            claim.similarity >= SIMILAR_CLAIM_TO_CONFIRM for claim in self.similar
+        )
+        if self.needs_confirmation and not cleaned.get("different_claim"):
+            self.add_error(
+                "different_claim",
+                "Claims like this one exist (listed under “Similar claims”). Check that none of them is the "
+                "claim you are adding, then tick “This is a different claim” to save it.",
+            )
 
 
 class StatusOptions:

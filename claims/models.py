@@ -13,11 +13,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+    TrigramSimilarity,
+    TrigramWordSimilarity,
+)
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Value, When
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import Case, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject
+from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.text import slugify
@@ -30,6 +38,69 @@ UNDATED = date.min
 
 # The text search configuration of the claim search column and of every search query against it.
 SEARCH_CONFIG = "english"
+
+
+# Near-spellings (ClaimQuerySet.search): a plain query word of at least this many characters also finds
+# the claims of speakers whose name holds a word spelled like it ("Zelenskyy" finds Volodymyr Zelensky),
+# by pg_trgm's word similarity at its default threshold (pg_trgm.word_similarity_threshold, 0.6). Shorter
+# words are left to the full-text match: "tax" or "the" would be near too many names.
+NEAR_SPELLING_MIN_LENGTH = 4
+# The most words of one query spelled near names (the rest match by full text only).
+NEAR_SPELLING_MAX_WORDS = 5
+# Where a claim found only by a near-spelling ranks: below every full-text match (ts_rank is never
+# negative), in the order of the name's word similarity (0 to 1): from -2 to -1.
+NEAR_SPELLING_RANK_OFFSET = -2.0
+
+# How a quote is compared for exact duplicates (Claim.quote_normalised; the rule of claims.quotes.normalise):
+# typographic quotation marks and primes become ' or ", dashes and the minus sign -, every run of white space
+# one space, trimmed; no case folding. The white space is listed character by character (those Python's
+# str.isspace() knows), so the database's regular expression, whose \s depends on the locale, and Python's
+# agree.
+QUOTE_MARKS_FROM = "\u2018\u2019\u201a\u201b\u2032\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
+QUOTE_MARKS_TO = "'''''" + '"' * 7
+DASHES_FROM = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+DASHES_TO = "-" * 7
+WHITE_SPACE_RUN = (
+    r"[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+)
+
+
+def normalised_quote_sql(quote: models.Expression) -> models.Func:
+    """A normalised quote in SQL (the rule above): translate, regexp_replace and btrim, all IMMUTABLE, so
+    the database stores it in a generated column and a unique index holds it.
+    """
+    marks = models.Func(
+        quote,
+        Value(QUOTE_MARKS_FROM + DASHES_FROM),
+        Value(QUOTE_MARKS_TO + DASHES_TO),
+        function="TRANSLATE",
+        output_field=models.TextField(),
+    )
+    spaces = models.Func(
+        marks,
+        Value(WHITE_SPACE_RUN),
+        Value(" "),
+        Value("g"),
+        function="REGEXP_REPLACE",
+        output_field=models.TextField(),
+    )
+    return models.Func(spaces, function="BTRIM", output_field=models.TextField())
+
+
+# The constraint that refuses a speaker's quote from a source twice (on Claim.quote_normalised).
+QUOTE_UNIQUE_CONSTRAINT = "claims_claim_quote_uniq"
+
+_QUOTE_TRANSLATION = str.maketrans(QUOTE_MARKS_FROM + DASHES_FROM, QUOTE_MARKS_TO + DASHES_TO)
+_WHITE_SPACE = re.compile(WHITE_SPACE_RUN)
+
+
+def _normalise_quote(quote: str) -> str:
+    """A normalised quote in Python, as normalised_quote_sql computes it in the database. Runs no query.
+
+    Private until the quotes branch's claims.quotes.normalise lands: the two are one rule, made one at
+    merge (tests/test_duplicates.py compares this with the SQL on tricky strings, so they cannot drift).
+    """
+    return _WHITE_SPACE.sub(" ", quote.translate(_QUOTE_TRANSLATION)).strip(" ")
 
 
 class Scale(models.TextChoices):
@@ -73,6 +144,17 @@ class SpeakerQuerySet(models.QuerySet["Speaker"]):
     def get_by_natural_key(self, slug: str) -> Speaker:
         return self.get(slug=slug)
 
+    def named_like(self, text: str) -> SpeakerQuerySet:
+        """Speakers whose name contains `text` or holds a word spelled like it (pg_trgm's word similarity:
+        "Zelenskyy" finds Volodymyr Zelensky). For the admin's speaker search and autocomplete.
+
+        No extra query; both conditions are served by the trigram GIN index on the name.
+        """
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(name__icontains=text) | Q(name__trigram_word_similar=text))
+
     def published(self) -> SpeakerQuerySet:
         """Speakers with at least one published claim. One query with an EXISTS."""
         return self.filter(Exists(Claim.objects.published().filter(speaker=OuterRef("pk"))))
@@ -112,7 +194,11 @@ class Speaker(TimestampedModel):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["name", "id"], name="claims_speaker_name_idx")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="claims_speaker_name_idx"),
+            # The admin's speaker search and autocomplete: substrings and near-spellings (named_like).
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="claims_speaker_name_trgm_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(slug=""),
@@ -272,6 +358,45 @@ def _scale_bounds(prefix: str) -> dict[str, models.Expression]:
     }
 
 
+# A websearch query's terms: a "quoted phrase" (perhaps unclosed) or a run of other characters.
+_WEBSEARCH_TERM = re.compile(r'"[^"]*"?|[^\s"]+')
+
+
+def _near_spelling(text: str) -> tuple[Q, models.Expression] | None:
+    """For ClaimQuerySet.search: the condition a claim found by a near-spelling meets, and its score (the
+    best word similarity of a near-spelled word to the speaker's name); None when the query has no word to
+    spell (only short words, phrases, -words) or uses OR, whose grouping the condition would not keep.
+
+    The condition: every plain word matches the claim's full text (or is a stop word, which full text
+    ignores) or, when long enough, the speaker's name by word similarity (`speaker_name %> word`, on its
+    trigram GIN index); the phrases and -words match the full text as they would have.
+    """
+    terms = _WEBSEARCH_TERM.findall(text)
+    if any(term.lower() == "or" for term in terms):
+        return None
+    plain = [term for term in terms if not term.startswith(('"', "-"))]
+    # Each near-spelled word is one more trigram index scan: a long query spells only its first few.
+    near = [word for word in plain if len(word) >= NEAR_SPELLING_MIN_LENGTH][:NEAR_SPELLING_MAX_WORDS]
+    if not near:
+        return None
+    # At least one name is near a word: the arm of the match the trigram index serves.
+    condition = Q()
+    for word in near:
+        condition |= Q(speaker_name__trigram_word_similar=word)
+    for word in plain:
+        words = SearchQuery(word, search_type="websearch", config=SEARCH_CONFIG)
+        stop_word = Exact(models.Func(words, function="NUMNODE", output_field=models.IntegerField()), 0)
+        matched = Q(search=words) | Q(stop_word)
+        if word in near:
+            matched |= Q(speaker_name__trigram_word_similar=word)
+        condition &= matched
+    rest = " ".join(term for term in terms if term.startswith(('"', "-")))
+    if rest:
+        condition &= Q(search=SearchQuery(rest, search_type="websearch", config=SEARCH_CONFIG))
+    similarities = [TrigramWordSimilarity(word, "speaker_name") for word in near]
+    return condition, Greatest(*similarities) if len(similarities) > 1 else similarities[0]
+
+
 class ClaimQuerySet(models.QuerySet["Claim"]):
     def get_by_natural_key(self, slug: str) -> Claim:
         return self.get(slug=slug)
@@ -284,21 +409,79 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Speaker, source and status joined in: a page of claims is one query.
 
         Reads only what a list shows: not the claim's `search` vector (a list never shows it; search()
-        compares against it in SQL) nor the source's archived text, which can be long. Unordered: the
+        compares against it in SQL), nor its normalised quote (for the duplicate check), nor the source's
+        archived text, which can be long. Unordered: the
         paginator (claims.pagination) orders the list by its keys.
         """
-        return self.select_related("speaker", "source", "status").defer("search", "source__archived_text")
+        return self.select_related("speaker", "source", "status").defer(
+            "search", "quote_normalised", "source__archived_text"
+        )
 
     def search(self, text: str) -> ClaimQuerySet:
-        """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word).
+        """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word), and
+        near-spellings of speakers' names: a plain word of the query (not in quotes, not -word, in a query
+        without OR) of NEAR_SPELLING_MIN_LENGTH characters or more also matches a speaker's name holding a
+        word spelled like it, so "Zelenskyy" finds Volodymyr Zelensky's claims. Every plain word must still
+        match, by full text or by the name; claims found only by a near-spelling rank below the rest.
 
-        Uses the GIN index on the stored `search` column, without reading the column into Python;
-        annotates `rank` for ordering by relevance. The rank is cast from real to double precision: a real
-        reaches Python rounded, so a cursor holding it would not compare equal to the row it came from.
+        One query: the GIN index on the stored `search` column and the trigram GIN index on speaker_name,
+        combined by the planner; the `search` column is never read into Python. Annotates `rank` for
+        ordering by relevance. The rank is cast from real to double precision: a real reaches Python
+        rounded, so a cursor holding it would not compare equal to the row it came from.
         """
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         rank = Cast(SearchRank(F("search"), query), models.FloatField())
-        return self.filter(search=query).annotate(rank=rank).defer("search")
+        near = _near_spelling(text)
+        if near is None:
+            return self.filter(search=query).annotate(rank=rank).defer("search")
+        matches, similarity = near
+        # A claim found only by a near-spelling ranks below every full-text match (see
+        # NEAR_SPELLING_RANK_OFFSET); the rank stays one double precision value for the cursor.
+        rank = Case(
+            When(search=query, then=rank),
+            default=Cast(similarity, models.FloatField()) + Value(NEAR_SPELLING_RANK_OFFSET),
+            output_field=models.FloatField(),
+        )
+        return self.filter(Q(search=query) | matches).annotate(rank=rank).defer("search")
+
+    def similar_to(
+        self, *, text: str, quote: str = "", speaker_id: int | None = None, exclude_pk: int | None = None
+    ) -> ClaimQuerySet:
+        """Claims whose text is similar to `text` or whose quote is similar to `quote`: pg_trgm's
+        similarity at or above its threshold (pg_trgm.similarity_threshold, 0.3). Annotates `similarity`
+        (the higher of the two, 0 to 1) and `same_speaker`; ordered the same speaker's claims first, then
+        the most similar. Speaker and status joined in; slice it.
+
+        One query, on the trigram GIN indexes of text and quote.
+        """
+        text, quote = text.strip(), quote.strip()
+        matches, scores = Q(), []
+        if text:
+            matches |= Q(text__trigram_similar=text)
+            scores.append(TrigramSimilarity("text", text))
+        if quote:
+            matches |= Q(quote__trigram_similar=quote)
+            scores.append(TrigramSimilarity("quote", quote))
+        if not scores:
+            return self.none()
+        score = Greatest(*scores) if len(scores) > 1 else scores[0]
+        same_speaker = (
+            Case(When(speaker_id=speaker_id, then=Value(True)), default=Value(False))
+            if speaker_id is not None
+            else Value(False)
+        )
+        claims = self.filter(matches)
+        if exclude_pk is not None:
+            claims = claims.exclude(pk=exclude_pk)
+        return (
+            claims.select_related("speaker", "status")
+            .defer("search", "quote_normalised")
+            .annotate(
+                similarity=Cast(score, models.FloatField()),
+                same_speaker=ExpressionWrapper(same_speaker, output_field=models.BooleanField()),
+            )
+            .order_by("-same_speaker", "-similarity", "-id")
+        )
 
     def with_timeline(self, *, include_drafts: bool = False) -> ClaimQuerySet:
         """Prefetch the claim's verdicts, newest first, with status and evidence.
@@ -315,7 +498,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         return self.annotate(**_scale_bounds("status__"))
 
 
-@track_history(exclude=["search", "speaker_name"])
+@track_history(exclude=["search", "speaker_name", "quote_normalised"])
 class Claim(TimestampedModel):
     """One checkable statement by one speaker, as it appeared in one source."""
 
@@ -364,6 +547,13 @@ class Claim(TimestampedModel):
         Status, on_delete=models.PROTECT, null=True, blank=True, related_name="claims", editable=False
     )
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The quote as compared for exact duplicates (normalised_quote_sql), computed by the database.
+    quote_normalised = models.GeneratedField(
+        expression=normalised_quote_sql(F("quote")),
+        output_field=models.TextField(),
+        db_persist=True,
+        verbose_name="normalised quote",
+    )
 
     objects = ClaimQuerySet.as_manager()
 
@@ -374,6 +564,12 @@ class Claim(TimestampedModel):
             models.Index(fields=["speaker", "-status_changed_at", "-id"], name="claims_claim_speaker_idx"),
             models.Index(fields=["status", "-status_changed_at", "-id"], name="claims_claim_status_idx"),
             GinIndex(fields=["search"], name="claims_claim_search_idx"),
+            # Similar claims (similar_to) by text and quote; near-spellings of names (search).
+            GinIndex(fields=["text"], opclasses=["gin_trgm_ops"], name="claims_claim_text_trgm_idx"),
+            GinIndex(fields=["quote"], opclasses=["gin_trgm_ops"], name="claims_claim_quote_trgm_idx"),
+            GinIndex(
+                fields=["speaker_name"], opclasses=["gin_trgm_ops"], name="claims_claim_speaker_trgm_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="claims_claim_kind_valid"),
@@ -398,6 +594,14 @@ class Claim(TimestampedModel):
                 name="claims_claim_status_has_time",
             ),
             models.UniqueConstraint(fields=["id", "scale"], name="claims_claim_id_scale_uniq"),
+            # One claim per quote of a speaker in a source (claims.services.save_claim says which claim
+            # has it); paraphrases, with no quote, are not compared.
+            models.UniqueConstraint(
+                fields=["speaker", "source", "quote_normalised"],
+                condition=~Q(quote_normalised=""),
+                name=QUOTE_UNIQUE_CONSTRAINT,
+                violation_error_message="This speaker's quote from this source is already a claim.",
+            ),
         ]
 
     def __str__(self) -> str:

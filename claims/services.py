@@ -14,12 +14,16 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from claims.audit import acting_as
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
+    QUOTE_UNIQUE_CONSTRAINT,
     Claim,
     Evidence,
     Kind,
@@ -27,6 +31,7 @@ from claims.models import (
     Status,
     StatusChange,
     Verdict,
+    normalised_quote_sql,
     scale_for_kind,
 )
 
@@ -104,6 +109,41 @@ def said_on_errors(*, said_on: date) -> Errors:
     return {
         "said_on": [
             f"A claim cannot have been said in the future: today is {today.day} {today:%B %Y} ({settings.TIME_ZONE})."
+        ]
+    }
+
+
+def duplicate_errors(*, claim: Claim) -> Errors:
+    """Why `claim` (saved or not) would be a duplicate: another claim has its speaker, its source and its
+    quote, compared normalised (Claim.quote_normalised: curly or straight quotation marks, dashes, runs of
+    white space alike). The message, on the quote, links to that claim's admin page (HTML, the claim's text
+    escaped). For forms to show before saving; save_claim calls it again, and the database's unique
+    constraint refuses what a race lets through. One query, none for a claim without a quote.
+    """
+    # A quote of white space alone normalises to "" (the rule's white space is str.isspace()'s).
+    if not claim.quote.strip() or claim.speaker_id is None or claim.source_id is None:
+        return {}
+    existing = (
+        Claim.objects.filter(
+            speaker_id=claim.speaker_id,
+            source_id=claim.source_id,
+            # The database's own rule on the submitted quote: the comparison cannot drift from the column.
+            quote_normalised=normalised_quote_sql(Value(claim.quote)),
+        )
+        .exclude(pk=claim.pk)
+        .only("pk", "text")
+        .first()
+    )
+    if existing is None:
+        return {}
+    return {
+        "quote": [
+            format_html(
+                'This speaker\'s quote from this source is already a claim: <a href="{}">{}</a>. Open it '
+                "to add to it, or check the speaker, the source and the quote.",
+                reverse("admin:claims_claim_change", args=[existing.pk]),
+                str(existing),
+            )
         ]
     }
 
@@ -192,18 +232,36 @@ def save_claim(*, claim: Claim) -> Claim:
     being published on it meanwhile is applied before or after, never half), its kind is checked again
     under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
 
-    Raises ValidationError, and writes nothing, when the claim was said after today or the kind would move
-    a claim that has verdicts to the other scale. Costs one insert for a new claim; two queries for an edit
-    (lock, update), and an EXISTS more when the kind changes scale.
+    Raises ValidationError, and writes nothing, when the claim was said after today, the kind would move
+    a claim that has verdicts to the other scale, or another claim has its speaker, source and quote
+    (duplicate_errors; the database's unique constraint refuses it too, when two editors save the same
+    quote at once: the later one is refused with the same message). Costs one insert for a new claim; two
+    queries for an edit (lock, update), and an EXISTS more when the kind changes scale; one more for the
+    duplicate check when the claim has a quote.
     """
     _refuse(said_on_errors(said_on=claim.said_on))
-    with transaction.atomic():
-        if claim._state.adding:
-            claim.save()
-            return claim
-        current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
-        _refuse(kind_errors(claim=current, kind=claim.kind))
-        claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
+    _refuse(duplicate_errors(claim=claim))
+    try:
+        with transaction.atomic():
+            if claim._state.adding:
+                claim.save()
+                return claim
+            current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
+            _refuse(kind_errors(claim=current, kind=claim.kind))
+            claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
+    except IntegrityError as error:
+        # Another transaction saved the same quote after the check above (the block is rolled back, to its
+        # savepoint inside an outer transaction): the claim it committed is named, as the check would have.
+        if (
+            getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            != QUOTE_UNIQUE_CONSTRAINT
+        ):
+            raise
+        _refuse(
+            duplicate_errors(claim=claim)
+            or {"quote": ["This speaker's quote from this source is already a claim."]}
+        )
+        raise
     return claim
 
 

@@ -277,8 +277,8 @@ def test_a_claims_page_costs_the_same_queries_for_1_and_5_verdicts(
     ContentType.objects.clear_cache()
     # session, user, permissions (2), the claim with speaker and status, the timeline with evidence, the
     # content type (the page's history link), the selected speaker and source (autocomplete widgets), and
-    # the new row's status options.
-    with django_assert_num_queries(10):
+    # the new row's status options, and the similar claims (the "Similar claims" panel).
+    with django_assert_num_queries(11):
         response = editor_client.get(change_url(claim))
     assert response.status_code == 200
     assert response.content.decode().count('<td class="field-summary">') == verdicts
