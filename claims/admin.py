@@ -32,6 +32,7 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    VersionedForm,
 )
 from claims.models import (
     Claim,
@@ -42,7 +43,7 @@ from claims.models import (
     StatusChange,
     Verdict,
 )
-from claims.services import publish_verdict, record_verdict, save_claim, save_draft
+from claims.services import publish_verdict, record_verdict, save_claim, save_draft, save_edit
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -150,6 +151,28 @@ class RefusedSaveMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+class VersionedAdminMixin:
+    """An admin whose change form is a claims.forms.VersionedForm: the page carries the version it was
+    opened at (a hidden field in the first fieldset), a save from a page opened before someone else's is
+    shown again with the reason and the editor's input (the form's own check, under the row lock), and a
+    save writes only the fields the editor changed (save_edit here; ClaimAdmin and VerdictAdmin through
+    their own services, with the same arguments).
+    """
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if obj is None:
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "opened_version"]}), *rest]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: VersionedForm, change: bool) -> None:
+        if not change:
+            obj.save()
+            return
+        save_edit(obj=obj, fields=form.edited_fields, expected_version=form.expected_version)
+
+
 class AutocompleteFieldsMixin:
     """An admin (or inline) whose autocomplete_fields use claims.forms.AutocompleteSelect: a crafted value
     that is no id is a form error, not a 500."""
@@ -187,7 +210,8 @@ def author_name(user: Any) -> str:
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+class SpeakerAdmin(CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -203,7 +227,8 @@ class SpeakerAdmin(CheckedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+class SourceAdmin(CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     formfield_overrides = URL_FIELDS
@@ -235,7 +260,8 @@ class SourceAdmin(CheckedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Status)
-class StatusAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+class StatusAdmin(CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     # Narrow enough for a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py):
     # the scale by its short name, small inputs for the label and the position.
     list_display = ["badge", "label", "scale_name", "position", "colour", "slug"]
@@ -407,7 +433,7 @@ class NewVerdictInline(admin.StackedInline):
         (
             None,
             {
-                "fields": ["status", "summary", "explanation", "publish"],
+                "fields": ["status", "summary", "explanation", "publish", "status_seen"],
                 "description": "Fill this in to record a new verdict: when published it becomes the claim's "
                 "status at once. Leave it blank to save only the claim.",
             },
@@ -427,7 +453,9 @@ class NewVerdictInline(admin.StackedInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
+class ClaimAdmin(
+    CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, VersionedAdminMixin, admin.ModelAdmin
+):
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
     list_display_links = ["claim_text"]
@@ -517,8 +545,9 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
         ]
 
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
-        """The claim's own fields through save_claim: never its status, which a verdict sets."""
-        save_claim(claim=obj)
+        """The claim's own fields through save_claim: only those the editor changed, never its status (a
+        verdict sets it), and refused when someone saved the claim since the page was opened."""
+        save_claim(claim=obj, expected_version=form.expected_version, fields=form.edited_fields)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -529,7 +558,8 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
             if not verdict_form.has_changed():
                 continue
             data = verdict_form.cleaned_data
-            # A refusal here (a race the form could not see) is a message: see RefusedSaveMixin.
+            # A refusal here (a race the form could not see) is a message: see RefusedSaveMixin. A status
+            # changed since the page was opened is not one: the form refused it under the claim's lock.
             verdict = record_verdict(
                 claim=formset.instance,
                 status=data["status"],
@@ -538,6 +568,7 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
                 evidence=verdict_form.evidence(),
                 publish=data["publish"],
                 by=request.user,
+                status_seen=verdict_form.seen(),
             )
             formset.new_objects.append(verdict)
             if verdict.is_published:
@@ -602,7 +633,7 @@ class EvidenceInline(AutocompleteFieldsMixin, admin.TabularInline):
 
 
 @admin.register(Verdict)
-class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
+class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, VersionedAdminMixin, admin.ModelAdmin):
     """Verdicts across claims. New verdicts are recorded on their claim's page (through record_verdict),
     so there is no add page here; drafts can be edited and published, published verdicts only read."""
 
@@ -644,7 +675,14 @@ class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
         """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
         published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
-        save_draft(verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation)
+        save_draft(
+            verdict=obj,
+            status=obj.status,
+            summary=obj.summary,
+            explanation=obj.explanation,
+            expected_version=form.expected_version,
+            fields=form.edited_fields,
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {
