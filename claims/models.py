@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.text import slugify
 
+from claims.audit import track_history
 from claims.site_urls import absolute_url
 
 # A source without a publication date sorts as if published on this day: after every dated one.
@@ -107,6 +108,7 @@ class SpeakerQuerySet(models.QuerySet["Speaker"]):
         return self.annotate(claim_count=Coalesce(models.Subquery(count), 0))
 
 
+@track_history()
 class Speaker(TimestampedModel):
     """Who made a claim: a person or an organisation."""
 
@@ -164,6 +166,7 @@ class SourceQuerySet(models.QuerySet["Source"]):
         return self.defer("archived_text")
 
 
+@track_history()
 class Source(TimestampedModel):
     """A document where a claim appeared or that is cited as evidence."""
 
@@ -235,6 +238,7 @@ class StatusQuerySet(models.QuerySet["Status"]):
         return self.annotate(claim_count=Coalesce(models.Subquery(count), 0))
 
 
+@track_history()
 class Status(models.Model):
     """One value on a rating scale. Position 1 is the worst; 0 means not rated on the scale (Unverified)."""
 
@@ -329,6 +333,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         return self.annotate(**_scale_bounds("status__"))
 
 
+@track_history(exclude=["search", "speaker_name"])
 class Claim(TimestampedModel):
     """One checkable statement by one speaker, as it appeared in one source."""
 
@@ -501,6 +506,7 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
         return self.select_related("status").annotate(evidence_list=ArraySubquery(evidence))
 
 
+@track_history()
 class Verdict(models.Model):
     """One dated judgement on a claim. Published verdicts are never rewritten (a database trigger refuses)."""
 
@@ -554,6 +560,7 @@ class EvidenceQuerySet(models.QuerySet["Evidence"]):
         return self.filter(verdict__published_at__isnull=False)
 
 
+@track_history()
 class Evidence(models.Model):
     """A source cited by a verdict, with a note on what it shows."""
 
@@ -586,6 +593,7 @@ class StatusChangeQuerySet(models.QuerySet["StatusChange"]):
         return self.select_related("claim", "from_status", "to_status").order_by("id")
 
 
+@track_history()
 class StatusChange(models.Model):
     """An append-only record of a claim's published status change (a database trigger refuses edits).
 
@@ -614,6 +622,7 @@ class StatusChange(models.Model):
         return f"{self.claim}: {before} → {self.to_status.label}"
 
 
+@track_history()
 class LoadedDataSet(models.Model):
     """A set of default data that `manage.py load_default_data` has loaded, so it is never loaded twice.
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from claims.audit import acting_as, event_model_of, events_after
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     Claim,
@@ -206,10 +207,41 @@ def _label(obj: models.Model, name: str) -> str:
 def changed_since(
     *, current: models.Model, expected_version: int, changed: Sequence[str] | None = None
 ) -> tuple[str, datetime | None, list[str]]:
-    """Who changed `current` since `expected_version`, when last, and which fields (`changed`, when the
-    caller knows). Runs no query.
+    """Who changed `current` since `expected_version` (their names, from the audit history), when last,
+    and which fields: `changed` when the caller knows them (exact), else those the history recorded.
+
+    The history's events of the writes that moved the version past `expected_version` (its event rows
+    snapshot the version); a write recorded with nobody known, or before the history began, is "another
+    user". Queries: one for the first such event, then claims.audit.events_after's (a fixed number).
     """
-    return "another user", getattr(current, "updated_at", None), list(changed or [])
+    fallback = ("another user", getattr(current, "updated_at", None), list(changed or []))
+    first = (
+        event_model_of(type(current))
+        .objects.filter(pgh_obj_id=current.pk, version__gt=expected_version)
+        .order_by("pgh_id")
+        .values_list("pgh_id", flat=True)
+        .first()
+    )
+    if first is None:
+        return fallback
+    edits = [
+        event
+        for event in events_after(current, first - 1)
+        if any(field.field == "version" for field in event.fields)
+    ]
+    if not edits:
+        return fallback
+    names = list(dict.fromkeys(event.who or "another user" for event in reversed(edits)))
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if changed is None:
+        by_label = {str(f.verbose_name): f.name for f in current._meta.concrete_fields}
+        recorded = [by_label.get(field.field) for event in reversed(edits) for field in event.fields]
+        changed = [name for name in dict.fromkeys(recorded) if name and name not in NOT_EDITS]
+    return who, edits[0].when, list(changed)
+
+
+# Columns an audit event may record that are not an editor's change.
+NOT_EDITS = frozenset({"version", "updated_at", "created_at", "search", "speaker_name", "scale"})
 
 
 def shown_value(obj: models.Model, name: str) -> str:
@@ -417,7 +449,8 @@ def record_verdict(
     queries plus one per evidence batch.
     """
     evidence = list(evidence)
-    with transaction.atomic():
+    # The audit history records these writes as `by`'s, also outside a request (claims.audit).
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
         _refuse(status_seen_errors(claim=claim, seen=status_seen))
         # The time is checked again, against the database clock, once the feed is locked.
@@ -459,7 +492,7 @@ def publish_verdict(
     Raises ValidationError when the verdict is already published or the time is not acceptable.
     About six queries.
     """
-    with transaction.atomic():
+    with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=verdict.claim_id)
         verdict = Verdict.objects.select_for_update().select_related("status").get(pk=verdict.pk)
         if verdict.is_published:

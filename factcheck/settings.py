@@ -112,6 +112,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # The audit history (claims/audit.py): database triggers that record every write of a claims model.
+    "pgtrigger",
+    "pghistory",
     "claims",
 ]
 
@@ -128,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: the audit history records who made each write, through which request.
+    "claims.audit.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After the others, as django-axes asks: it turns a refused admin login into the lockout page.
@@ -141,6 +146,10 @@ if DEBUG:
         MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
         "claims.api.errors.debug_not_found_middleware",
     )
+
+# The audit history's request context (claims.audit.HistoryMiddleware) is set for the methods that may write:
+# GET and HEAD write no tracked row, and so skip it (and the user lookup it makes).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 ROOT_URLCONF = "factcheck.urls"
 WSGI_APPLICATION = "factcheck.wsgi.application"

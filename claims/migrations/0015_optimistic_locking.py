@@ -14,6 +14,8 @@ Not counted as an edit:
   otherwise make every open form of their claims stale).
 """
 
+import pgtrigger.compiler
+import pgtrigger.migrations
 from django.db import migrations, models
 
 # (table, the columns whose change is not an edit)
@@ -53,7 +55,7 @@ def _trigger(table: str, ignored: list[str]) -> migrations.RunSQL:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0012_api_throttle"),
+        ("claims", "0013_audit"),
     ]
 
     operations = [
@@ -104,4 +106,325 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(sql=FUNCTION, reverse_sql="DROP FUNCTION claims_bump_version()"),
         *(_trigger(table, ignored) for table, ignored in VERSIONED),
+        # The audit history's event tables record the version too (their triggers list every column).
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="claim",
+            name="insert_insert",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="claim",
+            name="update_update",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="claim",
+            name="delete_delete",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="source",
+            name="insert_insert",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="source",
+            name="update_update",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="source",
+            name="delete_delete",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="speaker",
+            name="insert_insert",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="speaker",
+            name="update_update",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="speaker",
+            name="delete_delete",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="status",
+            name="insert_insert",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="status",
+            name="update_update",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="status",
+            name="delete_delete",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="verdict",
+            name="insert_insert",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="verdict",
+            name="update_update",
+        ),
+        pgtrigger.migrations.RemoveTrigger(
+            model_name="verdict",
+            name="delete_delete",
+        ),
+        migrations.AddField(
+            model_name="claimauditevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="sourceauditevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="speakerauditevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="statusauditevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="verdictauditevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="claim",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_claimauditevent" ("pgh_changes", "created_at", "due_on", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quote", "said_on", "slug", "source_id", "speaker_id", "status_changed_at", "status_id", "text", "updated_at", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'speaker_id\', \'source_id\', \'slug\', \'text\', \'quote\', \'kind\', \'said_on\', \'due_on\', \'status_id\', \'status_changed_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."created_at", NEW."due_on", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quote", NEW."said_on", NEW."slug", NEW."source_id", NEW."speaker_id", NEW."status_changed_at", NEW."status_id", NEW."text", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="ef875b9c87d2ca0aeb338f9a5e6db311d4e8aa03",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_df8fa",
+                    table="claims_claim",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="claim",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."due_on" IS DISTINCT FROM (NEW."due_on") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."kind" IS DISTINCT FROM (NEW."kind") OR OLD."quote" IS DISTINCT FROM (NEW."quote") OR OLD."said_on" IS DISTINCT FROM (NEW."said_on") OR OLD."scale" IS DISTINCT FROM (NEW."scale") OR OLD."slug" IS DISTINCT FROM (NEW."slug") OR OLD."source_id" IS DISTINCT FROM (NEW."source_id") OR OLD."speaker_id" IS DISTINCT FROM (NEW."speaker_id") OR OLD."status_id" IS DISTINCT FROM (NEW."status_id") OR OLD."status_changed_at" IS DISTINCT FROM (NEW."status_changed_at") OR OLD."text" IS DISTINCT FROM (NEW."text") OR OLD."updated_at" IS DISTINCT FROM (NEW."updated_at") OR OLD."version" IS DISTINCT FROM (NEW."version"))',
+                    func='INSERT INTO "claims_claimauditevent" ("pgh_changes", "created_at", "due_on", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quote", "said_on", "slug", "source_id", "speaker_id", "status_changed_at", "status_id", "text", "updated_at", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'speaker_id\', \'source_id\', \'slug\', \'text\', \'quote\', \'kind\', \'said_on\', \'due_on\', \'status_id\', \'status_changed_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."created_at", NEW."due_on", NEW."id", NEW."kind", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quote", NEW."said_on", NEW."slug", NEW."source_id", NEW."speaker_id", NEW."status_changed_at", NEW."status_id", NEW."text", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="262b2ccc27ee78d9339ac3130eac302443b2e9b9",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_fe4ba",
+                    table="claims_claim",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="claim",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_claimauditevent" ("pgh_changes", "created_at", "due_on", "id", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quote", "said_on", "slug", "source_id", "speaker_id", "status_changed_at", "status_id", "text", "updated_at", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'speaker_id\', \'source_id\', \'slug\', \'text\', \'quote\', \'kind\', \'said_on\', \'due_on\', \'status_id\', \'status_changed_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), OLD."created_at", OLD."due_on", OLD."id", OLD."kind", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quote", OLD."said_on", OLD."slug", OLD."source_id", OLD."speaker_id", OLD."status_changed_at", OLD."status_id", OLD."text", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="ac9a60adba7eb4c8776b908e414260bfd9098d78",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_dbf31",
+                    table="claims_claim",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="source",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_sourceauditevent" ("pgh_changes", "archived_at", "archived_text", "authors", "created_at", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_on", "publisher", "title", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'title\', \'publisher\', \'authors\', \'url\', \'published_on\', \'archived_text\', \'archived_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."archived_at", NEW."archived_text", NEW."authors", NEW."created_at", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."published_on", NEW."publisher", NEW."title", NEW."updated_at", NEW."url", NEW."version"); RETURN NULL;',
+                    hash="1cad19b2bb83bb1d93265f3786564798b4b82ab0",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_bbb94",
+                    table="claims_source",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="source",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "claims_sourceauditevent" ("pgh_changes", "archived_at", "archived_text", "authors", "created_at", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_on", "publisher", "title", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'title\', \'publisher\', \'authors\', \'url\', \'published_on\', \'archived_text\', \'archived_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."archived_at", NEW."archived_text", NEW."authors", NEW."created_at", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."published_on", NEW."publisher", NEW."title", NEW."updated_at", NEW."url", NEW."version"); RETURN NULL;',
+                    hash="eb235bfee2741fa166cff67ad2a8f8590a0c91bc",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_fde8d",
+                    table="claims_source",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="source",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_sourceauditevent" ("pgh_changes", "archived_at", "archived_text", "authors", "created_at", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_on", "publisher", "title", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'title\', \'publisher\', \'authors\', \'url\', \'published_on\', \'archived_text\', \'archived_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), OLD."archived_at", OLD."archived_text", OLD."authors", OLD."created_at", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."published_on", OLD."publisher", OLD."title", OLD."updated_at", OLD."url", OLD."version"); RETURN NULL;',
+                    hash="958a6917b8a614e425e5ae0d766842211655048f",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_249e2",
+                    table="claims_source",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="speaker",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_speakerauditevent" ("pgh_changes", "created_at", "description", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "slug", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'name\', \'slug\', \'role\', \'description\', \'url\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."created_at", NEW."description", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."slug", NEW."updated_at", NEW."url", NEW."version"); RETURN NULL;',
+                    hash="e2b6c27c7fc9e728a2b8572b84aae42ee8cd334e",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_7cf94",
+                    table="claims_speaker",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="speaker",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "claims_speakerauditevent" ("pgh_changes", "created_at", "description", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "slug", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'name\', \'slug\', \'role\', \'description\', \'url\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."created_at", NEW."description", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."slug", NEW."updated_at", NEW."url", NEW."version"); RETURN NULL;',
+                    hash="9ddc2cfbb3d87c042459c210090f79d7c5368c15",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_d9d7a",
+                    table="claims_speaker",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="speaker",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_speakerauditevent" ("pgh_changes", "created_at", "description", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "slug", "updated_at", "url", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'created_at\', \'updated_at\', \'name\', \'slug\', \'role\', \'description\', \'url\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), OLD."created_at", OLD."description", OLD."id", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."slug", OLD."updated_at", OLD."url", OLD."version"); RETURN NULL;',
+                    hash="79416a8f418bb0150565de5e4ddd493e714431c7",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_b8590",
+                    table="claims_speaker",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="status",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_statusauditevent" ("pgh_changes", "colour", "description", "id", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position", "scale", "slug", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'scale\', \'slug\', \'label\', \'position\', \'colour\', \'description\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."colour", NEW."description", NEW."id", NEW."label", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."position", NEW."scale", NEW."slug", NEW."version"); RETURN NULL;',
+                    hash="a3aa0a68342ce2c2c13877f157408120cc425e98",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_24fd3",
+                    table="claims_status",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="status",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "claims_statusauditevent" ("pgh_changes", "colour", "description", "id", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position", "scale", "slug", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'scale\', \'slug\', \'label\', \'position\', \'colour\', \'description\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."colour", NEW."description", NEW."id", NEW."label", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."position", NEW."scale", NEW."slug", NEW."version"); RETURN NULL;',
+                    hash="23b2cefc5a8e9ffdf9cab2c44479058fd459fa74",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_08a72",
+                    table="claims_status",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="status",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_statusauditevent" ("pgh_changes", "colour", "description", "id", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position", "scale", "slug", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'scale\', \'slug\', \'label\', \'position\', \'colour\', \'description\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), OLD."colour", OLD."description", OLD."id", OLD."label", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."position", OLD."scale", OLD."slug", OLD."version"); RETURN NULL;',
+                    hash="627756df44cff7d12e4bc01fb89453869ffffb1f",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_ce575",
+                    table="claims_status",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="verdict",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_verdictauditevent" ("pgh_changes", "claim_id", "created_at", "created_by_id", "explanation", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_at", "scale", "status_id", "summary", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'claim_id\', \'status_id\', \'scale\', \'summary\', \'explanation\', \'published_at\', \'created_by_id\', \'created_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."claim_id", NEW."created_at", NEW."created_by_id", NEW."explanation", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."published_at", NEW."scale", NEW."status_id", NEW."summary", NEW."version"); RETURN NULL;',
+                    hash="6f592e3b6b720a17438fafdb8bc3464f669607d8",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_3cb73",
+                    table="claims_verdict",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="verdict",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "claims_verdictauditevent" ("pgh_changes", "claim_id", "created_at", "created_by_id", "explanation", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_at", "scale", "status_id", "summary", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'claim_id\', \'status_id\', \'scale\', \'summary\', \'explanation\', \'published_at\', \'created_by_id\', \'created_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), NEW."claim_id", NEW."created_at", NEW."created_by_id", NEW."explanation", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."published_at", NEW."scale", NEW."status_id", NEW."summary", NEW."version"); RETURN NULL;',
+                    hash="3d0b0019e997db544223a00a8fe9dc8e81b2340b",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_05fe6",
+                    table="claims_verdict",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="verdict",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "claims_verdictauditevent" ("pgh_changes", "claim_id", "created_at", "created_by_id", "explanation", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "published_at", "scale", "status_id", "summary", "version") VALUES ((SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name)) FROM unnest(ARRAY[\'id\', \'claim_id\', \'status_id\', \'scale\', \'summary\', \'explanation\', \'published_at\', \'created_by_id\', \'created_at\', \'version\']::text[]) AS c(name) WHERE COALESCE(to_jsonb(OLD) -> c.name, \'null\') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, \'null\')), OLD."claim_id", OLD."created_at", OLD."created_by_id", OLD."explanation", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."published_at", OLD."scale", OLD."status_id", OLD."summary", OLD."version"); RETURN NULL;',
+                    hash="72d691b3c7a35b6a9a9409806e3742dcbef10a22",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_83861",
+                    table="claims_verdict",
+                    when="AFTER",
+                ),
+            ),
+        ),
     ]

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from claims.audit import RecordedCommand
 from claims.models import Status
 from claims.services import lock_the_change_feed
 
@@ -94,7 +95,7 @@ SELECT (SELECT count(*) FROM claims_claim c
 """
 
 
-class Command(BaseCommand):
+class Command(RecordedCommand):
     help = "Insert N synthetic public claims (with a verdict and a change each) for benchmarks."
 
     def add_arguments(self, parser) -> None:

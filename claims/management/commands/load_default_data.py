@@ -25,11 +25,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.dateparse import parse_date, parse_datetime
 
+from claims.audit import RecordedCommand
 from claims.models import Claim, LoadedDataSet, Source, Speaker, Status, StatusChange
 from claims.services import EvidenceItem, lock_the_change_feed, record_verdict, save_claim
 
@@ -68,7 +69,7 @@ def read_seed(path: Path = SEED_ARTICLE) -> dict[str, Any]:
     return seed
 
 
-class Command(BaseCommand):
+class Command(RecordedCommand):
     help = "Load the default data (status scales, the seed article's claims) not loaded yet; skip the rest."
 
     def handle(self, *args: Any, **options: Any) -> None:
