@@ -215,6 +215,12 @@ class VersionedAdminMixin:
             return
         save_edit(obj=obj, fields=form.edited_fields, expected_version=form.expected_version)
 
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        # A list's editable rows too write only what the editor changed (their hidden initial values); the
+        # list carries no version, so a row is not refused, but a value nobody typed is never written back.
+        kwargs.setdefault("form", VersionedForm)
+        return super().get_changelist_form(request, **kwargs)  # type: ignore[misc]
+
 
 class AutocompleteFieldsMixin:
     """An admin (or inline) whose autocomplete_fields use claims.forms.AutocompleteSelect: a crafted value

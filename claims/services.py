@@ -212,23 +212,21 @@ def changed_since(
 
     The history's events of the writes that moved the version past `expected_version` (its event rows
     snapshot the version); a write recorded with nobody known, or before the history began, is "another
-    user". Queries: one for the first such event, then claims.audit.events_after's (a fixed number).
+    user". Queries: one for those events' ids, then claims.audit.events_after's (a fixed number).
     """
     fallback = ("another user", getattr(current, "updated_at", None), list(changed or []))
-    first = (
+    # The event of each version past `expected_version`: the first one recording it (a claim's status
+    # publications are events too, but move no version).
+    moved = set(
         event_model_of(type(current))
         .objects.filter(pgh_obj_id=current.pk, version__gt=expected_version)
-        .order_by("pgh_id")
+        .order_by("version", "pgh_id")
+        .distinct("version")
         .values_list("pgh_id", flat=True)
-        .first()
     )
-    if first is None:
+    if not moved:
         return fallback
-    edits = [
-        event
-        for event in events_after(current, first - 1)
-        if any(field.field == "version" for field in event.fields)
-    ]
+    edits = [event for event in events_after(current, min(moved) - 1) if event.id in moved]
     if not edits:
         return fallback
     names = list(dict.fromkeys(event.who or "another user" for event in reversed(edits)))

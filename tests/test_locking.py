@@ -345,3 +345,24 @@ def test_a_verdict_recorded_after_another_was_published_is_shown_again_with_the_
     assert claim.verdicts.drafts().get().summary == "Grace's verdict."
     claim.refresh_from_db()
     assert claim.status.slug == "true"
+
+
+@pytest.mark.django_db
+def test_the_status_lists_editable_rows_write_only_what_the_editor_changed(django_app, ada, grace):
+    status = _status()
+    url = reverse("admin:claims_status_changelist")
+    adas = django_app.get(url, user=ada).forms["changelist-form"]
+    graces = django_app.get(url, user=grace).forms["changelist-form"]
+    (row,) = [
+        name.removesuffix("id")
+        for name in adas.fields
+        if name.endswith("-id") and adas[name].value == str(status.pk)
+    ]
+    adas[row + "label"] = "Strange"
+    assert adas.submit("_save", user=ada).status_code == 302
+
+    graces[row + "colour"] = "#654321"
+    assert graces.submit("_save", user=grace).status_code == 302
+
+    status.refresh_from_db()
+    assert (status.label, status.colour) == ("Strange", "#654321")
