@@ -168,8 +168,9 @@ class AuditHistoryMixin:
 class RefusedSaveMixin:
     """An admin whose saves go through claims.services: a refusal there is a message, never a 500.
 
-    The forms make the services' own checks first, so a service refuses only what changed between the
-    form's check and its row lock (another editor's publication, say). Django's changeform_view runs the
+    The forms make the services' own checks first, and a VersionedForm makes them holding the row's lock
+    (a stale page, or a status published since the page was opened, is shown again with the input kept), so
+    a service refuses only what no form could check under that lock. Django's changeform_view runs the
     save in one transaction: the refusal rolls all of it back, and the editor is sent back to the page
     with the reason.
     """
