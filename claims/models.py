@@ -79,6 +79,7 @@ def version_field() -> models.PositiveIntegerField:
     """
     return models.PositiveIntegerField(
         default=1,
+        db_default=1,  # a raw INSERT (the benchmark's generate_claims) gets it too
         editable=False,
         help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
     )

@@ -63,6 +63,7 @@ class Migration(migrations.Migration):
             model_name="claim",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -72,6 +73,7 @@ class Migration(migrations.Migration):
             model_name="source",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -81,6 +83,7 @@ class Migration(migrations.Migration):
             model_name="speaker",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -90,6 +93,7 @@ class Migration(migrations.Migration):
             model_name="status",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -99,6 +103,7 @@ class Migration(migrations.Migration):
             model_name="verdict",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -172,6 +177,7 @@ class Migration(migrations.Migration):
             model_name="claimauditevent",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -181,6 +187,7 @@ class Migration(migrations.Migration):
             model_name="sourceauditevent",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -190,6 +197,7 @@ class Migration(migrations.Migration):
             model_name="speakerauditevent",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -199,6 +207,7 @@ class Migration(migrations.Migration):
             model_name="statusauditevent",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
@@ -208,6 +217,7 @@ class Migration(migrations.Migration):
             model_name="verdictauditevent",
             name="version",
             field=models.PositiveIntegerField(
+                db_default=1,
                 default=1,
                 editable=False,
                 help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
