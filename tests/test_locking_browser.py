@@ -47,7 +47,8 @@ def two_editors(live_server) -> Iterator[tuple[Page, Page]]:
     """Ada's and Grace's pages, two editors in two browser contexts. Make the test's data first: the
     database cannot be used while Playwright's loop runs."""
     assert CHROMIUM.exists(), "REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install chromium"
-    ada = make_user(editor=True, username="ada", first_name="Ada", last_name="Lovelace")
+    # Ada publishes: every permission, should publishing become a reviewer's (the review workflow).
+    ada = make_user(editor=True, is_superuser=True, username="ada", first_name="Ada", last_name="Lovelace")
     grace = make_user(editor=True, username="grace", first_name="Grace", last_name="Hopper")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
