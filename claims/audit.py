@@ -64,12 +64,18 @@ class AuditEvent(pghistory.models.Event):
         abstract = True
 
 
-# The columns whose values a write changed, as {column: [old, new]}; <columns> is the quoted column names.
-CHANGES_SQL = (
-    "(SELECT jsonb_object_agg(c.name, jsonb_build_array(to_jsonb(OLD) -> c.name, to_jsonb(NEW) -> c.name))"
-    " FROM unnest(ARRAY[<columns>]::text[]) AS c(name)"
-    " WHERE COALESCE(to_jsonb(OLD) -> c.name, 'null') IS DISTINCT FROM COALESCE(to_jsonb(NEW) -> c.name, 'null'))"
-)
+# The columns a write changed, as {column: [old, new]}, from the tracked columns of the row before (<old>) and
+# after (<new>) it, each a jsonb_build_object(...). An insert records the columns it set, a delete those the
+# row had (a JSON null is no value).
+CHANGES_SQL = {
+    "INSERT": "(SELECT jsonb_object_agg(n.key, jsonb_build_array(NULL, n.value))"
+    " FROM jsonb_each(<new>) AS n(key, value) WHERE n.value <> 'null')",
+    "UPDATE": "(SELECT jsonb_object_agg(o.key, jsonb_build_array(o.value, n.value))"
+    " FROM jsonb_each(<old>) AS o(key, value) JOIN jsonb_each(<new>) AS n(key, value) ON n.key = o.key"
+    " WHERE o.value <> n.value)",
+    "DELETE": "(SELECT jsonb_object_agg(o.key, jsonb_build_array(o.value, NULL))"
+    " FROM jsonb_each(<old>) AS o(key, value) WHERE o.value <> 'null')",
+}
 
 
 # Columns snapshotted but not listed among a write's changes: the optimistic-locking version (migration 0015)
@@ -82,10 +88,9 @@ class ChangesEventTrigger(pghistory.trigger.Event):
     """pghistory's event trigger, also filling `pgh_changes` from OLD and NEW.
 
     pghistory writes `INSERT INTO "<event table>" (<columns>) VALUES (<values>)` for the snapshot; this adds
-    one column and its value to that statement. OLD is NULL in an insert trigger and NEW in a delete trigger,
-    so one expression serves all three: the columns whose JSON values differ (a NULL and a JSON null alike
-    count as no value), each with [old, new]. Columns are the tracked ones, generated columns left out (they
-    follow the columns they are computed from).
+    one column and its value to that statement (CHANGES_SQL). The columns compared are the tracked ones,
+    named one by one (to_jsonb(NEW) would also convert what is not tracked, such as a claim's search
+    vector), generated columns left out: they follow the columns they are computed from.
     """
 
     def get_func(self, model: type[models.Model]) -> pgtrigger.Func:
@@ -99,15 +104,30 @@ class ChangesEventTrigger(pghistory.trigger.Event):
                 "pghistory's event trigger no longer has the shape claims.audit extends: check its version."
             )
         tracked = {f.name for f in self.event_model.pgh_tracked_model._meta.concrete_fields}
-        columns = ", ".join(
-            f"'{f.column}'"
+        columns = [
+            f.column
             for f in self.event_model._meta.concrete_fields
             if f.name in tracked and not isinstance(f, models.GeneratedField) and f.name not in UNRECORDED
+        ]
+        changes = (
+            CHANGES_SQL[str(self.operation)]
+            .replace("<old>", _row_json("OLD", columns))
+            .replace("<new>", _row_json("NEW", columns))
         )
-        # The column names are the models' own (no user input), quoted as literals.
-        changes = CHANGES_SQL.replace("<columns>", columns)
         sql = sql.replace(head, head + '"pgh_changes", ').replace(values, values + changes + ", ")
         return pgtrigger.Func(sql)
+
+
+def _row_json(row: str, columns: list[str]) -> str:
+    """SQL for a jsonb object of these columns of OLD or NEW. The names are the models' own (no user
+    input). jsonb_build_object takes at most 100 arguments: a wider row is built 50 columns at a time."""
+    parts = [
+        "jsonb_build_object("
+        + ", ".join(f"'{column}', {row}.\"{column}\"" for column in columns[i : i + 50])
+        + ")"
+        for i in range(0, len(columns), 50)
+    ]
+    return " || ".join(parts)
 
 
 class _RecordsChanges:
@@ -305,9 +325,14 @@ def _in_bulk(model: type[models.Model], ids: Iterable[Any]) -> dict[Any, models.
     return model._base_manager.select_related(*joined).in_bulk(list(ids))
 
 
-def _field_order(model: type[models.Model], name: str) -> int:
-    names = [str(f.verbose_name) for f in model._meta.concrete_fields]
-    return names.index(name) if name in names else len(names)
+def _field_order(model: type[models.Model], name: str) -> tuple[bool, int]:
+    """The model's field order, its record-keeping times (created at, updated at) last."""
+    fields = list(model._meta.concrete_fields)
+    names = [str(f.verbose_name) for f in fields]
+    if name not in names:
+        return (True, len(names))
+    f = fields[names.index(name)]
+    return (bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)), names.index(name))
 
 
 def _shown(

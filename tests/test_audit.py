@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
 
+import psycopg
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -15,6 +17,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.urls import reverse
 from django_webtest import DjangoTestApp
 from pghistory.models import Context
+from playwright.sync_api import expect
 
 from claims.audit import acting_as, events_after, history_of, latest_event_id
 from claims.models import (
@@ -28,6 +31,7 @@ from claims.models import (
     Verdict,
 )
 from claims.services import EvidenceItem, record_verdict
+from factcheck.backups import backup_database, restore_database
 from tests.factories import (
     get_status,
     make_claim,
@@ -36,6 +40,9 @@ from tests.factories import (
     make_speaker,
     make_user,
 )
+from tests.test_admin_browser import editor_page
+from tests.test_backups import _conninfo, scratch_database  # noqa: F401 (a fixture)
+from tests.test_browser import CHROMIUM
 
 pytestmark = pytest.mark.django_db
 
@@ -306,6 +313,30 @@ def test_reading_a_history_costs_the_same_queries_for_1_and_10_events(events, dj
     assert re.fullmatch(r"—|Speaker \d+", speaker.old) and speaker.old != speaker.new
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_restored_backup_keeps_the_history_and_goes_on_recording(request, tmp_path):
+    scratch = request.getfixturevalue("scratch_database")  # the fixture of tests/test_backups.py
+    claim = make_claim(text="Before the backup.")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE claims_claim SET text = 'Changed before it.' WHERE id = %s", [claim.pk])
+    path, _ = backup_database(connection.settings_dict, tmp_path)
+
+    restore_database({**connection.settings_dict, "NAME": scratch}, path)
+
+    latest = "SELECT pgh_label, pgh_changes FROM claims_claimauditevent WHERE pgh_obj_id = %s ORDER BY pgh_id"
+    with psycopg.connect(_conninfo(scratch)) as conn:
+        labels = [label for label, _ in conn.execute(latest, [claim.pk]).fetchall()]
+        assert labels == ["insert", "update"]
+        # The triggers came back with the tables: a write is recorded, and the history refuses rewriting.
+        conn.execute("UPDATE claims_claim SET text = 'After the restore.' WHERE id = %s", [claim.pk])
+        assert conn.execute(latest, [claim.pk]).fetchall()[-1] == (
+            "update",
+            {"text": ["Changed before it.", "After the restore."]},
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="Cannot update or delete rows"):
+            conn.execute("DELETE FROM claims_claimauditevent")
+
+
 # The admin's History page --------------------------------------------------------------------------------
 
 
@@ -328,9 +359,10 @@ def test_the_history_page_shows_field_old_new_who_and_when_newest_first(editor_a
     text = [" ".join(row.get_text(" ", strip=True).split()) for row in rows]
     # Newest first: the editor's write (each changed field a row), the raw SQL one, then the creation.
     assert f"Ada Editor Changed POST /admin/claims/claim/{claim.pk}/change/" in text[0]
-    assert "text The talks begin <b>immediately</b>. → The talks begin next week." in text[:3]
-    raw = next(n for n, row in enumerate(text) if "directly in the database" in row)
-    assert text[raw].endswith("unknown Changed directly in the database quote — → Next week, he said.")
+    assert text[0].endswith("text The talks begin <b>immediately</b>. → The talks begin next week.")
+    assert re.fullmatch(r"updated at \S+ \S+ UTC → \S+ \S+ UTC", text[1])  # the record-keeping time last
+    raw = next(n for n, row in enumerate(text) if "no request or command recorded" in row)
+    assert text[raw].endswith("unknown Changed no request or command recorded quote — → Next week, he said.")
     created = next(n for n, row in enumerate(text) if "Created" in row)
     assert 0 < raw < created
     # When: the time, in the site's time zone.
@@ -376,3 +408,36 @@ def test_the_history_page_costs_the_same_queries_for_1_and_10_events(
         response = client.get(history_url(claim))
     assert response.status_code == 200
     assert html.unescape(response.content.decode()).count("audit-") >= events
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("REQUIRE_BROWSER") != "1",
+    reason="needs Debian's chromium at /usr/bin/chromium (set REQUIRE_BROWSER=1 to fail instead)",
+)
+def test_an_editor_saves_a_claim_and_reads_the_change_on_its_history_page_in_a_browser(live_server, tmp_path):
+    """Over real HTTP, each request its own committed transaction: the editor edits a claim, presses
+    Save, then History on the claim's page, and reads who changed what, on a laptop's screen."""
+    claim = make_claim(text="The ceasefire talks begin immediately.")
+    with editor_page(live_server) as page:
+        page.goto(live_server.url + reverse("admin:claims_claim_change", args=[claim.pk]))
+        page.get_by_label("Text").fill("The ceasefire talks begin next week.")
+        page.get_by_role("button", name="Save", exact=True).click()
+        page.wait_for_url(f"{live_server.url}{reverse('admin:claims_claim_changelist')}")
+        page.goto(live_server.url + reverse("admin:claims_claim_change", args=[claim.pk]))
+        page.get_by_role("link", name="History").click()
+
+        table = page.locator("#audit-history")
+        expect(table).to_be_visible()
+        newest = table.locator("tbody tr").first
+        expect(newest).to_contain_text("ada")
+        expect(newest).to_contain_text(f"POST /admin/claims/claim/{claim.pk}/change/")
+        expect(table).to_contain_text(
+            "text The ceasefire talks begin immediately. → The ceasefire talks begin next week."
+        )
+        expect(table.locator("tr.audit-created").first).to_contain_text("Created")
+        width = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert width[0] <= width[1], "the history page scrolls sideways on a laptop's screen"
+        page.screenshot(path=tmp_path / "history.png", full_page=True)
