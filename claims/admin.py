@@ -38,6 +38,7 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    VersionedForm,
     similar_claims,
 )
 from claims.models import (
@@ -55,6 +56,7 @@ from claims.services import (
     record_verdict,
     save_claim,
     save_draft,
+    save_edit,
 )
 
 
@@ -176,8 +178,9 @@ class AuditHistoryMixin:
 class RefusedSaveMixin:
     """An admin whose saves go through claims.services: a refusal there is a message, never a 500.
 
-    The forms make the services' own checks first, so a service refuses only what changed between the
-    form's check and its row lock (another editor's publication, say). Django's changeform_view runs the
+    The forms make the services' own checks first, and a VersionedForm makes them holding the row's lock
+    (a stale page, or a status published since the page was opened, is shown again with the input kept), so
+    a service refuses only what no form could check under that lock. Django's changeform_view runs the
     save in one transaction: the refusal rolls all of it back, and the editor is sent back to the page
     with the reason.
     """
@@ -210,6 +213,34 @@ class RefusedSaveMixin:
             )
             self.message_user(request, format_html("Nothing was saved. {}", said), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
+
+
+class VersionedAdminMixin:
+    """An admin whose change form is a claims.forms.VersionedForm: the page carries the version it was
+    opened at (a hidden field in the first fieldset), a save from a page opened before someone else's is
+    shown again with the reason and the editor's input (the form's own check, under the row lock), and a
+    save writes only the fields the editor changed (save_edit here; ClaimAdmin and VerdictAdmin through
+    their own services, with the same arguments).
+    """
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if obj is None:
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "opened_version"]}), *rest]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: VersionedForm, change: bool) -> None:
+        if not change:
+            obj.save()
+            return
+        save_edit(obj=obj, fields=form.edited_fields, expected_version=form.expected_version)
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        # A list's editable rows too write only what the editor changed (their hidden initial values); the
+        # list carries no version, so a row is not refused, but a value nobody typed is never written back.
+        kwargs.setdefault("form", VersionedForm)
+        return super().get_changelist_form(request, **kwargs)  # type: ignore[misc]
 
 
 class AutocompleteFieldsMixin:
@@ -253,7 +284,8 @@ admin.site.index_template = "admin/claims/index.html"
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
+class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -281,7 +313,8 @@ class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
+class SourceAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     formfield_overrides = URL_FIELDS
@@ -313,7 +346,8 @@ class SourceAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Status)
-class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, admin.ModelAdmin):
+class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+    form = VersionedForm
     # Narrow enough for a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py):
     # the scale by its short name, small inputs for the label and the position.
     list_display = ["badge", "label", "scale_name", "position", "colour", "slug"]
@@ -485,7 +519,7 @@ class NewVerdictInline(admin.StackedInline):
         (
             None,
             {
-                "fields": ["status", "summary", "explanation", "publish"],
+                "fields": ["status", "summary", "explanation", "publish", "status_seen"],
                 "description": "Fill this in to record a new verdict: when published it becomes the claim's "
                 "status at once. Leave it blank to save only the claim.",
             },
@@ -526,7 +560,12 @@ class NewVerdictInline(admin.StackedInline):
 
 @admin.register(Claim)
 class ClaimAdmin(
-    AuditHistoryMixin, CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin
+    AuditHistoryMixin,
+    CheckedLookupsMixin,
+    AutocompleteFieldsMixin,
+    RefusedSaveMixin,
+    VersionedAdminMixin,
+    admin.ModelAdmin,
 ):
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
@@ -659,7 +698,8 @@ class ClaimAdmin(
 
     def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
         # A claim being added has no status and no record yet: the new-verdict row below says how it gets one.
-        return self.fieldsets if obj is not None else self.fieldsets[:1]
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else fieldsets[:1]
 
     @admin.display(description="status")
     def current_status(self, claim: Claim) -> SafeString | str:
@@ -691,8 +731,9 @@ class ClaimAdmin(
         return kwargs
 
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
-        """The claim's own fields through save_claim: never its status, which a verdict sets."""
-        save_claim(claim=obj)
+        """The claim's own fields through save_claim: only those the editor changed, never its status (a
+        verdict sets it), and refused when someone saved the claim since the page was opened."""
+        save_claim(claim=obj, expected_version=form.expected_version, fields=form.edited_fields)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -703,7 +744,8 @@ class ClaimAdmin(
             if not verdict_form.has_changed():
                 continue
             data = verdict_form.cleaned_data
-            # A refusal here (a race the form could not see) is a message: see RefusedSaveMixin.
+            # A refusal here (a race the form could not see) is a message: see RefusedSaveMixin. A status
+            # changed since the page was opened is not one: the form refused it under the claim's lock.
             verdict = record_verdict(
                 claim=formset.instance,
                 status=data["status"],
@@ -712,6 +754,7 @@ class ClaimAdmin(
                 evidence=verdict_form.evidence(),
                 publish=data.get("publish", False),
                 by=request.user,
+                status_seen=verdict_form.seen(),
             )
             formset.new_objects.append(verdict)
             if verdict.is_published:
@@ -794,7 +837,9 @@ class EvidenceInline(AutocompleteFieldsMixin, admin.TabularInline):
 
 
 @admin.register(Verdict)
-class VerdictAdmin(AuditHistoryMixin, CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
+class VerdictAdmin(
+    AuditHistoryMixin, CheckedLookupsMixin, RefusedSaveMixin, VersionedAdminMixin, admin.ModelAdmin
+):
     """Verdicts across claims. New verdicts are recorded on their claim's page (through record_verdict),
     so there is no add page here; drafts can be edited and published, published verdicts only read."""
 
@@ -836,7 +881,14 @@ class VerdictAdmin(AuditHistoryMixin, CheckedLookupsMixin, RefusedSaveMixin, adm
     def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
         """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
         published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
-        save_draft(verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation)
+        save_draft(
+            verdict=obj,
+            status=obj.status,
+            summary=obj.summary,
+            explanation=obj.explanation,
+            expected_version=form.expected_version,
+            fields=form.edited_fields,
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {

@@ -78,6 +78,12 @@ CHANGES_SQL = {
 }
 
 
+# Columns snapshotted but not listed among a write's changes: the optimistic-locking version (migration 0015)
+# moves with every edit, so it would only repeat "1 → 2" on each one; claims.services reads it from the
+# event rows' snapshot instead.
+UNRECORDED = frozenset({"version"})
+
+
 class ChangesEventTrigger(pghistory.trigger.Event):
     """pghistory's event trigger, also filling `pgh_changes` from OLD and NEW.
 
@@ -101,7 +107,7 @@ class ChangesEventTrigger(pghistory.trigger.Event):
         columns = [
             f.column
             for f in self.event_model._meta.concrete_fields
-            if f.name in tracked and not isinstance(f, models.GeneratedField)
+            if f.name in tracked and not isinstance(f, models.GeneratedField) and f.name not in UNRECORDED
         ]
         changes = (
             CHANGES_SQL[str(self.operation)]

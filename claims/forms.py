@@ -6,6 +6,7 @@ The admin (claims/admin.py) shows them; none of them saves a verdict itself: cla
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -13,9 +14,20 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils.dateparse import parse_datetime
 
 from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
-from claims.services import EvidenceItem, duplicate_errors, kind_errors, said_on_errors, verdict_errors
+from claims.services import (
+    EvidenceItem,
+    StatusSeen,
+    duplicate_errors,
+    kind_errors,
+    lock_for_edit,
+    said_on_errors,
+    stale_errors,
+    status_seen_errors,
+    verdict_errors,
+)
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -41,7 +53,126 @@ def similar_claims(
     )
 
 
-class ClaimForm(forms.ModelForm):
+class OpenedWithField(forms.CharField):
+    """A hidden field holding what the page showed when it was opened (a version, a status's time).
+
+    Never a change of its own: a new-verdict row left blank stays blank, and changed_data lists only what
+    the editor changed.
+    """
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return False
+
+
+def _posted(widget: forms.Widget, name: str, value: Any) -> dict[str, str]:
+    """What a browser posts for `value` shown in `widget` under `name`: value_from_datadict's inverse,
+    for the widgets of these forms (text, selects, dates, the admin's split date and time). No query."""
+    if isinstance(widget, widgets.RelatedFieldWidgetWrapper):
+        widget = widget.widget
+    if isinstance(widget, forms.MultiWidget):
+        parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+        posted: dict[str, str] = {}
+        for suffix, part_widget, part in zip(widget.widgets_names, widget.widgets, parts, strict=True):
+            posted.update(_posted(part_widget, name + suffix, part))
+        return posted
+    shown = widget.format_value(value)
+    if isinstance(shown, list):  # a select's chosen values
+        shown = shown[0] if shown else ""
+    return {name: "" if shown is None else str(shown)}
+
+
+class VersionedForm(forms.ModelForm):
+    """A form whose save is refused when someone else saved the row since the page was opened.
+
+    The page carries the row's version (`opened_version`) and, next to each field, the value it was
+    opened with (Django's hidden initial inputs). So `changed_data` lists exactly what this editor
+    changed, which is all the admin writes; and on a POST that changes something, clean() locks the row
+    (SELECT … FOR UPDATE, inside the admin's transaction, held until the save) and compares versions.
+
+    On a mismatch the form is shown again with a message naming who changed which fields, and their
+    current values; the editor's own changes are kept. The page then carries the current version, and
+    the current values in the fields the editor had not touched: saving again writes only what the editor
+    changed, over what they have now seen, and never puts back a value they did not type.
+    """
+
+    opened_version = OpenedWithField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["opened_version"].initial = self.instance.version
+        for name in self.versioned_fields:
+            self.fields[name].show_hidden_initial = True
+        self.current: Any = None  # the row as locked by clean(), once it is
+
+    @property
+    def versioned_fields(self) -> list[str]:
+        """The model's fields on this form (the ones a save writes): not a form's own fields, such as a
+        confirmation box or a correction note."""
+        columns = {field.name for field in self._meta.model._meta.concrete_fields}
+        return [name for name in self.fields if name in columns]
+
+    @property
+    def edited_fields(self) -> list[str]:
+        """The fields this editor changed from the values the page was opened with: all a save writes."""
+        return [name for name in self.changed_data if name in self.versioned_fields]
+
+    @property
+    def expected_version(self) -> int | None:
+        """The version the page was opened at; None when not posted (nothing is then checked)."""
+        value = getattr(self, "cleaned_data", {}).get("opened_version") or ""
+        return int(value) if value.isdigit() else None
+
+    def clean(self) -> dict[str, Any]:
+        """Costs one query (the row's lock) when an existing row is changed; more only on a refusal."""
+        cleaned = super().clean()
+        if self.instance.pk is None or not self.edited_fields:
+            return cleaned
+        self.current = lock_for_edit(type(self.instance), self.instance.pk)
+        changed = self._changed_since(self.current)
+        errors = stale_errors(current=self.current, expected_version=self.expected_version, changed=changed)
+        if errors:
+            self.add_error(None, errors[None])
+            self._show_current(self.current, changed)
+        return cleaned
+
+    def _current_value(self, row: Any, name: str) -> Any:
+        """A field's value in `row` as a form's initial value: by id for a related object, and without
+        microseconds where the widget shows none (as Django's own initial values)."""
+        value = row._meta.get_field(name).value_from_object(row)
+        if isinstance(value, datetime) and not self.fields[name].widget.supports_microseconds:
+            value = value.replace(microsecond=0)
+        return value
+
+    def _changed_since(self, row: Any) -> list[str]:
+        """The fields whose value in `row` differs from the one the page was opened with. No query."""
+        changed = []
+        for name in self.versioned_fields:
+            bound = self[name]
+            opened = self._widget_data_value(bound.field.hidden_widget(), bound.html_initial_name)
+            if bound.field.has_changed(self._current_value(row, name), opened):
+                changed.append(name)
+        return changed
+
+    def _show_current(self, row: Any, changed: list[str]) -> None:
+        """Put the current version, and the current value of each field changed since, on the page shown
+        again: as each field's opened value, and as its value where the editor had not changed it."""
+        self.data = self.data.copy()
+        mine = set(self.edited_fields)
+        for name in changed:
+            bound = self[name]
+            value = bound.field.prepare_value(self._current_value(row, name))
+            posted = _posted(bound.field.hidden_widget(), bound.html_initial_name, value)
+            if name not in mine:
+                posted.update(_posted(bound.field.widget, bound.html_name, value))
+            for key, text in posted.items():
+                self.data[key] = text
+        self.data[self["opened_version"].html_name] = str(row.version)
+
+
+class ClaimForm(VersionedForm):
     """The claim's own fields, with the database's rules on dates and kinds explained to the editor.
 
     claims.services.save_claim saves it (ClaimAdmin.save_model), never its status.
@@ -184,6 +315,9 @@ class NewVerdictForm(forms.ModelForm):
     source_1, note_1 = _evidence_source(), _evidence_note()
     source_2, note_2 = _evidence_source(), _evidence_note()
     source_3, note_3 = _evidence_source(), _evidence_note()
+    # The claim's status as the page showed it (its publication time; empty: not rated): a verdict is
+    # refused when another was published since, which this editor has not seen (status_seen_errors).
+    status_seen = OpenedWithField(required=False)
 
     class Meta:
         model = Verdict
@@ -207,6 +341,16 @@ class NewVerdictForm(forms.ModelForm):
         self.fields["status"].widget.choices = (
             StatusOptions(claim) if status_options is None else status_options
         )
+        changed_at = claim.status_changed_at
+        self.fields["status_seen"].initial = changed_at.isoformat() if changed_at is not None else "none"
+
+    def seen(self) -> StatusSeen | None:
+        """The claim's status as the page showed it; None when the page did not say (nothing is checked)."""
+        value = self.cleaned_data.get("status_seen") or ""
+        if value == "none":
+            return StatusSeen(changed_at=None)
+        moment = parse_datetime(value) if value else None
+        return StatusSeen(changed_at=moment) if moment is not None else None
 
     def clean(self) -> dict[str, Any]:
         """record_verdict's own checks (claims.services.verdict_errors), on the claim as submitted.
@@ -229,7 +373,26 @@ class NewVerdictForm(forms.ModelForm):
                 self.add_error(None, messages)
             elif field not in self.errors:  # a required field left blank says so already
                 self.add_error(field, messages)
+        self._check_status_seen()
         return cleaned
+
+    def _check_status_seen(self) -> None:
+        """Refuse the verdict when another was published on the claim since the page showed its status,
+        checked under the claim's row lock (held by the admin's transaction until record_verdict, which
+        checks again). The page shown again keeps what the editor typed and carries the newer status, so
+        saving again records the verdict over the status the message named. One query (the lock), one
+        more on a refusal.
+        """
+        seen = self.seen()
+        if self.claim.pk is None or seen is None:
+            return
+        current = Claim.objects.select_for_update().only("status_changed_at").get(pk=self.claim.pk)
+        errors = status_seen_errors(claim=current, seen=seen)
+        if errors:
+            self.add_error(None, errors[None])
+            self.data = self.data.copy()
+            changed_at = current.status_changed_at
+            self.data[self["status_seen"].html_name] = changed_at.isoformat() if changed_at else "none"
 
     def evidence(self) -> list[EvidenceItem]:
         """The filled-in (source, note) pairs, in order. No query: the sources are the form's."""
@@ -258,7 +421,7 @@ class NewVerdictFormSet(BaseInlineFormSet):
         }
 
 
-class DraftVerdictForm(forms.ModelForm):
+class DraftVerdictForm(VersionedForm):
     """A draft's status, summary and explanation; the status select holds the claim's scale only."""
 
     status = forms.ModelChoiceField(queryset=Status.objects.all())

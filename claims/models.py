@@ -140,6 +140,22 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+def version_field() -> models.PositiveIntegerField:
+    """A row's edit counter, for optimistic locking: a form carries the version it was opened at, and a save
+    from a form opened before someone else's save is refused (claims.services.stale_errors).
+
+    Maintained by the database, never by Python: a BEFORE UPDATE trigger (migration 0015) sets it to the old
+    version + 1 whenever a column an editor can see changes, so every writer (the admin, the services, a
+    queryset update, raw SQL) moves it, and nobody can set it back.
+    """
+    return models.PositiveIntegerField(
+        default=1,
+        db_default=1,  # a raw INSERT (the benchmark's generate_claims) gets it too
+        editable=False,
+        help_text="Goes up by one with every change: a form opened at an older version cannot save over it.",
+    )
+
+
 class SpeakerQuerySet(models.QuerySet["Speaker"]):
     def get_by_natural_key(self, slug: str) -> Speaker:
         return self.get(slug=slug)
@@ -189,6 +205,7 @@ class Speaker(TimestampedModel):
     role = models.CharField(max_length=200, blank=True, help_text="Their role when quoted: “US President”.")
     description = models.TextField(blank=True, help_text="A short public note on who this is.")
     url = models.URLField(max_length=500, blank=True, help_text="An official page or profile.")
+    version = version_field()
 
     objects = SpeakerQuerySet.as_manager()
 
@@ -250,6 +267,7 @@ class Source(TimestampedModel):
         help_text="The document's text as archived, exactly as received, so quotes can be checked against it.",
     )
     archived_at = models.DateTimeField(null=True, blank=True, help_text="When the text was archived.")
+    version = version_field()
 
     objects = SourceQuerySet.as_manager()
 
@@ -324,6 +342,7 @@ class Status(models.Model):
         max_length=7, default="#6b7280", help_text="A hex colour for badges, such as #15803d."
     )
     description = models.TextField(blank=True, help_text="What this status means, for readers.")
+    version = version_field()
 
     objects = StatusQuerySet.as_manager()
 
@@ -554,6 +573,7 @@ class Claim(TimestampedModel):
         db_persist=True,
         verbose_name="normalised quote",
     )
+    version = version_field()
 
     objects = ClaimQuerySet.as_manager()
 
@@ -709,6 +729,7 @@ class Verdict(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    version = version_field()
 
     objects = VerdictQuerySet.as_manager()
 

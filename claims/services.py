@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from claims.audit import acting_as
+from claims.audit import acting_as, event_model_of, events_after
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     QUOTE_UNIQUE_CONSTRAINT,
@@ -44,6 +45,8 @@ CHANGE_FEED_LOCK = 7_146_532_901
 FUTURE_LEEWAY = timedelta(minutes=1)
 
 Errors = dict[str | None, list[str]]
+
+Versioned = TypeVar("Versioned", bound=models.Model)
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,189 @@ def publication_permission_errors(
     return []
 
 
+# Optimistic locking -----------------------------------------------------------------------------------------
+# Each editable row has a `version` the database moves on every edit (migration 0015). A form carries the
+# version it was opened at; a save from it is checked under the row's lock (SELECT … FOR UPDATE), so of two
+# saves from the same version one is written and the other refused, whoever commits first.
+
+# A current value longer than this is cut in a refusal's message (the form below holds the editor's own).
+SHOWN_VALUE_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class StatusSeen:
+    """A claim's status as a form showed it (its publication time; None: not rated), for record_verdict's
+    check that it has not changed since: a verdict is recorded against the status its editor has seen."""
+
+    changed_at: datetime | None
+
+
+def stale_errors(
+    *, current: models.Model, expected_version: int | None, changed: Sequence[str] | None = None
+) -> Errors:
+    """Why a save from a form opened at `expected_version` cannot be written over `current`, the row as read
+    under its lock: someone else saved it since. None expects nothing (a writer that read no version).
+
+    `changed`: the fields the caller knows changed since (a form compares the values it was opened with
+    against `current`, which is exact); the message names them and shows their current values, so the
+    editor can reconcile. Runs no query when the version matches; on a refusal, those of changed_since().
+    """
+    if expected_version is None or current.version == expected_version:  # type: ignore[attr-defined]
+        return {}
+    return {None: stale_messages(current=current, expected_version=expected_version, changed=changed)}
+
+
+def stale_messages(
+    *, current: models.Model, expected_version: int, changed: Sequence[str] | None = None
+) -> list[str]:
+    """The refusal in words: who changed which fields since, and each changed field's current value."""
+    who, when, fields = changed_since(current=current, expected_version=expected_version, changed=changed)
+    what = ", ".join(_label(current, name) for name in fields)
+    at = f" ({timezone.localtime(when):%H:%M})" if when is not None else ""
+    messages = [
+        f"Since you opened this page, {who} changed {what or 'it'}{at}. Your changes are kept below: review "
+        "them against the current values, then save again."
+    ]
+    messages += [f"{_label(current, name)} is now: {shown_value(current, name)}" for name in fields]
+    return messages
+
+
+def _label(obj: models.Model, name: str) -> str:
+    return str(obj._meta.get_field(name).verbose_name).capitalize()
+
+
+def changed_since(
+    *, current: models.Model, expected_version: int, changed: Sequence[str] | None = None
+) -> tuple[str, datetime | None, list[str]]:
+    """Who changed `current` since `expected_version` (their names, from the audit history), when last,
+    and which fields: `changed` when the caller knows them (exact), else those the history recorded.
+
+    The history's events of the writes that moved the version past `expected_version` (its event rows
+    snapshot the version); a write recorded with nobody known, or before the history began, is "another
+    user". Queries: one for those events' ids, then claims.audit.events_after's (a fixed number).
+    """
+    fallback = ("another user", getattr(current, "updated_at", None), list(changed or []))
+    # The event of each version past `expected_version`: the first one recording it (a claim's status
+    # publications are events too, but move no version).
+    moved = set(
+        event_model_of(type(current))
+        .objects.filter(pgh_obj_id=current.pk, version__gt=expected_version)
+        .order_by("version", "pgh_id")
+        .distinct("version")
+        .values_list("pgh_id", flat=True)
+    )
+    if not moved:
+        return fallback
+    edits = [event for event in events_after(current, min(moved) - 1) if event.id in moved]
+    if not edits:
+        return fallback
+    names = list(dict.fromkeys(event.who or "another user" for event in reversed(edits)))
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if changed is None:
+        by_label = {str(f.verbose_name): f.name for f in current._meta.concrete_fields}
+        recorded = [by_label.get(field.field) for event in reversed(edits) for field in event.fields]
+        changed = [name for name in dict.fromkeys(recorded) if name and name not in NOT_EDITS]
+    return who, edits[0].when, list(changed)
+
+
+# Columns an audit event may record that are not an editor's change.
+NOT_EDITS = frozenset({"version", "updated_at", "created_at", "search", "speaker_name", "scale"})
+
+
+def shown_value(obj: models.Model, name: str) -> str:
+    """A field's current value in words: a related object by its name, a choice by its label, empty as "(empty)".
+
+    One query for a foreign key whose object is not loaded.
+    """
+    field = obj._meta.get_field(name)
+    value = getattr(obj, name)
+    if value is None or value == "":
+        return "(empty)"
+    if field.choices:
+        value = getattr(obj, f"get_{name}_display")()
+    elif isinstance(value, datetime):
+        value = f"{timezone.localtime(value):%Y-%m-%d %H:%M %Z}"
+    elif isinstance(value, date):
+        value = value.isoformat()
+    text = str(value)
+    if len(text) > SHOWN_VALUE_LENGTH:
+        text = text[: SHOWN_VALUE_LENGTH - 1] + "…"
+    return f"“{text}”"
+
+
+def status_seen_errors(*, claim: Claim, seen: StatusSeen | None) -> Errors:
+    """Why a verdict recorded from a form that showed the claim's status as `seen` cannot be recorded on
+    `claim` (read under its row lock): another verdict was published on it since, which the editor has not
+    seen. None expects nothing. Runs no query, unless refused: then one, for the newer status's record.
+    """
+    if seen is None or seen.changed_at == claim.status_changed_at:
+        return {}
+    return {None: [status_seen_message(claim)]}
+
+
+def status_seen_message(claim: Claim) -> str:
+    """The refusal in words: the claim's newer status, when and by whom it was published. One query."""
+    change = (
+        StatusChange.objects.filter(claim=claim)
+        .select_related("to_status", "published_by")
+        .order_by("-id")
+        .first()
+    )
+    if change is None:  # only a claim whose verdicts were all removed: nothing to name
+        return "Since you opened this page, the claim's status changed. Review it, then save again."
+    by = change.published_by
+    who = (by.get_full_name() or by.get_username()) if by is not None else "another user"
+    return (
+        f"Since you opened this page, {who} published a verdict: the claim's status is now "
+        f"“{change.to_status.label}” (published {timezone.localtime(change.published_at):%Y-%m-%d %H:%M %Z}). "
+        "Your verdict is kept below: review it against the new status, then save again."
+    )
+
+
+def lock_for_edit(model: type[Versioned], pk: Any) -> Versioned:
+    """The row, locked (SELECT … FOR UPDATE) until the transaction ends: what a save is checked against.
+
+    One query; a claim's search vector is not read.
+    """
+    rows = model._default_manager.select_for_update()
+    if model is Claim:
+        rows = rows.defer("search")
+    return rows.get(pk=pk)
+
+
+def save_edit(
+    *,
+    obj: Versioned,
+    fields: Iterable[str],
+    expected_version: int | None = None,
+    changed: Sequence[str] | None = None,
+) -> Versioned:
+    """Write an edited speaker, source or status: only `fields` (what the editor changed), after checking
+    under the row's lock that nobody saved it since the editor's form was opened at `expected_version`.
+
+    Raises ValidationError, and writes nothing, when someone did (stale_errors). A field another editor
+    changed that this one did not touch is not in `fields`, so it is never written back. Costs the lock,
+    the update and a read of the new version (three queries); only the lock when nothing changed.
+    """
+    with transaction.atomic():
+        current = lock_for_edit(type(obj), obj.pk)
+        _refuse(stale_errors(current=current, expected_version=expected_version, changed=changed))
+        _write_fields(obj, fields)
+    return obj
+
+
+def _write_fields(obj: models.Model, fields: Iterable[str]) -> None:
+    """Update only `fields` (and updated_at, where the model has it), then read back the version the
+    database gave the row. Nothing is written when `fields` is empty. Two queries, or none."""
+    columns = [name for name in dict.fromkeys(fields) if name not in ("version", "updated_at")]
+    if not columns:
+        return
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+        columns.append("updated_at")
+    obj.save(update_fields=columns)
+    obj.refresh_from_db(fields=["version"])
+
+
 def _refuse(errors: Errors) -> None:
     if errors:
         # Errors on the verdict as a whole go under NON_FIELD_ERRORS, as ValidationError expects.
@@ -225,18 +411,28 @@ def _refuse_publication(messages: list[str]) -> None:
     _refuse({None: messages} if messages else {})
 
 
-def save_claim(*, claim: Claim) -> Claim:
+def save_claim(
+    *,
+    claim: Claim,
+    expected_version: int | None = None,
+    fields: Iterable[str] | None = None,
+    changed: Sequence[str] | None = None,
+) -> Claim:
     """Save a claim's own fields (text, quote, kind, dates, speaker, source); never its status.
 
     A new claim is inserted unrated. An existing one is locked first (SELECT … FOR UPDATE, so a verdict
-    being published on it meanwhile is applied before or after, never half), its kind is checked again
-    under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
+    being published on it meanwhile is applied before or after, never half), checked against the version
+    the editor's form was opened at (`expected_version`: refused when someone saved the claim since; see
+    stale_errors, and `changed` for its message), its kind is checked again under the lock (a claim with
+    verdicts keeps its scale), and only its own columns are written: those in `fields` (what the editor
+    changed), or all of them.
 
-    Raises ValidationError, and writes nothing, when the claim was said after today, the kind would move
-    a claim that has verdicts to the other scale, or another claim has its speaker, source and quote
-    (duplicate_errors; the database's unique constraint refuses it too, when two editors save the same
-    quote at once: the later one is refused with the same message). Costs one insert for a new claim; two
-    queries for an edit (lock, update), and an EXISTS more when the kind changes scale; one more for the
+    Raises ValidationError, and writes nothing, when the claim was said after today, was saved by someone
+    else since `expected_version`, the kind would move a claim that has verdicts to the other scale, or
+    another claim has its speaker, source and quote (duplicate_errors; the database's unique constraint
+    refuses it too, when two editors save the same quote at once: the later one is refused with the same
+    message). Costs one insert for a new claim; three queries for an edit (lock, update, the new version),
+    an EXISTS more when the kind changes scale; only the lock when no field changed; one more for the
     duplicate check when the claim has a quote.
     """
     _refuse(said_on_errors(said_on=claim.said_on))
@@ -246,9 +442,15 @@ def save_claim(*, claim: Claim) -> Claim:
             if claim._state.adding:
                 claim.save()
                 return claim
-            current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
+            current = lock_for_edit(Claim, claim.pk)
+            _refuse(stale_errors(current=current, expected_version=expected_version, changed=changed))
             _refuse(kind_errors(claim=current, kind=claim.kind))
-            claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
+            columns = (
+                CLAIM_EDITABLE_COLUMNS
+                if fields is None
+                else [f for f in fields if f in CLAIM_EDITABLE_COLUMNS]
+            )
+            _write_fields(claim, columns)
     except IntegrityError as error:
         # Another transaction saved the same quote after the check above (the block is rolled back, to its
         # savepoint inside an outer transaction): the claim it committed is named, as the check would have.
@@ -261,7 +463,6 @@ def save_claim(*, claim: Claim) -> Claim:
             duplicate_errors(claim=claim)
             or {"quote": ["This speaker's quote from this source is already a claim."]}
         )
-        raise
     return claim
 
 
@@ -271,12 +472,17 @@ def save_draft(
     status: Status,
     summary: str,
     explanation: str = "",
+    expected_version: int | None = None,
+    fields: Iterable[str] | None = None,
+    changed: Sequence[str] | None = None,
 ) -> Verdict:
-    """Rewrite a draft verdict's status, summary and explanation.
+    """Rewrite a draft verdict's status, summary and explanation: those in `fields` (what the editor
+    changed), or all three.
 
     Locks the verdict row (SELECT … FOR UPDATE): publish_verdict takes the same lock, so the draft is
     either rewritten before it is published or refused after. Raises ValidationError, and writes nothing,
-    when the verdict was published meanwhile or the new status or summary is wrong. Three queries.
+    when the verdict was published meanwhile, saved by someone else since the editor's form was opened at
+    `expected_version` (see stale_errors), or the new status or summary is wrong. Four queries.
     """
     with transaction.atomic():
         current = Verdict.objects.select_for_update().select_related("claim").get(pk=verdict.pk)
@@ -285,13 +491,16 @@ def save_draft(
                 "This verdict was published meanwhile, and a published verdict cannot be changed. Record a "
                 "new verdict on its claim instead."
             )
+        _refuse(stale_errors(current=current, expected_version=expected_version, changed=changed))
         _refuse(verdict_errors(claim=current.claim, status=status, summary=summary, publish=False))
         current.status, current.summary, current.explanation = status, summary.strip(), explanation.strip()
-        current.save(update_fields=["status", "summary", "explanation"])
-    verdict.status, verdict.summary, verdict.explanation = (
+        editable = ("status", "summary", "explanation")
+        _write_fields(current, editable if fields is None else [f for f in fields if f in editable])
+    verdict.status, verdict.summary, verdict.explanation, verdict.version = (
         current.status,
         current.summary,
         current.explanation,
+        current.version,
     )
     return current
 
@@ -306,6 +515,7 @@ def record_verdict(
     publish: bool = True,
     published_at: datetime | None = None,
     by: AbstractBaseUser | AnonymousUser | None = None,
+    status_seen: StatusSeen | None = None,
 ) -> Verdict:
     """Record a verdict on a claim; when published, it becomes the claim's status.
 
@@ -316,10 +526,14 @@ def record_verdict(
     clock read under the feed's lock; it may be backdated, but not before the claim's current status nor
     before the latest entry of the changes feed, and not into the future.
 
+    `status_seen`: the claim's status as the editor's form showed it; the verdict is then refused when
+    another was published on the claim since (status_seen_errors), so nobody rates a claim against a status
+    they have not seen.
+
     Raises ValidationError, and saves nothing, on a status from the wrong scale, an empty summary, a bad
-    publication time or a source cited twice, and when `publish` is true but `by` may not publish this
-    verdict (publication_permission_errors: with review required, its author never may). Costs about
-    eight queries plus one per evidence batch.
+    publication time, a source cited twice, or a status changed since `status_seen`, and when `publish`
+    is true but `by` may not publish this verdict (publication_permission_errors: with review required,
+    its author never may). Costs about eight queries plus one per evidence batch.
     """
     evidence = list(evidence)
     if publish:
@@ -329,6 +543,7 @@ def record_verdict(
     # The audit history records these writes as `by`'s, also outside a request (claims.audit).
     with acting_as(by), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim.pk)
+        _refuse(status_seen_errors(claim=claim, seen=status_seen))
         # The time is checked again, against the database clock, once the feed is locked.
         _refuse(
             verdict_errors(

@@ -8,6 +8,7 @@ StatusChange's from_status is the previous one's to_status, the feed's times nev
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from django.utils import timezone
 from claims.models import Claim, Evidence, Kind, Status, StatusChange, Verdict
 from claims.services import EvidenceItem, publish_verdict, record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_user
-from tests.test_admin import claim_form, submit_claim_form
+from tests.test_admin import claim_form, new_verdict_prefix, submit_claim_form
 from tests.test_editors_group import EDITING, REVIEWING
 
 WAIT = 20  # seconds: the bound on every wait, so no thread can hang the run
@@ -172,7 +173,9 @@ def test_saving_a_claims_text_while_a_verdict_is_published_keeps_the_new_status(
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_the_new_status(editor_app):
+def test_a_draft_recorded_from_a_page_opened_before_a_publication_is_shown_again_then_saved(editor_app):
+    """The page showed the old status: the draft is refused (with the text edit, one save), kept on the
+    page with the newer status named; saved again from that page, both are written."""
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT, text="The old text.")
     form = claim_form(editor_app, change_url(claim))
 
@@ -182,7 +185,16 @@ def test_saving_a_draft_on_the_claims_page_while_a_verdict_is_published_keeps_th
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
-    assert response.status_code == 302
+    assert response.status_code == 200  # the page again, with the reason; nothing written
+    assert "the claim's status is now “True”" in html.unescape(response.text)
+    claim.refresh_from_db()
+    assert (claim.text, claim.status.slug) == ("The old text.", "true")
+    assert not claim.verdicts.drafts().exists()
+    again = response.forms["claim_form"]
+    assert again["text"].value == "The new text."
+    assert again[new_verdict_prefix(again) + "summary"].value == "A draft."
+
+    assert again.submit("_save").status_code == 302
     claim.refresh_from_db()
     assert (claim.text, claim.status.slug) == ("The new text.", "true")
     assert claim.verdicts.drafts().get().summary == "A draft."
@@ -253,10 +265,11 @@ def test_a_kind_change_during_a_first_publication_is_refused_with_a_message(edit
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
-    assert response.status_code == 302  # back to the page, with the reason; not a 500
-    page = response.follow().text
-    assert "Nothing was saved." in page
-    assert "cannot become a claim of the other scale" in page
+    # The form's own check, made once it holds the claim's lock (claims.forms.VersionedForm): the page again,
+    # with the reason and the editor's choice kept; not a 500.
+    assert response.status_code == 200
+    assert "cannot become a claim of the other scale" in response.text
+    assert response.forms["claim_form"]["kind"].value == Kind.PROMISE
     claim.refresh_from_db()
     assert (claim.kind, claim.status.slug) == (Kind.FACT, "true")
     assert_invariants()
