@@ -17,7 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -32,9 +32,11 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    SpeakerForm,
 )
 from claims.models import (
     Claim,
+    Correction,
     Evidence,
     Source,
     Speaker,
@@ -188,6 +190,7 @@ def author_name(user: Any) -> str:
 
 @admin.register(Speaker)
 class SpeakerAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+    form = SpeakerForm
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -245,6 +248,18 @@ class StatusAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     ordering = ["scale", "-position", "id"]
     fields = ["scale", "label", "slug", "position", "colour", "description"]
     Media = SlugMedia
+    # What a status in use keeps (a database trigger refuses too, migration 0016): relabelling, moving or
+    # rescaling it would silently rewrite every rating made with it and its ClaimReview.
+    FIXED_IN_USE = ["label", "position"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Status]:
+        """Statuses with `in_use`: whether any verdict uses one (an EXISTS on the verdicts' status index, in
+        the same query)."""
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(in_use=Exists(Verdict.objects.filter(status=OuterRef("pk"))))
+        )
 
     @admin.display(description="badge")
     def badge(self, status: Status) -> SafeString | str:
@@ -262,12 +277,27 @@ class StatusAdmin(CheckedLookupsMixin, admin.ModelAdmin):
                 "position": forms.NumberInput(attrs={"min": 0, "style": "width: 4em"}),
             },
         )
-        return super().get_changelist_form(request, **kwargs)
+        fixed = self.FIXED_IN_USE
+
+        class StatusRowForm(super().get_changelist_form(request, **kwargs)):  # type: ignore[misc]
+            """A row of the list: a status in use shows its label and position but does not take them."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                if getattr(self.instance, "in_use", False):
+                    for name in fixed:
+                        self.fields[name].disabled = True
+                        self.fields[name].help_text = "In use by verdicts: fixed (a change is a migration)."
+
+        return StatusRowForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Status | None = None) -> list[str]:
         # Verdicts and claims hold a status together with its scale (composite foreign keys), and the slug
         # is what API consumers filter by and what the default data refers to: both are fixed once saved.
-        return ["scale", "slug"] if obj is not None else []
+        # A status in use keeps its label and position too.
+        if obj is None:
+            return []
+        return ["scale", "slug", *self.FIXED_IN_USE] if getattr(obj, "in_use", False) else ["scale", "slug"]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Status | None = None) -> dict:
         return {} if obj is not None else {"slug": ("label",)}
@@ -425,6 +455,13 @@ class NewVerdictInline(admin.StackedInline):
         """No existing verdicts: this inline only ever holds the blank row. Runs no query."""
         return super().get_queryset(request).none()
 
+    def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
+        # A fact with a rating: a verdict that changes it needs its reason (record_verdict checks).
+        if obj is None or not obj.is_published or obj.expected_scale != "accuracy":
+            return self.fieldsets
+        (name, options), *rest = self.fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "correction_note"]}), *rest]
+
 
 @admin.register(Claim)
 class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin, admin.ModelAdmin):
@@ -491,9 +528,24 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
             claim.speaker,
         )
 
+    correction_fieldset = (
+        "Correction",
+        {
+            "fields": ["correction_note"],
+            "description": "This claim is published. Changing its text, quote, speaker, source, date said or "
+            "kind is a public correction: say what was corrected and why. The slug and due date change "
+            "freely (an old address keeps working).",
+        },
+    )
+
     def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
         # A claim being added has no status and no record yet: the new-verdict row below says how it gets one.
-        return self.fieldsets if obj is not None else self.fieldsets[:1]
+        # A published claim's edits may be corrections: their note comes after the claim's fields.
+        if obj is None:
+            return self.fieldsets[:1]
+        if obj.is_published:
+            return [self.fieldsets[0], self.correction_fieldset, *self.fieldsets[1:]]
+        return self.fieldsets
 
     @admin.display(description="status")
     def current_status(self, claim: Claim) -> SafeString | str:
@@ -517,8 +569,9 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
         ]
 
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
-        """The claim's own fields through save_claim: never its status, which a verdict sets."""
-        save_claim(claim=obj)
+        """The claim's own fields through save_claim: never its status, which a verdict sets. A published
+        claim's correction is appended with its note."""
+        save_claim(claim=obj, correction_note=form.cleaned_data.get("correction_note", ""), by=request.user)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -538,6 +591,7 @@ class ClaimAdmin(CheckedLookupsMixin, AutocompleteFieldsMixin, RefusedSaveMixin,
                 evidence=verdict_form.evidence(),
                 publish=data["publish"],
                 by=request.user,
+                correction_note=data.get("correction_note", ""),
             )
             formset.new_objects.append(verdict)
             if verdict.is_published:
@@ -612,7 +666,16 @@ class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
     # Shown as the search box's field; get_search_results matches claims through their full-text column.
     search_fields = ["claim__text"]
     search_help_text = "Whole words in the claim's text, its quote or the speaker's name."
-    fields = ["claim", "status", "summary", "explanation", "published", "created_by_name", "created_at"]
+    fields = [
+        "claim",
+        "status",
+        "summary",
+        "explanation",
+        "correction_note",
+        "published",
+        "created_by_name",
+        "created_at",
+    ]
     readonly_fields = ["claim", "published", "created_by_name", "created_at"]
     inlines = [EvidenceInline]
     actions = ["publish_drafts"]
@@ -641,10 +704,23 @@ class VerdictAdmin(CheckedLookupsMixin, RefusedSaveMixin, admin.ModelAdmin):
         # A verdict is recorded on its claim's page, where the claim's scale and timeline are in view.
         return False
 
+    def get_fields(self, request: HttpRequest, obj: Verdict | None = None) -> list[str]:
+        # The reason for changing a rating is a fact's (the accuracy scale's) only.
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.scale != "accuracy":
+            fields.remove("correction_note")
+        return fields
+
     def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
         """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
         published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
-        save_draft(verdict=obj, status=obj.status, summary=obj.summary, explanation=obj.explanation)
+        save_draft(
+            verdict=obj,
+            status=obj.status,
+            summary=obj.summary,
+            explanation=obj.explanation,
+            correction_note=obj.correction_note if "correction_note" in form.fields else None,
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         extra_context = {
@@ -797,3 +873,54 @@ class StatusChangeAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAd
     @admin.display(description="by")
     def published_by_name(self, change: StatusChange) -> str:
         return author_name(change.published_by)
+
+
+# Corrections ----------------------------------------------------------------------------------------------
+
+
+@admin.register(Correction)
+class CorrectionAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+    """The append-only record of published corrections: to read, never to write (claims.services writes
+    them, with a claim's edit or a changed rating)."""
+
+    list_display = ["id", "claim_text", "note", "changed", "published", "published_by_name"]
+    list_select_related = ["claim", "published_by"]
+    fields = [
+        "claim",
+        "note",
+        "changes",
+        "verdict",
+        "from_status",
+        "to_status",
+        "published_at",
+        "published_by",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["id", "published"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Correction]:
+        """Corrections with claim and author joined in (the claim's search column and quote deferred)."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("claim", "published_by", "verdict", "from_status", "to_status")
+            .defer("claim__search", "claim__quote")
+        )
+
+    @admin.display(description="claim")
+    def claim_text(self, correction: Correction) -> str:
+        return str(correction.claim)
+
+    @admin.display(description="changed")
+    def changed(self, correction: Correction) -> str:
+        return ", ".join(sorted(correction.changes)) or "-"
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, correction: Correction) -> str:
+        return timezone.localtime(correction.published_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="by")
+    def published_by_name(self, correction: Correction) -> str:
+        return author_name(correction.published_by)

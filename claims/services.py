@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -20,8 +21,10 @@ from django.utils import timezone
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     Claim,
+    Correction,
     Evidence,
     Kind,
+    Scale,
     Source,
     Status,
     StatusChange,
@@ -155,24 +158,161 @@ def _refuse(errors: Errors) -> None:
         raise ValidationError({field or "__all__": messages for field, messages in errors.items()})
 
 
-def save_claim(*, claim: Claim) -> Claim:
+# The fields of a published claim that change only with a public correction (a slug change is a redirect,
+# claims_oldclaimslug; a due date moves freely as events unfold).
+CORRECTED_FIELDS = ("text", "quote", "speaker", "source", "said_on", "kind")
+CORRECTED_FIELD_NAMES = {
+    "text": "text",
+    "quote": "quote",
+    "speaker": "speaker",
+    "source": "source",
+    "said_on": "date said",
+    "kind": "kind",
+}
+
+
+def correction_needed_message(fields: Iterable[str]) -> str:
+    """Why a published claim's edit needs a correction note, naming the fields changed."""
+    names = [CORRECTED_FIELD_NAMES[field] for field in fields]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (
+        f"This claim is published: changing its {listed} is a public correction. Say what was corrected and "
+        "why in the correction note; it is shown on the claim's page, on /corrections/ and in the API."
+    )
+
+
+def _readable(claim: Claim, field: str) -> Any:
+    """A field's value as a correction records it: speakers and sources by id and name or title."""
+    if field == "speaker":
+        return {"id": claim.speaker_id, "name": claim.speaker.name}
+    if field == "source":
+        return {"id": claim.source_id, "title": claim.source.title}
+    if field == "said_on":
+        return claim.said_on.isoformat()
+    return getattr(claim, field)
+
+
+def claim_changes(*, current: Claim, claim: Claim) -> dict[str, dict[str, Any]]:
+    """What saving `claim` over `current` (the row as stored) changes of the fields a correction covers:
+    {field: {"old": ..., "new": ...}}. Runs a query only for a changed speaker's or source's name.
+    """
+    changed = [
+        field
+        for field in CORRECTED_FIELDS
+        if getattr(current, Claim._meta.get_field(field).attname)
+        != getattr(claim, Claim._meta.get_field(field).attname)
+    ]
+    return {field: {"old": _readable(current, field), "new": _readable(claim, field)} for field in changed}
+
+
+def _record_correction(
+    *, current: Claim, claim: Claim, correction_note: str, by: AbstractBaseUser | AnonymousUser | None
+) -> None:
+    """save_claim's correction: when `current` (the locked row) is published and the edit changes a field a
+    correction covers, refuse without a note, else append a Correction (under the feed's lock, at the
+    database's clock). Nothing for an unpublished claim. Costs nothing when no such field changed; else a
+    query for each changed speaker or source name, the feed's lock and clock, the feed's latest time and
+    the insert.
+    """
+    if current.status_id is None:
+        return
+    changes = claim_changes(current=current, claim=claim)
+    if not changes:
+        return
+    if not correction_note.strip():
+        _refuse({"correction_note": [correction_needed_message(changes)]})
+    _append_correction(claim=current, note=correction_note, changes=changes, by=by)
+
+
+def _feed_latest_time() -> datetime | None:
+    """The publication time of the changes feed's latest entry, status change or correction. One query."""
+    latest = (
+        StatusChange.objects.order_by("-id")
+        .values("published_at")[:1]
+        .union(Correction.objects.order_by("-id").values("published_at")[:1], all=True)
+    )
+    return max((row["published_at"] for row in latest), default=None)
+
+
+def _append_correction(
+    *,
+    claim: Claim,
+    note: str,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | AnonymousUser | None,
+    verdict: Verdict | None = None,
+    from_status_id: int | None = None,
+) -> Correction:
+    """Insert a Correction at the database's clock read under the feed's lock (never before the feed's
+    latest entry). Three queries: the lock and clock, the latest time, the insert.
+    """
+    now = lock_the_change_feed()
+    latest = _feed_latest_time()
+    return Correction.objects.create(
+        claim=claim,
+        note=note.strip(),
+        changes=changes,
+        verdict=verdict,
+        from_status_id=from_status_id,
+        to_status_id=verdict.status_id if verdict is not None else None,
+        published_at=max(now, latest) if latest is not None else now,
+        published_by=acting_user(by),
+    )
+
+
+def rating_correction_errors(*, claim: Claim, status: Status | None, correction_note: str) -> Errors:
+    """Why publishing `status` on `claim` (its status as last read) needs a reason: a fact's published rating
+    is final, and a verdict that changes it is a correction. A first rating after Unverified (position 0,
+    which rates nothing) is no change of rating; a tracking claim's status moves freely. For forms to show
+    before saving; the publication checks again under the claim's row lock. Runs no query when the claim's
+    status is already loaded.
+    """
+    if (
+        status is None
+        or claim.expected_scale != Scale.ACCURACY
+        or claim.status_id is None
+        or status.pk == claim.status_id
+        or claim.status.position == 0
+        or correction_note.strip()
+    ):
+        return {}
+    return {
+        "correction_note": [
+            f"This fact is already rated “{claim.status.label}”: a verdict that changes its rating is a "
+            "correction. Give the reason for changing the rating; it is published with the verdict."
+        ]
+    }
+
+
+def save_claim(
+    *, claim: Claim, correction_note: str = "", by: AbstractBaseUser | AnonymousUser | None = None
+) -> Claim:
     """Save a claim's own fields (text, quote, kind, dates, speaker, source); never its status.
 
     A new claim is inserted unrated. An existing one is locked first (SELECT … FOR UPDATE, so a verdict
     being published on it meanwhile is applied before or after, never half), its kind is checked again
     under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
 
-    Raises ValidationError, and writes nothing, when the claim was said after today or the kind would move
-    a claim that has verdicts to the other scale. Costs one insert for a new claim; two queries for an edit
-    (lock, update), and an EXISTS more when the kind changes scale.
+    A published claim whose text, quote, speaker, source, date said or kind changes needs a
+    `correction_note`: the Correction is appended in the same transaction (see _record_correction).
+
+    Raises ValidationError, and writes nothing, when the claim was said after today, the kind would move
+    a claim that has verdicts to the other scale, or a published claim's correction has no note. Costs one
+    insert for a new claim; two queries for an edit (lock, update), an EXISTS more when the kind changes
+    scale, and a few more for a correction.
     """
     _refuse(said_on_errors(said_on=claim.said_on))
     with transaction.atomic():
         if claim._state.adding:
             claim.save()
             return claim
-        current = Claim.objects.select_for_update().only("kind", "scale").get(pk=claim.pk)
+        current = (
+            Claim.objects.select_for_update()
+            .only("kind", "scale", "status", *CORRECTED_FIELDS)
+            .get(pk=claim.pk)
+        )
         _refuse(kind_errors(claim=current, kind=claim.kind))
+        _record_correction(current=current, claim=claim, correction_note=correction_note, by=by)
         claim.save(update_fields=CLAIM_EDITABLE_COLUMNS)
     return claim
 
@@ -183,8 +323,10 @@ def save_draft(
     status: Status,
     summary: str,
     explanation: str = "",
+    correction_note: str | None = None,
 ) -> Verdict:
-    """Rewrite a draft verdict's status, summary and explanation.
+    """Rewrite a draft verdict's status, summary, explanation and (unless None) reason for changing the
+    rating, which is checked when the draft is published.
 
     Locks the verdict row (SELECT … FOR UPDATE): publish_verdict takes the same lock, so the draft is
     either rewritten before it is published or refused after. Raises ValidationError, and writes nothing,
@@ -199,7 +341,9 @@ def save_draft(
             )
         _refuse(verdict_errors(claim=current.claim, status=status, summary=summary, publish=False))
         current.status, current.summary, current.explanation = status, summary.strip(), explanation.strip()
-        current.save(update_fields=["status", "summary", "explanation"])
+        if correction_note is not None:
+            current.correction_note = correction_note.strip()
+        current.save(update_fields=["status", "summary", "explanation", "correction_note"])
     verdict.status, verdict.summary, verdict.explanation = (
         current.status,
         current.summary,
@@ -218,6 +362,7 @@ def record_verdict(
     publish: bool = True,
     published_at: datetime | None = None,
     by: AbstractBaseUser | AnonymousUser | None = None,
+    correction_note: str = "",
 ) -> Verdict:
     """Record a verdict on a claim; when published, it becomes the claim's status.
 
@@ -228,8 +373,12 @@ def record_verdict(
     clock read under the feed's lock; it may be backdated, but not before the claim's current status nor
     before the latest entry of the changes feed, and not into the future.
 
+    A fact's published rating is final: a verdict that changes it needs `correction_note`, the reason, kept
+    on the verdict (a draft carries it to its publication) and published as a Correction with it.
+
     Raises ValidationError, and saves nothing, on a status from the wrong scale, an empty summary, a bad
-    publication time or a source cited twice. Costs about eight queries plus one per evidence batch.
+    publication time, a source cited twice, or a changed rating without a reason (checked at publication).
+    Costs about eight queries plus one per evidence batch, and a few more for a rating correction.
     """
     evidence = list(evidence)
     with transaction.atomic():
@@ -252,6 +401,7 @@ def record_verdict(
             summary=summary.strip(),
             explanation=explanation.strip(),
             created_by=acting_user(by),
+            correction_note=correction_note.strip(),
         )
         verdict.full_clean(exclude=["claim", "status", "created_by"])
         verdict.save()
@@ -282,17 +432,41 @@ def publish_verdict(
     return verdict
 
 
+def _rating_correction(claim: Claim, verdict: Verdict) -> dict[str, Any] | None:
+    """The changes of the Correction that publishing `verdict` on `claim` (locked) makes, or None when it
+    is no change of a fact's rating. Refuses a change without the verdict's correction_note. One query (the
+    statuses' labels) for a fact with a rating, none otherwise.
+    """
+    if (
+        claim.expected_scale != Scale.ACCURACY
+        or claim.status_id is None
+        or claim.status_id == verdict.status_id
+    ):
+        return None
+    _refuse(
+        rating_correction_errors(claim=claim, status=verdict.status, correction_note=verdict.correction_note)
+    )
+    if claim.status.position == 0:
+        return None
+    return {"status": {"old": claim.status.label, "new": verdict.status.label}}
+
+
 def _publish(
     claim: Claim, verdict: Verdict, published_at: datetime | None, by: AbstractBaseUser | AnonymousUser | None
 ) -> None:
     """Publish a saved draft (the caller holds the claim's row lock): the verdict's time, a StatusChange,
     and the claim's status, all at one time read under the changes feed's lock.
 
+    A changed rating of a fact needs the verdict's correction_note, and appends a Correction after the
+    StatusChange (see _rating_correction).
+
     Raises ValidationError for a time in the future, not after the claim's current status, or before the
-    feed's latest entry. Four queries.
+    feed's latest entry (a status change or a correction), or for a changed rating without a reason. Four
+    queries, and three more for a rating correction.
     """
+    correction_changes = _rating_correction(claim, verdict)
     now = lock_the_change_feed()
-    latest = StatusChange.objects.order_by("-id").values_list("published_at", flat=True).first()
+    latest = _feed_latest_time()
     if published_at is None:
         # Never behind the feed's latest entry, even one published a little ahead of the clock.
         published_at = max(now, latest) if latest is not None else now
@@ -313,6 +487,15 @@ def _publish(
         published_at=published_at,
         published_by=acting_user(by),
     )
+    if correction_changes is not None:
+        _append_correction(
+            claim=claim,
+            note=verdict.correction_note,
+            changes=correction_changes,
+            by=by,
+            verdict=verdict,
+            from_status_id=claim.status_id,
+        )
     # A queryset update, not claim.save(): Claim.save() never writes the status columns.
     Claim.objects.filter(pk=claim.pk).update(
         status=verdict.status_id, status_changed_at=published_at, updated_at=timezone.now()

@@ -13,4 +13,6 @@ urlpatterns = [
     path("claims/", views.ClaimListView.as_view(), name="claim-list"),
     path("claims/<slug:slug>/", views.ClaimDetailView.as_view(), name="claim-detail"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
+    path("corrections/", views.CorrectionListView.as_view(), name="correction-list"),
+    path("corrections/feed/", views.CorrectionFeed(), name="correction-feed"),
 ]

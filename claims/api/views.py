@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django.http import Http404, HttpResponsePermanentRedirect
+from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -20,27 +23,36 @@ from claims.api.errors import RETRY_AFTER, problem_responses
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
+    CorrectionSerializer,
+    FeedEntrySerializer,
     SourceDetailSerializer,
     SourceSerializer,
     SpeakerDetailSerializer,
     SpeakerSerializer,
-    StatusChangeSerializer,
     StatusSerializer,
 )
 from claims.filters import ClaimFilterSet
 from claims.models import (
+    ChangeFeed,
     Claim,
     ClaimQuerySet,
+    Correction,
+    CorrectionQuerySet,
+    OldSpeakerSlug,
     Source,
     SourceQuerySet,
     Speaker,
     SpeakerQuerySet,
     Status,
-    StatusChange,
-    StatusChangeQuerySet,
     StatusQuerySet,
 )
-from claims.pagination import ChangeFeedPagination, ClaimPagination, SourcePagination, SpeakerPagination
+from claims.pagination import (
+    ChangeFeedPagination,
+    ClaimPagination,
+    CorrectionPagination,
+    SourcePagination,
+    SpeakerPagination,
+)
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
@@ -113,7 +125,8 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         """
         queryset = Claim.objects.published().for_listing()
         if self.action == "retrieve":
-            queryset = queryset.with_timeline()
+            # The corrections come in the claim's own query, as a JSON annotation.
+            queryset = queryset.with_timeline().with_corrections()
         return queryset
 
     def get_serializer_class(self) -> type[ClaimSerializer]:
@@ -126,7 +139,11 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         description="Speakers with at least one published claim, by name.",
         responses={200: SpeakerSerializer(many=True), **_LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="A speaker", responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS}),
+    retrieve=extend_schema(
+        summary="A speaker",
+        description="A speaker's former slug answers with a permanent redirect (301) to their current one.",
+        responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS},
+    ),
 )
 class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
@@ -143,6 +160,21 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self) -> type[SpeakerSerializer]:
         return SpeakerDetailSerializer if self.action == "retrieve" else SpeakerSerializer
+
+    def retrieve(
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> Response | HttpResponsePermanentRedirect:
+        """The speaker; for a former slug (one query more, only when no speaker has it), a 301 to the current
+        one, the query string kept."""
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            old = OldSpeakerSlug.objects.filter(slug=kwargs["slug"]).select_related("speaker").first()
+            if old is None:
+                raise
+            url = reverse("api:speaker-detail", kwargs={"slug": old.speaker.slug})
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 @extend_schema_view(
@@ -196,17 +228,48 @@ class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="The feed of status changes",
-        description="Every published status change, oldest first. Keep the `last_id` of each page and "
-        "ask for `?after=<last_id>`: you see each change once, in order, with nothing skipped.",
-        responses={200: StatusChangeSerializer(many=True), **_LIST_ERRORS},
+        summary="The feed of status changes and corrections",
+        description="Every published status change and every correction, oldest first (`type` says which). "
+        "Keep the `last_id` of each page and ask for `?after=<last_id>`: you see each entry once, in order, "
+        "with nothing skipped. A changed rating of a fact is a status change followed by its correction.",
+        responses={200: FeedEntrySerializer(many=True), **_LIST_ERRORS},
     ),
 )
 class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     schema = PublicReadSchema()
-    serializer_class = StatusChangeSerializer
+    serializer_class = FeedEntrySerializer
     pagination_class = ChangeFeedPagination
+    # The feed is no one model's queryset: no filter backend reads it.
+    filter_backends: list[type] = []
 
-    def get_queryset(self) -> StatusChangeQuerySet:
-        """One query a page: claim and both statuses joined in, in id order."""
-        return StatusChange.objects.for_feed()
+    def get_queryset(self) -> ChangeFeed:  # type: ignore[override]
+        """One query a page: status changes and corrections, claim and statuses joined in, in id order."""
+        return ChangeFeed()
+
+
+class CorrectionFilterSet(django_filters.FilterSet):
+    claim = django_filters.NumberFilter(
+        field_name="claim", label="Claim", help_text="Only this claim's corrections (its id)."
+    )
+
+    class Meta:
+        model = Correction
+        fields = ["claim"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List corrections",
+        description="Corrections of published claims, newest first: what changed and why. Paged by cursor.",
+        responses={200: CorrectionSerializer(many=True), **_LIST_ERRORS},
+    ),
+)
+class CorrectionViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    schema = PublicReadSchema()
+    serializer_class = CorrectionSerializer
+    filterset_class = CorrectionFilterSet
+    pagination_class = CorrectionPagination
+
+    def get_queryset(self) -> CorrectionQuerySet:
+        """One query a page, claim joined in; with ?claim=, on claims_correction_claim_idx."""
+        return Correction.objects.published().for_listing()
