@@ -35,10 +35,11 @@ EDITING = {
     "view_speaker",
     "view_status",
     "view_verdict",
+    "view_correction",  # 0016: read-only, like the status changes
 }
 
 # Migration 0003 made the group when the status-change model was still called Change (0005 renames it).
-EDITING_AT_0003 = (EDITING - {"view_statuschange"}) | {"view_change"}
+EDITING_AT_0003 = (EDITING - {"view_statuschange", "view_correction"}) | {"view_change"}
 
 
 def editors_permissions() -> set[tuple[str, str]]:
