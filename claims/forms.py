@@ -124,7 +124,8 @@ class SpeakerForm(forms.ModelForm):
 
     class Meta:
         model = Speaker
-        fields = ["name", "slug", "role", "description", "url"]
+        # The admin adds the others (SpeakerAdmin.fields), with its own URL field rules.
+        fields = ["slug"]
 
     def clean_slug(self) -> str:
         """One EXISTS query, only when the slug changed."""
