@@ -514,6 +514,9 @@ class Verdict(models.Model):
     correction_note = models.TextField(
         "reason for changing the rating",
         blank=True,
+        default="",
+        # Also the database's default, so a raw insert (the benchmark's generate_claims) needs no value.
+        db_default="",
         help_text="Facts only: when this verdict changes a published rating, why. Required then, and public "
         "as a correction once the verdict is published.",
     )

@@ -97,7 +97,13 @@ def test_a_backup_restores_every_row_and_every_rule(statuses, scratch_database, 
     corrected = make_rated_claim(
         status=get_status("true"), evidence=[EvidenceItem(source=make_source(), note="The transcript.")]
     )
-    record_verdict(claim=corrected, status=get_status("false"), summary="Corrected on review.", by=editor)
+    record_verdict(
+        claim=corrected,
+        status=get_status("false"),
+        summary="Corrected on review.",
+        by=editor,
+        correction_note="The transcript was misread.",
+    )
     make_rated_claim(status=get_status("mostly-true"))
     draft = record_verdict(
         claim=make_claim(), status=get_status("misleading"), summary="First go.", publish=False

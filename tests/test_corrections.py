@@ -8,6 +8,7 @@ changes feed's ids commit in order across both kinds of entry.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import xml.etree.ElementTree as ET  # our own feed, from the test client: trusted
@@ -16,15 +17,18 @@ from html import unescape
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
 
 from claims.models import Claim, Correction, Kind, StatusChange, Verdict
 from claims.services import publish_verdict, record_verdict, save_claim
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
 from tests.test_admin import change_url, claim_form, new_verdict_prefix, post_claim_page
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_changes_feed import _waiting_for_the_feed_lock
 from tests.test_write_path import wait_until
 
@@ -561,3 +565,44 @@ def test_a_correction_waits_for_the_feeds_lock(statuses):
                 "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = 7146532901"
             )
             assert cursor.fetchone()[0] == 1
+
+
+# --- in a real browser -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("REQUIRE_BROWSER") != "1",
+    reason="needs Debian's chromium at /usr/bin/chromium (set REQUIRE_BROWSER=1 to fail instead)",
+)
+def test_a_reader_finds_a_correction_from_the_nav_and_follows_an_old_link(live_server):
+    call_command("loaddata", "statuses", verbosity=0)
+    claim = make_rated_claim(slug="nine-each", text="Nine people each.", status=get_status("false"))
+    corrected(
+        claim, "The count was of people in all, not each.", text="Nine people in all.", slug="nine-in-all"
+    )
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(live_server.url + "/")
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Corrections").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Corrections")
+            expect(page.locator("li.correction")).to_contain_text("The count was of people in all, not each.")
+            feed = page.locator('link[rel="alternate"][type="application/atom+xml"]')
+            expect(feed).to_have_attribute("href", "/corrections/feed/")
+
+            page.get_by_role("link", name="Nine people in all.").click()
+            expect(page).to_have_url(live_server.url + "/claims/nine-in-all/")
+            corrections = page.get_by_role("region", name="Corrections")
+            expect(corrections).to_contain_text("Corrected on ")
+            expect(corrections.locator("del")).to_have_text("Nine people each.")
+            expect(corrections.locator("ins")).to_have_text("Nine people in all.")
+
+            # The old address, as a reader's bookmark has it, lands on the claim's page.
+            page.goto(live_server.url + "/claims/nine-each/")
+            expect(page).to_have_url(live_server.url + "/claims/nine-in-all/")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Nine people in all.")
+        finally:
+            browser.close()

@@ -117,7 +117,9 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER claims_status_keep_in_use BEFORE UPDATE OF label, position, scale ON claims_status
-    FOR EACH ROW WHEN ((OLD.label, OLD.position, OLD.scale) IS DISTINCT FROM (NEW.label, NEW.position, NEW.scale))
+    -- Written out field by field: a row comparison reads back (and so dumps and restores) in other words.
+    FOR EACH ROW WHEN (OLD.label IS DISTINCT FROM NEW.label OR OLD.position IS DISTINCT FROM NEW.position
+                       OR OLD.scale IS DISTINCT FROM NEW.scale)
     EXECUTE FUNCTION claims_status_keep_in_use();
 """
 
@@ -176,6 +178,8 @@ class Migration(migrations.Migration):
             name="correction_note",
             field=models.TextField(
                 blank=True,
+                default="",
+                db_default="",
                 help_text="Facts only: when this verdict changes a published rating, why. Required then, and public as a correction once the verdict is published.",
                 verbose_name="reason for changing the rating",
             ),
