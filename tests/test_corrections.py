@@ -28,6 +28,7 @@ from claims.models import Claim, Correction, Kind, StatusChange, Verdict
 from claims.services import publish_verdict, record_verdict, save_claim
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
 from tests.test_admin import change_url, claim_form, new_verdict_prefix, post_claim_page
+from tests.test_api_errors import parameter_errors
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_changes_feed import _waiting_for_the_feed_lock
 from tests.test_write_path import wait_until
@@ -266,7 +267,10 @@ def test_corrections_are_listed_newest_first_and_paged_by_cursor(client, statuse
     assert older.count('<li class="correction">') == 5 and "Correction number 0." in older
     assert client.get("/corrections/?cursor=forged").status_code == 404
     assert client.get("/api/v1/corrections/?cursor=forged").status_code == 400
-    assert client.get("/api/v1/corrections/?claim=abc").status_code == 400
+    for bad in ("abc", "-1", "1.5", "1e3", "9" * 30):
+        assert parameter_errors(client.get(f"/api/v1/corrections/?claim={bad}")) == {
+            "claim": ["Must be a claim's id: a whole number from 1 to 9223372036854775807."]
+        }
     assert client.get("/api/v1/corrections/?nosuch=1").status_code == 400
 
 
@@ -606,3 +610,17 @@ def test_a_reader_finds_a_correction_from_the_nav_and_follows_an_old_link(live_s
             expect(page.get_by_role("heading", level=1)).to_have_text("Nine people in all.")
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_corrections_admin_list_costs_the_same_queries_for_1_and_20(
+    editor, client, count, django_assert_num_queries
+):
+    for n in range(count):
+        corrected(make_rated_claim(), f"Note {n}.", text=f"Corrected text {n}.")
+    client.force_login(editor)
+
+    # session, user, the editor's permissions (user + group), count, the page with claim and author joined.
+    with django_assert_num_queries(6):
+        response = client.get(reverse("admin:claims_correction_changelist"))
+    assert response.content.decode().count('<td class="field-note">') == count

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
@@ -47,11 +49,13 @@ from claims.models import (
     StatusQuerySet,
 )
 from claims.pagination import (
+    MAX_BIGINT,
     ChangeFeedPagination,
     ClaimPagination,
     CorrectionPagination,
     SourcePagination,
     SpeakerPagination,
+    whole_number,
 )
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
@@ -247,8 +251,28 @@ class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.Gener
         return ChangeFeed()
 
 
+class ClaimIdField(forms.CharField):
+    """A claim's id: a whole number from 1 to PostgreSQL's largest bigint (claims.pagination.whole_number),
+    never a decimal, an exponent or a number the database cannot compare."""
+
+    def clean(self, value: Any) -> int | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return whole_number(text, low=1)
+        except ValueError:
+            raise DjangoValidationError(
+                f"Must be a claim's id: a whole number from 1 to {MAX_BIGINT}."
+            ) from None
+
+
+class ClaimIdFilter(django_filters.Filter):
+    field_class = ClaimIdField
+
+
 class CorrectionFilterSet(django_filters.FilterSet):
-    claim = django_filters.NumberFilter(
+    claim = ClaimIdFilter(
         field_name="claim", label="Claim", help_text="Only this claim's corrections (its id)."
     )
 
