@@ -692,4 +692,4 @@ def test_schemathesis_finds_nothing_wrong_with_the_api(production_server, publis
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "9 selected / 9 total" in done.stdout
+    assert "10 selected / 10 total" in done.stdout

@@ -253,7 +253,12 @@ class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.Gener
 
 class ClaimIdField(forms.CharField):
     """A claim's id: a whole number from 1 to PostgreSQL's largest bigint (claims.pagination.whole_number),
-    never a decimal, an exponent or a number the database cannot compare."""
+    never a decimal, an exponent or a number the database cannot compare. Read as given: " 1" is no id, as
+    it is no `after` in the changes feed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
 
     def clean(self, value: Any) -> int | None:
         text = super().clean(value)
