@@ -113,9 +113,17 @@ class ClaimForm(forms.ModelForm):
             for message in old_slug_errors(Claim, cleaned["slug"], self.instance.pk):
                 self.add_error("slug", message)
         corrected = [field for field in CORRECTED_FIELDS if field in self.changed_data]
-        if "correction_note" in self.fields and corrected and not cleaned.get("correction_note", "").strip():
+        note = cleaned.get("correction_note", "").strip()
+        if "correction_note" in self.fields and corrected and not note:
             # save_claim checks again against the locked row.
             self.add_error("correction_note", correction_needed_message(corrected))
+        elif note and not corrected:
+            # A note with nothing to correct would be dropped: say so rather than lose it silently.
+            self.add_error(
+                "correction_note",
+                "Nothing a correction covers has changed (text, quote, speaker, source, date said or kind): "
+                "change it, or leave the note empty.",
+            )
         return cleaned
 
 

@@ -422,6 +422,10 @@ def test_the_admin_saves_a_published_claims_correction_with_its_note_and_author(
     )
 
     assert response.status_code == 302
+    unused = post_claim_page(
+        editor_app, change_url(claim), slug="renamed", correction_note="A note for nothing."
+    )
+    assert unused.status_code == 200 and "Nothing a correction covers has changed" in unused.text
     correction = Correction.objects.get()
     assert (correction.note, correction.published_by, correction.changes) == (
         "A transcription error.",
