@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import xml.etree.ElementTree as ET  # our own feed, from the test client: trusted
-from datetime import date
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
@@ -628,3 +628,23 @@ def test_the_corrections_admin_list_costs_the_same_queries_for_1_and_20(
     with django_assert_num_queries(6):
         response = client.get(reverse("admin:claims_correction_changelist"))
     assert response.content.decode().count('<td class="field-note">') == count
+
+
+def test_a_status_change_is_never_published_before_the_feeds_latest_correction(statuses):
+    """The feed runs forward in time across both kinds of entry: in the service and in the database."""
+    claim = make_rated_claim(kind=Kind.PROMISE, status=get_status("open"))
+    corrected(claim, text="Corrected.")
+    just_before = Correction.objects.get().published_at - timedelta(microseconds=1)
+    assert claim.status_changed_at < just_before
+
+    with pytest.raises(ValidationError, match="changes feed's latest entry"):
+        record_verdict(claim=claim, status=get_status("kept"), summary="Backdated.", published_at=just_before)
+    with pytest.raises(IntegrityError, match="runs forward in time"), transaction.atomic():
+        StatusChange.objects.create(
+            claim=claim,
+            from_status=get_status("open"),
+            to_status=get_status("open"),
+            verdict=claim.verdicts.get(),
+            published_at=just_before,
+        )
+    assert StatusChange.objects.count() == 1

@@ -64,6 +64,39 @@ END $$;
 CREATE TRIGGER claims_correction_append_only BEFORE UPDATE OR DELETE ON claims_correction
     FOR EACH ROW EXECUTE FUNCTION claims_correction_append_only();
 
+-- A status change, too, is not published before the feed's latest entry, a correction included.
+CREATE OR REPLACE FUNCTION claims_change_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_at timestamptz;
+    previous_status bigint;
+BEGIN
+    -- claims.services.CHANGE_FEED_LOCK; re-entrant, so the service having taken it already costs nothing.
+    PERFORM pg_advisory_xact_lock(7146532901);
+    NEW.id := nextval(pg_get_serial_sequence('claims_change', 'id'));
+    -- The feed's latest entry, a status change or a correction (0016: both share the feed).
+    SELECT max(published_at) INTO latest_at FROM (
+        (SELECT published_at FROM claims_change ORDER BY id DESC LIMIT 1)
+        UNION ALL (SELECT published_at FROM claims_correction ORDER BY id DESC LIMIT 1)
+    ) AS latest;
+    IF NEW.published_at < latest_at THEN
+        RAISE EXCEPTION 'A status change cannot be published before the latest one (%): the changes feed '
+            'runs forward in time.', latest_at USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM claims_verdict WHERE id = NEW.verdict_id AND claim_id = NEW.claim_id
+                   AND status_id = NEW.to_status_id AND published_at = NEW.published_at) THEN
+        RAISE EXCEPTION 'A status change records its verdict''s publication: the verdict must be published, '
+            'on the same claim, at the same time, to the same status.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    SELECT to_status_id INTO previous_status FROM claims_change
+        WHERE claim_id = NEW.claim_id ORDER BY id DESC LIMIT 1;
+    IF NEW.from_status_id IS DISTINCT FROM previous_status THEN
+        RAISE EXCEPTION 'A status change starts from the status its claim''s previous change ended at.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
 -- Old slugs, recorded by the database whoever changes a slug, and never given to another row.
 CREATE FUNCTION claims_claim_keep_old_slug() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -132,6 +165,34 @@ DROP FUNCTION claims_speaker_keep_old_slug();
 DROP TRIGGER claims_claim_keep_old_slug_on_update ON claims_claim;
 DROP TRIGGER claims_claim_keep_old_slug_on_insert ON claims_claim;
 DROP FUNCTION claims_claim_keep_old_slug();
+-- 0007's claims_change_in_order, comparing with status changes only.
+CREATE OR REPLACE FUNCTION claims_change_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest_at timestamptz;
+    previous_status bigint;
+BEGIN
+    -- claims.services.CHANGE_FEED_LOCK; re-entrant, so the service having taken it already costs nothing.
+    PERFORM pg_advisory_xact_lock(7146532901);
+    NEW.id := nextval(pg_get_serial_sequence('claims_change', 'id'));
+    SELECT published_at INTO latest_at FROM claims_change ORDER BY id DESC LIMIT 1;
+    IF NEW.published_at < latest_at THEN
+        RAISE EXCEPTION 'A status change cannot be published before the latest one (%): the changes feed '
+            'runs forward in time.', latest_at USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM claims_verdict WHERE id = NEW.verdict_id AND claim_id = NEW.claim_id
+                   AND status_id = NEW.to_status_id AND published_at = NEW.published_at) THEN
+        RAISE EXCEPTION 'A status change records its verdict''s publication: the verdict must be published, '
+            'on the same claim, at the same time, to the same status.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    SELECT to_status_id INTO previous_status FROM claims_change
+        WHERE claim_id = NEW.claim_id ORDER BY id DESC LIMIT 1;
+    IF NEW.from_status_id IS DISTINCT FROM previous_status THEN
+        RAISE EXCEPTION 'A status change starts from the status its claim''s previous change ended at.'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
 DROP TRIGGER claims_correction_append_only ON claims_correction;
 DROP FUNCTION claims_correction_append_only();
 DROP TRIGGER claims_correction_in_order ON claims_correction;
