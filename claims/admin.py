@@ -19,7 +19,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -38,11 +38,13 @@ from claims.forms import (
     EvidenceForm,
     NewVerdictForm,
     NewVerdictFormSet,
+    SpeakerForm,
     VersionedForm,
     similar_claims,
 )
 from claims.models import (
     Claim,
+    Correction,
     Evidence,
     Source,
     Speaker,
@@ -285,7 +287,7 @@ admin.site.index_template = "admin/claims/index.html"
 
 @admin.register(Speaker)
 class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
-    form = VersionedForm
+    form = SpeakerForm
     list_display = ["name", "role", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -357,6 +359,18 @@ class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, a
     ordering = ["scale", "-position", "id"]
     fields = ["scale", "label", "slug", "position", "colour", "description"]
     Media = SlugMedia
+    # What a status in use keeps (a database trigger refuses too, migration 0016): relabelling, moving or
+    # rescaling it would silently rewrite every rating made with it and its ClaimReview.
+    FIXED_IN_USE = ["label", "position"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Status]:
+        """Statuses with `in_use`: whether any verdict uses one (an EXISTS on the verdicts' status index, in
+        the same query)."""
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(in_use=Exists(Verdict.objects.filter(status=OuterRef("pk"))))
+        )
 
     @admin.display(description="badge")
     def badge(self, status: Status) -> SafeString | str:
@@ -374,12 +388,27 @@ class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, a
                 "position": forms.NumberInput(attrs={"min": 0, "style": "width: 4em"}),
             },
         )
-        return super().get_changelist_form(request, **kwargs)
+        fixed = self.FIXED_IN_USE
+
+        class StatusRowForm(super().get_changelist_form(request, **kwargs)):  # type: ignore[misc]
+            """A row of the list: a status in use shows its label and position but does not take them."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                if getattr(self.instance, "in_use", False):
+                    for name in fixed:
+                        self.fields[name].disabled = True
+                        self.fields[name].help_text = "In use by verdicts: fixed (a change is a migration)."
+
+        return StatusRowForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Status | None = None) -> list[str]:
         # Verdicts and claims hold a status together with its scale (composite foreign keys), and the slug
         # is what API consumers filter by and what the default data refers to: both are fixed once saved.
-        return ["scale", "slug"] if obj is not None else []
+        # A status in use keeps its label and position too.
+        if obj is None:
+            return []
+        return ["scale", "slug", *self.FIXED_IN_USE] if getattr(obj, "in_use", False) else ["scale", "slug"]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Status | None = None) -> dict:
         return {} if obj is not None else {"slug": ("label",)}
@@ -544,17 +573,20 @@ class NewVerdictInline(admin.StackedInline):
         return not settings.REVIEW_REQUIRED and request.user.has_perm("claims.publish_verdict")
 
     def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
-        if self.offers_publish(request):
-            return self.fieldsets
         (name, options), *rest = self.fieldsets
-        description = (
-            "Fill this in to record a new verdict: it is saved as a draft awaiting review, and becomes the "
-            "claim's status when a reviewer publishes it. Leave it blank to save only the claim."
-            if settings.REVIEW_REQUIRED
-            else "Fill this in to record a new verdict: it is saved as a draft, and becomes the claim's "
-            "status when someone who may publish publishes it. Leave it blank to save only the claim."
-        )
-        fields = [field for field in options["fields"] if field != "publish"]
+        fields, description = list(options["fields"]), options["description"]
+        if not self.offers_publish(request):
+            fields.remove("publish")
+            description = (
+                "Fill this in to record a new verdict: it is saved as a draft awaiting review, and becomes the "
+                "claim's status when a reviewer publishes it. Leave it blank to save only the claim."
+                if settings.REVIEW_REQUIRED
+                else "Fill this in to record a new verdict: it is saved as a draft, and becomes the claim's "
+                "status when someone who may publish publishes it. Leave it blank to save only the claim."
+            )
+        # A fact with a rating: a verdict that changes it needs its reason (record_verdict checks).
+        if obj is not None and obj.is_published and obj.expected_scale == "accuracy":
+            fields.append("correction_note")
         return [(name, {**options, "fields": fields, "description": description}), *rest]
 
 
@@ -696,10 +728,25 @@ class ClaimAdmin(
             claim.speaker,
         )
 
+    correction_fieldset = (
+        "Correction",
+        {
+            "fields": ["correction_note"],
+            "description": "This claim is published. Changing its text, quote, speaker, source, date said or "
+            "kind is a public correction: say what was corrected and why. The slug and due date change "
+            "freely (an old address keeps working).",
+        },
+    )
+
     def get_fieldsets(self, request: HttpRequest, obj: Claim | None = None) -> list:
         # A claim being added has no status and no record yet: the new-verdict row below says how it gets one.
         fieldsets = super().get_fieldsets(request, obj)
-        return fieldsets if obj is not None else fieldsets[:1]
+        if obj is None:
+            return fieldsets[:1]
+        # A published claim's edits may be corrections: their note comes after the claim's fields.
+        if obj.is_published:
+            return [fieldsets[0], self.correction_fieldset, *fieldsets[1:]]
+        return fieldsets
 
     @admin.display(description="status")
     def current_status(self, claim: Claim) -> SafeString | str:
@@ -732,8 +779,15 @@ class ClaimAdmin(
 
     def save_model(self, request: HttpRequest, obj: Claim, form: forms.ModelForm, change: bool) -> None:
         """The claim's own fields through save_claim: only those the editor changed, never its status (a
-        verdict sets it), and refused when someone saved the claim since the page was opened."""
-        save_claim(claim=obj, expected_version=form.expected_version, fields=form.edited_fields)
+        verdict sets it), and refused when someone saved the claim since the page was opened. A published
+        claim's correction is appended with its note."""
+        save_claim(
+            claim=obj,
+            expected_version=form.expected_version,
+            fields=form.edited_fields,
+            correction_note=form.cleaned_data.get("correction_note", ""),
+            by=request.user,
+        )
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         """The timeline is never saved; a filled-in new-verdict row goes through record_verdict."""
@@ -755,6 +809,7 @@ class ClaimAdmin(
                 publish=data.get("publish", False),
                 by=request.user,
                 status_seen=verdict_form.seen(),
+                correction_note=data.get("correction_note", ""),
             )
             formset.new_objects.append(verdict)
             if verdict.is_published:
@@ -849,7 +904,16 @@ class VerdictAdmin(
     # Shown as the search box's field; get_search_results matches claims through their full-text column.
     search_fields = ["claim__text"]
     search_help_text = "Whole words in the claim's text, its quote or the speaker's name."
-    fields = ["claim", "status", "summary", "explanation", "published", "created_by_name", "created_at"]
+    fields = [
+        "claim",
+        "status",
+        "summary",
+        "explanation",
+        "correction_note",
+        "published",
+        "created_by_name",
+        "created_at",
+    ]
     readonly_fields = ["claim", "published", "created_by_name", "created_at"]
     inlines = [EvidenceInline]
     actions = ["publish_drafts"]
@@ -878,6 +942,13 @@ class VerdictAdmin(
         # A verdict is recorded on its claim's page, where the claim's scale and timeline are in view.
         return False
 
+    def get_fields(self, request: HttpRequest, obj: Verdict | None = None) -> list[str]:
+        # The reason for changing a rating is a fact's (the accuracy scale's) only.
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.scale != "accuracy":
+            fields.remove("correction_note")
+        return fields
+
     def save_model(self, request: HttpRequest, obj: Verdict, form: forms.ModelForm, change: bool) -> None:
         """A draft through save_draft, which refuses (a message, see RefusedSaveMixin) when the draft was
         published meanwhile; its row lock then keeps it a draft while the evidence inline is saved."""
@@ -888,6 +959,7 @@ class VerdictAdmin(
             explanation=obj.explanation,
             expected_version=form.expected_version,
             fields=form.edited_fields,
+            correction_note=obj.correction_note if "correction_note" in form.fields else None,
         )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
@@ -1105,3 +1177,54 @@ class StatusChangeAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyM
     @admin.display(description="by")
     def published_by_name(self, change: StatusChange) -> str:
         return author_name(change.published_by)
+
+
+# Corrections ----------------------------------------------------------------------------------------------
+
+
+@admin.register(Correction)
+class CorrectionAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+    """The append-only record of published corrections: to read, never to write (claims.services writes
+    them, with a claim's edit or a changed rating)."""
+
+    list_display = ["id", "claim_text", "note", "changed", "published", "published_by_name"]
+    list_select_related = ["claim", "published_by"]
+    fields = [
+        "claim",
+        "note",
+        "changes",
+        "verdict",
+        "from_status",
+        "to_status",
+        "published_at",
+        "published_by",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["id", "published"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Correction]:
+        """Corrections with claim and author joined in (the claim's search column and quote deferred)."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("claim", "published_by", "verdict", "from_status", "to_status")
+            .defer("claim__search", "claim__quote")
+        )
+
+    @admin.display(description="claim")
+    def claim_text(self, correction: Correction) -> str:
+        return str(correction.claim)
+
+    @admin.display(description="changed")
+    def changed(self, correction: Correction) -> str:
+        return ", ".join(sorted(correction.changes)) or "-"
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, correction: Correction) -> str:
+        return timezone.localtime(correction.published_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="by")
+    def published_by_name(self, correction: Correction) -> str:
+        return author_name(correction.published_by)

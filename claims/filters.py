@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import IsoDateTimeField, ModelChoiceField
 
 from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status
 
@@ -75,6 +75,24 @@ class StatusFilter(django_filters.CharFilter):
     field_class = StatusSlugField
 
 
+class SpeakerSlugField(ModelChoiceField):
+    """A speaker's slug, or one of their former slugs (claims.models.OldSpeakerSlug): an old link to a
+    speaker's claims keeps working. The old slug costs one query more, only when no speaker has the slug."""
+
+    def to_python(self, value: Any) -> Speaker | None:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            speaker = self.queryset.filter(old_slugs__slug=value).first() if value else None
+            if speaker is None:
+                raise
+            return speaker
+
+
+class SpeakerFilter(django_filters.ModelChoiceFilter):
+    field_class = SpeakerSlugField
+
+
 class ClaimFilterSet(django_filters.FilterSet):
     """Filters of the claim list (/claims/ and /api/v1/claims/). Each filter given narrows the list; dates
     are inclusive. The statuses are read once (one query, only when needed: the page's status menu or a
@@ -89,11 +107,11 @@ class ClaimFilterSet(django_filters.FilterSet):
         'spelled like it ("Zelenskyy" finds Volodymyr Zelensky), ranked after the full-text matches. Results '
         f"are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} characters.",
     )
-    speaker = django_filters.ModelChoiceFilter(
+    speaker = SpeakerFilter(
         label="Speaker",
         queryset=Speaker.objects.published(),
         to_field_name="slug",
-        help_text="Claims by this speaker (their slug, as in /api/v1/speakers/).",
+        help_text="Claims by this speaker (their slug, as in /api/v1/speakers/, or a former one).",
         error_messages={"invalid_choice": "There is no speaker “%(value)s” with published claims."},
     )
     status = StatusFilter(

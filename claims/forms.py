@@ -16,18 +16,55 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.dateparse import parse_datetime
 
-from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
+from claims.models import (
+    Claim,
+    Evidence,
+    OldClaimSlug,
+    OldSpeakerSlug,
+    Source,
+    Speaker,
+    Status,
+    Verdict,
+    slug_for,
+)
 from claims.services import (
+    CORRECTED_FIELDS,
     EvidenceItem,
     StatusSeen,
+    correction_needed_message,
     duplicate_errors,
     kind_errors,
     lock_for_edit,
+    rating_correction_errors,
     said_on_errors,
     stale_errors,
     status_seen_errors,
     verdict_errors,
 )
+
+CORRECTION_NOTE_HELP = (
+    "Required when changing the text, quote, speaker, source, date said or kind of this published claim: "
+    "say what was corrected and why. It is public: shown on the claim's page, on /corrections/, in its feed "
+    "and in the API."
+)
+RATING_REASON_HELP = (
+    "Required when this verdict changes the fact's published rating: a rating is final, so a change is a "
+    "correction. Public, with the verdict."
+)
+
+
+def old_slug_errors(model: type, slug: str, owner_id: int | None) -> list[str]:
+    """Why `slug` cannot be taken: it is another claim's (or speaker's) old address. One EXISTS query."""
+    old = (
+        OldClaimSlug.objects.filter(slug=slug) if model is Claim else OldSpeakerSlug.objects.filter(slug=slug)
+    )
+    owner = "claim" if model is Claim else "speaker"
+    if owner_id is not None:
+        old = old.exclude(**{f"{owner}_id": owner_id})
+    if not old.exists():
+        return []
+    return [f"“{slug}” is the old address of another {owner}, which it still leads to: choose another slug."]
+
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -193,6 +230,13 @@ class ClaimForm(VersionedForm):
         model = Claim
         fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
 
+    correction_note = forms.CharField(
+        required=False,
+        label="Correction note",
+        help_text=CORRECTION_NOTE_HELP,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # The admin's script fills the slug in as the text is typed; without it, a slug left empty is made
@@ -203,6 +247,9 @@ class ClaimForm(VersionedForm):
         # cleaned, or by the admin for a claim's page as saved. None: not looked for.
         self.similar: list[Claim] | None = None
         self.needs_confirmation = False
+        if not self.instance.is_published:
+            # An unpublished claim is edited freely: nothing public is corrected.
+            self.fields.pop("correction_note", None)
 
     def clean(self) -> dict[str, Any]:
         """Costs one query for the similar claims, one for an exact duplicate when there is a quote, and
@@ -224,6 +271,21 @@ class ClaimForm(VersionedForm):
             # The instance is still the claim as saved; save_claim checks again under the row lock.
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
                 self.add_error(field, messages)
+        if cleaned.get("slug") and "slug" in self.changed_data:
+            for message in old_slug_errors(Claim, cleaned["slug"], self.instance.pk):
+                self.add_error("slug", message)
+        corrected = [field for field in CORRECTED_FIELDS if field in self.changed_data]
+        note = cleaned.get("correction_note", "").strip()
+        if "correction_note" in self.fields and corrected and not note:
+            # save_claim checks again against the locked row.
+            self.add_error("correction_note", correction_needed_message(corrected))
+        elif note and not corrected:
+            # A note with nothing to correct would be dropped: say so rather than lose it silently.
+            self.add_error(
+                "correction_note",
+                "Nothing a correction covers has changed (text, quote, speaker, source, date said or kind): "
+                "change it, or leave the note empty.",
+            )
         return cleaned
 
     def _check_duplicates(self, cleaned: dict[str, Any]) -> None:
@@ -251,6 +313,23 @@ class ClaimForm(VersionedForm):
                 "Claims like this one exist (listed under “Similar claims”). Check that none of them is the "
                 "claim you are adding, then tick “This is a different claim” to save it.",
             )
+
+
+class SpeakerForm(VersionedForm):
+    """A speaker's fields; a slug that is another speaker's old address is refused with that reason."""
+
+    class Meta:
+        model = Speaker
+        # The admin adds the others (SpeakerAdmin.fields), with its own URL field rules.
+        fields = ["slug"]
+
+    def clean_slug(self) -> str:
+        """One EXISTS query, only when the slug changed."""
+        slug = self.cleaned_data["slug"]
+        if "slug" in self.changed_data:
+            for message in old_slug_errors(Speaker, slug, self.instance.pk):
+                raise ValidationError(message)
+        return slug
 
 
 class StatusOptions:
@@ -321,7 +400,9 @@ class NewVerdictForm(forms.ModelForm):
 
     class Meta:
         model = Verdict
-        fields = ["status", "summary", "explanation"]
+        fields = ["status", "summary", "explanation", "correction_note"]
+        help_texts = {"correction_note": RATING_REASON_HELP}
+        widgets = {"correction_note": forms.Textarea(attrs={"rows": 2, "cols": 60})}
 
     def __init__(
         self,
@@ -367,6 +448,15 @@ class NewVerdictForm(forms.ModelForm):
             summary=cleaned.get("summary", ""),
             evidence=self.evidence(),
             publish=cleaned.get("publish", False),
+        )
+        # Asked for when the verdict is recorded, draft or not (its author knows why); the publication checks
+        # again against the claim's status then (a draft may be published later, by someone else).
+        errors.update(
+            rating_correction_errors(
+                claim=self.claim,
+                status=cleaned.get("status"),
+                correction_note=cleaned.get("correction_note", ""),
+            )
         )
         for field, messages in errors.items():
             if field not in self.fields:
@@ -422,13 +512,15 @@ class NewVerdictFormSet(BaseInlineFormSet):
 
 
 class DraftVerdictForm(VersionedForm):
-    """A draft's status, summary and explanation; the status select holds the claim's scale only."""
+    """A draft's status, summary, explanation and (facts) reason for changing the rating; the status select
+    holds the claim's scale only."""
 
     status = forms.ModelChoiceField(queryset=Status.objects.all())
 
     class Meta:
         model = Verdict
-        fields = ["status", "summary", "explanation"]
+        fields = ["status", "summary", "explanation", "correction_note"]
+        help_texts = {"correction_note": RATING_REASON_HELP + " Checked when the draft is published."}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

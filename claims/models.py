@@ -7,7 +7,8 @@ below, so the admin, the public pages and the API share one query shape.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject
+from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.urls import reverse
@@ -512,6 +513,17 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             Prefetch("verdicts", queryset=verdicts.with_evidence().newest_first(), to_attr="timeline")
         )
 
+    def with_corrections(self) -> ClaimQuerySet:
+        """Annotate `correction_list`: the claim's corrections, newest first, as a list of {id, note, changes,
+        published_at} from one subquery (the claims_correction_claim_idx index): no extra query.
+        """
+        corrections = (
+            Correction.objects.filter(claim=OuterRef("pk"))
+            .order_by("-id")
+            .values(json=JSONObject(id="id", note="note", changes="changes", published_at="published_at"))
+        )
+        return self.annotate(correction_list=ArraySubquery(corrections))
+
     def with_scale_bounds(self) -> ClaimQuerySet:
         """Annotate status__worst_position / status__best_position (ClaimReview's ratings), in the same query."""
         return self.annotate(**_scale_bounds("status__"))
@@ -730,6 +742,15 @@ class Verdict(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     version = version_field()
+    correction_note = models.TextField(
+        "reason for changing the rating",
+        blank=True,
+        default="",
+        # Also the database's default, so a raw insert (the benchmark's generate_claims) needs no value.
+        db_default="",
+        help_text="Facts only: when this verdict changes a published rating, why. Required then, and public "
+        "as a correction once the verdict is published.",
+    )
 
     objects = VerdictQuerySet.as_manager()
 
@@ -835,6 +856,209 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         before = self.from_status.label if self.from_status else "unrated"
         return f"{self.claim}: {before} → {self.to_status.label}"
+
+
+class CorrectionQuerySet(models.QuerySet["Correction"]):
+    def published(self) -> CorrectionQuerySet:
+        """Corrections the public may see: those of published claims. One join, no extra query."""
+        return self.filter(claim__status__isnull=False)
+
+    def for_listing(self) -> CorrectionQuerySet:
+        """Claim joined in (without its search vector and quote, which a list never shows): one query a page.
+
+        Unordered: the paginator orders the list, newest first by id (the primary key's index).
+        """
+        return self.select_related("claim").defer("claim__search", "claim__quote")
+
+
+@track_history()
+class Correction(models.Model):
+    """A public correction of a published claim: what changed, and why. Append-only (a trigger refuses edits).
+
+    Written by claims.services alone: when a published claim's text, quote, speaker, source, date said or
+    kind is changed (save_claim), or when a verdict changes a fact's published rating (the verdict's
+    correction_note, at its publication). Its id is drawn from the changes feed's sequence under the feed's
+    lock (migration 0016), so corrections and status changes share one order: the changes feed.
+    """
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="corrections")
+    note = models.TextField(help_text="What was corrected and why, for readers.")
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What changed: {field: {old, new}}, with speakers and sources by name and id.",
+    )
+    verdict = models.OneToOneField(
+        Verdict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="correction",
+        help_text="For a changed rating: the verdict that changed it.",
+    )
+    from_status = models.ForeignKey(Status, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_status = models.ForeignKey(Status, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    published_at = models.DateTimeField(help_text="When the correction was published (the database's clock).")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = CorrectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["claim", "-id"], name="claims_correction_claim_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(note__regex=r"\S"),
+                name="claims_correction_note_not_empty",
+                violation_error_message="A correction needs a note saying what was corrected and why.",
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__isnull=True, to_status__isnull=True, from_status__isnull=True)
+                | Q(verdict__isnull=False, to_status__isnull=False, from_status__isnull=False),
+                name="claims_correction_rating_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim}: {self.note[:60]}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.claim.get_absolute_url()}#correction-{self.pk}"
+
+    @property
+    def is_rating_correction(self) -> bool:
+        return self.verdict_id is not None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of the changes feed (/api/v1/changes/): a status change or a correction, by id."""
+
+    id: int
+    type: str
+    claim: Claim
+    from_status: Status | None
+    to_status: Status | None
+    verdict_id: int | None
+    published_at: datetime
+    correction: dict[str, Any] | None
+
+
+_FEED_STATUS_COLUMNS = ("slug", "label", "scale", "position")
+
+
+def _feed_branch(queryset: models.QuerySet, kind: str, **extra: models.Expression) -> models.QuerySet:
+    """One side of the feed's UNION: the same columns, in the same order, from either table."""
+    return queryset.values(
+        "id",
+        "claim_id",
+        "verdict_id",
+        entry_type=Value(kind, output_field=models.CharField()),
+        claim_slug=F("claim__slug"),
+        claim_text=F("claim__text"),
+        **{f"from_{name}": F(f"from_status__{name}") for name in _FEED_STATUS_COLUMNS},
+        **{f"to_{name}": F(f"to_status__{name}") for name in _FEED_STATUS_COLUMNS},
+        at=F("published_at"),
+        **extra,
+    )
+
+
+class ChangeFeed:
+    """The changes feed as the API's paginator reads it (claims.pagination.ChangeFeedPagination)."""
+
+    # The model whose permissions guard the feed (DRF's DjangoModelPermissions asks the view's queryset).
+    model = StatusChange
+
+    def page(self, *, after: int, limit: int) -> list[FeedEntry]:
+        """The entries above `after`, oldest first, at most `limit`. One query (feed_entries)."""
+        return feed_entries(after=after, limit=limit)
+
+
+def feed_entries(*, after: int, limit: int) -> list[FeedEntry]:
+    """The changes feed's entries with an id above `after`, oldest first, at most `limit`: status changes and
+    corrections together. One query: a UNION ALL of the two tables, each side reading its primary key's index
+    from `after` (ORDER BY id LIMIT `limit`), the union then ordered by id and limited again.
+
+    Both tables draw their ids from one sequence under one advisory lock held to commit (migration 0016), so
+    the union's ids commit in order and a consumer polling ?after=<last id> never misses an entry.
+    """
+    status_changes = _feed_branch(
+        StatusChange.objects.filter(id__gt=after),
+        "status_change",
+        correction_note=Cast(Value(None), models.TextField()),
+        correction_changes=Cast(Value(None), models.JSONField()),
+    ).order_by("id")[:limit]
+    corrections = _feed_branch(
+        Correction.objects.filter(id__gt=after),
+        "correction",
+        correction_note=F("note"),
+        correction_changes=F("changes"),
+    ).order_by("id")[:limit]
+    rows = status_changes.union(corrections, all=True).order_by("id")[:limit]
+    return [_feed_entry(row) for row in rows]
+
+
+def _feed_status(row: dict[str, Any], prefix: str) -> Status | None:
+    if row[f"{prefix}_slug"] is None:
+        return None
+    return Status(**{name: row[f"{prefix}_{name}"] for name in _FEED_STATUS_COLUMNS})
+
+
+def _feed_entry(row: dict[str, Any]) -> FeedEntry:
+    is_correction = row["entry_type"] == "correction"
+    return FeedEntry(
+        id=row["id"],
+        type=row["entry_type"],
+        claim=Claim(id=row["claim_id"], slug=row["claim_slug"], text=row["claim_text"]),
+        from_status=_feed_status(row, "from"),
+        to_status=_feed_status(row, "to"),
+        verdict_id=row["verdict_id"],
+        published_at=row["at"],
+        correction=(
+            {"note": row["correction_note"], "changes": row["correction_changes"]} if is_correction else None
+        ),
+    )
+
+
+class OldSlug(models.Model):
+    """A former slug: its old address answers with a permanent redirect to the current one.
+
+    Recorded by the database (migration 0016) whenever a slug changes, whoever writes it, and never given to
+    another row: a new claim or speaker cannot take a slug that is still another's old address (a trigger
+    refuses, the admin's forms say so first), so an old link never silently starts to show something else.
+    """
+
+    slug = models.SlugField(max_length=200, unique=True)
+    retired_at = models.DateTimeField(db_default=Now(), help_text="When the slug was changed.")
+
+    class Meta:
+        abstract = True
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+@track_history()
+class OldClaimSlug(OldSlug):
+    """A former slug of a published claim (an unpublished claim's address was never public)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="old_slugs")
+
+    class Meta(OldSlug.Meta):
+        verbose_name = "old claim slug"
+
+
+@track_history()
+class OldSpeakerSlug(OldSlug):
+    """A former slug of a speaker."""
+
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="old_slugs")
+
+    class Meta(OldSlug.Meta):
+        verbose_name = "old speaker slug"
 
 
 @track_history()

@@ -157,6 +157,10 @@ SOURCES = Ordering(
 )
 
 
+# Newest first: the primary key's index (claims_correction_claim_idx for one claim's).
+CORRECTIONS = Ordering("corrections", (Key("id", int),), descending=True)
+
+
 def claim_ordering(queryset: QuerySet) -> Ordering:
     """By relevance when the claims are a search (ClaimQuerySet.search annotates `rank`), else latest first."""
     return SEARCH if "rank" in queryset.query.annotations else CLAIMS
@@ -309,6 +313,37 @@ def paginate_claims(queryset: QuerySet, request: HttpRequest) -> ClaimPage:
     )
 
 
+@dataclass
+class ListPage:
+    """One page of a public list other than claims, and the relative links to the pages around it."""
+
+    rows: list[Any]
+    newer_url: str | None
+    older_url: str | None
+
+
+def paginate_page(queryset: QuerySet, ordering: Ordering, request: HttpRequest) -> ListPage:
+    """The page of `queryset` the request's ?cursor= points at, in `ordering`: one query, as
+    paginate_claims. A cursor we did not make, or one that leads to no row, is a 404.
+    """
+    try:
+        size = page_size(request.GET, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    except ValueError:
+        size = DEFAULT_PAGE_SIZE
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = page_of(queryset, ordering, cursor=cursor, size=size)
+    except InvalidCursor:
+        raise Http404("This page does not exist.") from None
+    if cursor and not page.rows:
+        raise Http404("This page does not exist.")
+    return ListPage(
+        rows=page.rows,
+        newer_url=_page_url(request, page.previous_cursor),
+        older_url=_page_url(request, page.next_cursor),
+    )
+
+
 def _page_url(request: HttpRequest, cursor: str | None) -> str | None:
     """The request's own path and query string (every filter kept) with ?cursor= set."""
     return None if cursor is None else replace_query_param(request.get_full_path(), "cursor", cursor)
@@ -415,10 +450,17 @@ class SourcePagination(KeysetPagination):
     ordering = SOURCES
 
 
-class ChangeFeedPagination(BasePagination):
-    """The changes feed's paging: the changes with an id above `after`, oldest first, `page_size` at a time.
+class CorrectionPagination(KeysetPagination):
+    """Corrections, newest first."""
 
-    Changes commit in id order (claims.services serialises their inserts), so a consumer that keeps the
+    ordering = CORRECTIONS
+
+
+class ChangeFeedPagination(BasePagination):
+    """The changes feed's paging: the entries (status changes and corrections) with an id above `after`,
+    oldest first, `page_size` at a time.
+
+    Entries commit in id order (claims.services serialises their inserts), so a consumer that keeps the
     last id it has seen and asks for ?after=<that id> sees every change exactly once.
     One query a page: it fetches page_size + 1 rows to know whether there are more.
     """
@@ -427,8 +469,8 @@ class ChangeFeedPagination(BasePagination):
     max_page_size = 1000
     query_params = ("after", "page_size")
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
-        """One query: LIMIT page_size + 1 on the id index."""
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        """One query: LIMIT page_size + 1 on the id indexes of both tables."""
         self.request = request
         raw_after = request.query_params.get("after", "")
         try:
@@ -439,7 +481,8 @@ class ChangeFeedPagination(BasePagination):
             size = page_size(request.query_params, default=self.page_size, maximum=self.max_page_size)
         except ValueError as error:
             raise ValidationError({"page_size": [str(error)]}) from None
-        rows = list(queryset.filter(id__gt=self.after).order_by("id")[: size + 1])
+        # The feed (claims.models.ChangeFeed): status changes and corrections, by id.
+        rows = queryset.page(after=self.after, limit=size + 1)
         self.has_more = len(rows) > size
         page = rows[:size]
         self.last_id = page[-1].id if page else self.after

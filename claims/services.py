@@ -26,8 +26,10 @@ from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     QUOTE_UNIQUE_CONSTRAINT,
     Claim,
+    Correction,
     Evidence,
     Kind,
+    Scale,
     Source,
     Status,
     StatusChange,
@@ -407,6 +409,141 @@ def _refuse(errors: Errors) -> None:
         raise ValidationError({field or "__all__": messages for field, messages in errors.items()})
 
 
+# The fields of a published claim that change only with a public correction (a slug change is a redirect,
+# claims_oldclaimslug; a due date moves freely as events unfold).
+CORRECTED_FIELDS = ("text", "quote", "speaker", "source", "said_on", "kind")
+CORRECTED_FIELD_NAMES = {
+    "text": "text",
+    "quote": "quote",
+    "speaker": "speaker",
+    "source": "source",
+    "said_on": "date said",
+    "kind": "kind",
+}
+
+
+def correction_needed_message(fields: Iterable[str]) -> str:
+    """Why a published claim's edit needs a correction note, naming the fields changed."""
+    names = [CORRECTED_FIELD_NAMES[field] for field in fields]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (
+        f"This claim is published: changing its {listed} is a public correction. Say what was corrected and "
+        "why in the correction note; it is shown on the claim's page, on /corrections/ and in the API."
+    )
+
+
+def _readable(claim: Claim, field: str) -> Any:
+    """A field's value as a correction records it: speakers and sources by id and name or title."""
+    if field == "speaker":
+        return {"id": claim.speaker_id, "name": claim.speaker.name}
+    if field == "source":
+        return {"id": claim.source_id, "title": claim.source.title}
+    if field == "said_on":
+        return claim.said_on.isoformat()
+    return getattr(claim, field)
+
+
+def claim_changes(*, current: Claim, claim: Claim) -> dict[str, dict[str, Any]]:
+    """What saving `claim` over `current` (the row as stored) changes of the fields a correction covers:
+    {field: {"old": ..., "new": ...}}. Runs a query only for a changed speaker's or source's name.
+    """
+    changed = [
+        field
+        for field in CORRECTED_FIELDS
+        if getattr(current, Claim._meta.get_field(field).attname)
+        != getattr(claim, Claim._meta.get_field(field).attname)
+    ]
+    return {field: {"old": _readable(current, field), "new": _readable(claim, field)} for field in changed}
+
+
+def _record_correction(
+    *,
+    current: Claim,
+    claim: Claim,
+    correction_note: str,
+    by: AbstractBaseUser | AnonymousUser | None,
+    fields: Iterable[str] | None = None,
+) -> None:
+    """save_claim's correction: when `current` (the locked row) is published and the edit changes a field a
+    correction covers, refuse without a note, else append a Correction (under the feed's lock, at the
+    database's clock). Nothing for an unpublished claim. Costs nothing when no such field changed; else a
+    query for each changed speaker or source name, the feed's lock and clock, the feed's latest time and
+    the insert.
+    """
+    if current.status_id is None:
+        return
+    changes = claim_changes(current=current, claim=claim)
+    if fields is not None:
+        # Only what this save writes: a field the editor did not touch is not theirs to correct.
+        written = set(fields)
+        changes = {field: change for field, change in changes.items() if field in written}
+    if not changes:
+        return
+    if not correction_note.strip():
+        _refuse({"correction_note": [correction_needed_message(changes)]})
+    _append_correction(claim=current, note=correction_note, changes=changes, by=by)
+
+
+def _feed_latest_time() -> datetime | None:
+    """The publication time of the changes feed's latest entry, status change or correction. One query."""
+    latest = (
+        StatusChange.objects.order_by("-id")
+        .values("published_at")[:1]
+        .union(Correction.objects.order_by("-id").values("published_at")[:1], all=True)
+    )
+    return max((row["published_at"] for row in latest), default=None)
+
+
+def _append_correction(
+    *,
+    claim: Claim,
+    note: str,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | AnonymousUser | None,
+    verdict: Verdict | None = None,
+    from_status_id: int | None = None,
+) -> Correction:
+    """Insert a Correction at the database's clock read under the feed's lock (never before the feed's
+    latest entry). Three queries: the lock and clock, the latest time, the insert.
+    """
+    now = lock_the_change_feed()
+    latest = _feed_latest_time()
+    return Correction.objects.create(
+        claim=claim,
+        note=note.strip(),
+        changes=changes,
+        verdict=verdict,
+        from_status_id=from_status_id,
+        to_status_id=verdict.status_id if verdict is not None else None,
+        published_at=max(now, latest) if latest is not None else now,
+        published_by=acting_user(by),
+    )
+
+
+def rating_correction_errors(*, claim: Claim, status: Status | None, correction_note: str) -> Errors:
+    """Why publishing `status` on `claim` (its status as last read) needs a reason: a fact's published rating
+    is final, and a verdict that changes it is a correction. A first rating after Unverified (position 0,
+    which rates nothing) is no change of rating; a tracking claim's status moves freely. For forms to show
+    before saving; the publication checks again under the claim's row lock. Runs no query when the claim's
+    status is already loaded.
+    """
+    if (
+        status is None
+        or claim.expected_scale != Scale.ACCURACY
+        or claim.status_id is None
+        or status.pk == claim.status_id
+        or claim.status.position == 0
+        or correction_note.strip()
+    ):
+        return {}
+    return {
+        "correction_note": [
+            f"This fact is already rated “{claim.status.label}”: a verdict that changes its rating is a "
+            "correction. Give the reason for changing the rating; it is published with the verdict."
+        ]
+    }
+
+
 def _refuse_publication(messages: list[str]) -> None:
     _refuse({None: messages} if messages else {})
 
@@ -417,6 +554,8 @@ def save_claim(
     expected_version: int | None = None,
     fields: Iterable[str] | None = None,
     changed: Sequence[str] | None = None,
+    correction_note: str = "",
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Claim:
     """Save a claim's own fields (text, quote, kind, dates, speaker, source); never its status.
 
@@ -427,13 +566,16 @@ def save_claim(
     verdicts keeps its scale), and only its own columns are written: those in `fields` (what the editor
     changed), or all of them.
 
+    A published claim whose text, quote, speaker, source, date said or kind changes needs a
+    `correction_note`: the Correction is appended in the same transaction (see _record_correction).
+
     Raises ValidationError, and writes nothing, when the claim was said after today, was saved by someone
-    else since `expected_version`, the kind would move a claim that has verdicts to the other scale, or
-    another claim has its speaker, source and quote (duplicate_errors; the database's unique constraint
+    else since `expected_version`, the kind would move a claim that has verdicts to the other scale, a
+    published claim's correction has no note, or another claim has its speaker, source and quote (duplicate_errors; the database's unique constraint
     refuses it too, when two editors save the same quote at once: the later one is refused with the same
     message). Costs one insert for a new claim; three queries for an edit (lock, update, the new version),
     an EXISTS more when the kind changes scale; only the lock when no field changed; one more for the
-    duplicate check when the claim has a quote.
+    duplicate check when the claim has a quote; a few more for a correction.
     """
     _refuse(said_on_errors(said_on=claim.said_on))
     _refuse(duplicate_errors(claim=claim))
@@ -449,6 +591,9 @@ def save_claim(
                 CLAIM_EDITABLE_COLUMNS
                 if fields is None
                 else [f for f in fields if f in CLAIM_EDITABLE_COLUMNS]
+            )
+            _record_correction(
+                current=current, claim=claim, correction_note=correction_note, by=by, fields=columns
             )
             _write_fields(claim, columns)
     except IntegrityError as error:
@@ -475,9 +620,11 @@ def save_draft(
     expected_version: int | None = None,
     fields: Iterable[str] | None = None,
     changed: Sequence[str] | None = None,
+    correction_note: str | None = None,
 ) -> Verdict:
-    """Rewrite a draft verdict's status, summary and explanation: those in `fields` (what the editor
-    changed), or all three.
+    """Rewrite a draft verdict's status, summary, explanation and (unless None) reason for changing the
+    rating, which is checked when the draft is published: those in `fields` (what the editor changed), or
+    all of them.
 
     Locks the verdict row (SELECT … FOR UPDATE): publish_verdict takes the same lock, so the draft is
     either rewritten before it is published or refused after. Raises ValidationError, and writes nothing,
@@ -494,7 +641,10 @@ def save_draft(
         _refuse(stale_errors(current=current, expected_version=expected_version, changed=changed))
         _refuse(verdict_errors(claim=current.claim, status=status, summary=summary, publish=False))
         current.status, current.summary, current.explanation = status, summary.strip(), explanation.strip()
-        editable = ("status", "summary", "explanation")
+        editable = ["status", "summary", "explanation"]
+        if correction_note is not None:
+            current.correction_note = correction_note.strip()
+            editable.append("correction_note")
         _write_fields(current, editable if fields is None else [f for f in fields if f in editable])
     verdict.status, verdict.summary, verdict.explanation, verdict.version = (
         current.status,
@@ -516,6 +666,7 @@ def record_verdict(
     published_at: datetime | None = None,
     by: AbstractBaseUser | AnonymousUser | None = None,
     status_seen: StatusSeen | None = None,
+    correction_note: str = "",
 ) -> Verdict:
     """Record a verdict on a claim; when published, it becomes the claim's status.
 
@@ -530,10 +681,14 @@ def record_verdict(
     another was published on the claim since (status_seen_errors), so nobody rates a claim against a status
     they have not seen.
 
+    A fact's published rating is final: a verdict that changes it needs `correction_note`, the reason, kept
+    on the verdict (a draft carries it to its publication) and published as a Correction with it.
+
     Raises ValidationError, and saves nothing, on a status from the wrong scale, an empty summary, a bad
-    publication time, a source cited twice, or a status changed since `status_seen`, and when `publish`
-    is true but `by` may not publish this verdict (publication_permission_errors: with review required,
-    its author never may). Costs about eight queries plus one per evidence batch.
+    publication time, a source cited twice, a status changed since `status_seen`, or a changed rating
+    without a reason (checked at publication), and when `publish` is true but `by` may not publish this
+    verdict (publication_permission_errors: with review required, its author never may). Costs about
+    eight queries plus one per evidence batch, and a few more for a rating correction.
     """
     evidence = list(evidence)
     if publish:
@@ -562,6 +717,7 @@ def record_verdict(
             summary=summary.strip(),
             explanation=explanation.strip(),
             created_by=acting_user(by),
+            correction_note=correction_note.strip(),
         )
         verdict.full_clean(exclude=["claim", "status", "created_by"])
         verdict.save()
@@ -597,17 +753,41 @@ def publish_verdict(
     return verdict
 
 
+def _rating_correction(claim: Claim, verdict: Verdict) -> dict[str, Any] | None:
+    """The changes of the Correction that publishing `verdict` on `claim` (locked) makes, or None when it
+    is no change of a fact's rating. Refuses a change without the verdict's correction_note. One query (the
+    statuses' labels) for a fact with a rating, none otherwise.
+    """
+    if (
+        claim.expected_scale != Scale.ACCURACY
+        or claim.status_id is None
+        or claim.status_id == verdict.status_id
+    ):
+        return None
+    _refuse(
+        rating_correction_errors(claim=claim, status=verdict.status, correction_note=verdict.correction_note)
+    )
+    if claim.status.position == 0:
+        return None
+    return {"status": {"old": claim.status.label, "new": verdict.status.label}}
+
+
 def _publish(
     claim: Claim, verdict: Verdict, published_at: datetime | None, by: AbstractBaseUser | AnonymousUser | None
 ) -> None:
     """Publish a saved draft (the caller holds the claim's row lock): the verdict's time, a StatusChange,
     and the claim's status, all at one time read under the changes feed's lock.
 
+    A changed rating of a fact needs the verdict's correction_note, and appends a Correction after the
+    StatusChange (see _rating_correction).
+
     Raises ValidationError for a time in the future, not after the claim's current status, or before the
-    feed's latest entry. Four queries.
+    feed's latest entry (a status change or a correction), or for a changed rating without a reason. Four
+    queries, and three more for a rating correction.
     """
+    correction_changes = _rating_correction(claim, verdict)
     now = lock_the_change_feed()
-    latest = StatusChange.objects.order_by("-id").values_list("published_at", flat=True).first()
+    latest = _feed_latest_time()
     if published_at is None:
         # Never behind the feed's latest entry, even one published a little ahead of the clock.
         published_at = max(now, latest) if latest is not None else now
@@ -628,6 +808,15 @@ def _publish(
         published_at=published_at,
         published_by=acting_user(by),
     )
+    if correction_changes is not None:
+        _append_correction(
+            claim=claim,
+            note=verdict.correction_note,
+            changes=correction_changes,
+            by=by,
+            verdict=verdict,
+            from_status_id=claim.status_id,
+        )
     # A queryset update, not claim.save(): Claim.save() never writes the status columns.
     Claim.objects.filter(pk=claim.pk).update(
         status=verdict.status_id, status_changed_at=published_at, updated_at=timezone.now()

@@ -15,4 +15,6 @@ urlpatterns = [
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     # Staff only (a 404 for anyone else): a draft verdict on its claim's page, before it is published.
     path("preview/verdicts/<int:pk>/", views.VerdictPreviewView.as_view(), name="verdict-preview"),
+    path("corrections/", views.CorrectionListView.as_view(), name="correction-list"),
+    path("corrections/feed/", views.CorrectionFeed(), name="correction-feed"),
 ]

@@ -7,25 +7,93 @@ of queries whatever the number of rows; tests/test_pages.py pins them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.feedgenerator import Atom1Feed
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
 
 from claims.claimreview import claim_review, json_ld_script
 from claims.filters import ClaimFilterSet
-from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, StatusChange, Verdict
-from claims.pagination import ClaimPage, paginate_claims
+from claims.models import (
+    Claim,
+    ClaimQuerySet,
+    Correction,
+    Kind,
+    OldClaimSlug,
+    OldSpeakerSlug,
+    Speaker,
+    Status,
+    StatusChange,
+    Verdict,
+)
+from claims.pagination import CORRECTIONS, ClaimPage, paginate_claims, paginate_page
 from claims.quotes import quote_in_context
 
 # How many of the latest status changes the home page lists.
 LATEST_CHANGES = 10
+# What a correction's changes are called on the pages and in the feed.
+CHANGED_FIELD_LABELS = {
+    "text": "text",
+    "quote": "quote",
+    "speaker": "speaker",
+    "source": "source",
+    "said_on": "date said",
+    "kind": "kind",
+    "status": "rating",
+}
+
+
+@dataclass(frozen=True)
+class ChangeShown:
+    """One change of a correction as readers see it: what, before and after, in words."""
+
+    field: str
+    old: str
+    new: str
+
+
+def _value_shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("title") or "")
+    if value is None or value == "":
+        return "(none)"
+    return str(value)
+
+
+def changes_shown(changes: dict[str, dict[str, Any]]) -> list[ChangeShown]:
+    """A correction's changes ({field: {old, new}}) in words, in a fixed order. Runs no query."""
+    return [
+        ChangeShown(
+            field=label, old=_value_shown(changes[field]["old"]), new=_value_shown(changes[field]["new"])
+        )
+        for field, label in CHANGED_FIELD_LABELS.items()
+        if field in changes
+    ]
+
+
+# How many corrections the Atom feed carries.
+FEED_CORRECTIONS = 50
+
+
+def redirect_from_old_slug(request: HttpRequest, url: str) -> HttpResponsePermanentRedirect:
+    """A permanent redirect to `url`, the request's query string kept."""
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 # Home -----------------------------------------------------------------------------------------------
@@ -127,8 +195,21 @@ class ClaimDetailView(DetailView):
             Claim.objects.published()
             .select_related("speaker", "source", "status")
             .with_scale_bounds()
+            .with_corrections()
             .with_timeline()
         )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The claim; at a former slug of a published claim, a 301 to its page (one query more, only when
+        no claim has the slug)."""
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            old = OldClaimSlug.objects.filter(slug=kwargs["slug"], claim__status__isnull=False)
+            claim = old.values_list("claim__slug", flat=True).first()
+            if claim is None:
+                raise
+            return redirect_from_old_slug(request, Claim(slug=claim).get_absolute_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -141,6 +222,10 @@ class ClaimDetailView(DetailView):
             for item in verdict.evidence_list:
                 published_on = item["source"].get("published_on")
                 item["source"]["published_on"] = date.fromisoformat(published_on) if published_on else None
+        for correction in claim.correction_list:
+            # The corrections come as JSON: their times as ISO strings.
+            correction["published_at"] = datetime.fromisoformat(correction["published_at"])
+            correction["changes_shown"] = changes_shown(correction["changes"])
         context["canonical_url"] = claim.public_url(self.request)
         context["claimreview_script"] = self.claimreview_script(claim)
         return context
@@ -179,6 +264,7 @@ class VerdictPreviewView(ClaimDetailView):
         """The draft's claim, published or not, with its published timeline: the draft is put on top."""
         claim = (
             Claim.objects.select_related("speaker", "source", "status")
+            .with_corrections()
             .with_timeline()
             .get(pk=self.draft.claim_id)
         )
@@ -209,6 +295,17 @@ class SpeakerDetailView(DetailView):
         """Speakers with a published claim (one query with an EXISTS); the others are a 404."""
         return Speaker.objects.published()
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The speaker; at a former slug, a 301 to their page (one query more, only when no published speaker
+        has the slug)."""
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            old = OldSpeakerSlug.objects.filter(slug=kwargs["slug"]).select_related("speaker").first()
+            if old is None:
+                raise
+            return redirect_from_old_slug(request, old.speaker.get_absolute_url())
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         """Adds the status counts (one query) and a page of the speaker's claims (one query)."""
         context = super().get_context_data(**kwargs)
@@ -217,3 +314,60 @@ class SpeakerDetailView(DetailView):
         context["statuses"] = list(statuses)
         context["page"] = paginate_claims(claims.for_listing(), self.request)
         return context
+
+
+# Corrections ----------------------------------------------------------------------------------------
+
+
+class CorrectionListView(ListView):
+    """Every correction of a published claim, newest first, paged by cursor: the claim, when, why, and what
+    changed."""
+
+    template_name = "claims/correction_list.html"
+    context_object_name = "corrections"
+
+    def get_queryset(self) -> QuerySet[Correction]:
+        """Corrections of published claims, claim joined in; no query until paged."""
+        return Correction.objects.published().for_listing()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Pages the corrections: one query (LIMIT page size + 1 on the primary key's index)."""
+        page = paginate_page(self.object_list, CORRECTIONS, self.request)
+        for correction in page.rows:
+            correction.changes_shown = changes_shown(correction.changes)
+        context = super().get_context_data(object_list=page.rows, **kwargs)
+        context["page"] = page
+        return context
+
+
+class CorrectionFeed(Feed):
+    """/corrections/feed/: the latest corrections as an Atom feed. One query."""
+
+    feed_type = Atom1Feed
+    title = "Corrections"
+    subtitle = "Corrections of published fact checks: what changed, and why."
+
+    def link(self) -> str:
+        return reverse("claims:correction-list")
+
+    def items(self) -> list[Correction]:
+        return list(Correction.objects.published().for_listing().order_by("-id")[:FEED_CORRECTIONS])
+
+    def item_title(self, correction: Correction) -> str:
+        return f"Correction: {correction.claim}"
+
+    def item_description(self, correction: Correction) -> str:
+        changed = ", ".join(CHANGED_FIELD_LABELS.get(field, field) for field in sorted(correction.changes))
+        return f"{correction.note} (Changed: {changed}.)" if changed else correction.note
+
+    def item_link(self, correction: Correction) -> str:
+        return correction.get_absolute_url()
+
+    def item_pubdate(self, correction: Correction) -> datetime:
+        return correction.published_at
+
+    def item_updateddate(self, correction: Correction) -> datetime:
+        return correction.published_at
+
+    def item_categories(self, correction: Correction) -> list[str]:
+        return sorted(correction.changes)

@@ -350,7 +350,9 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once_with_re
 
 def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_app, editor_client):
     claim = make_rated_claim(status=get_status("false"))
-    response = post_claim_page(editor_app, change_url(claim), quote="Exactly as said.")
+    response = post_claim_page(
+        editor_app, change_url(claim), quote="Exactly as said.", correction_note="The quote is now verbatim."
+    )
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.quote == "Exactly as said."
@@ -483,7 +485,13 @@ def test_publishing_drafts_from_the_verdict_list_makes_them_the_claims_status(cl
     reviewer = make_user(reviewer=True)
     client.force_login(reviewer)
     claim = make_rated_claim(status=get_status("false"))
-    draft = record_verdict(claim=claim, status=get_status("true"), summary="Corrected.", publish=False)
+    draft = record_verdict(
+        claim=claim,
+        status=get_status("true"),
+        summary="Corrected.",
+        publish=False,
+        correction_note="Misread.",
+    )
     published = claim.verdicts.exclude(pk=draft.pk).get()
     response = client.post(
         reverse("admin:claims_verdict_changelist"),
@@ -615,7 +623,13 @@ def test_saving_a_draft_that_was_published_meanwhile_is_refused_with_a_message(e
     from claims.admin import VerdictAdmin
 
     claim = make_rated_claim(status=get_status("false"))
-    draft = record_verdict(claim=claim, status=get_status("true"), summary="First draft.", publish=False)
+    draft = record_verdict(
+        claim=claim,
+        status=get_status("true"),
+        summary="First draft.",
+        publish=False,
+        correction_note="Misread.",
+    )
     save_model = VerdictAdmin.save_model
 
     def published_meanwhile(self, request, obj, form, change):

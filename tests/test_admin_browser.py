@@ -16,7 +16,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Page, expect, sync_playwright
 
-from claims.models import slug_for
+from claims.models import Claim, slug_for
+from claims.services import save_claim
 from tests.factories import make_claim, make_user
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -68,12 +69,19 @@ def sideways_overflow(page: Page) -> dict[str, int]:
     )
 
 
-CHANGELISTS = ["statuschange", "status", "claim", "verdict", "evidence", "source", "speaker"]
+CHANGELISTS = ["statuschange", "status", "claim", "verdict", "evidence", "source", "speaker", "correction"]
 
 
 def test_every_list_fits_a_laptop_screen_without_a_sideways_scroll(live_server):
     call_command("load_default_data", verbosity=0)
     make_claim(slug="unrated-claim")  # a claim with no status, shown as such in the list
+    published = Claim.objects.published().first()
+    published.text += " (as corrected)"
+    save_claim(
+        claim=published,
+        correction_note="The first version of this claim left out a qualifier the speaker gave in the same "
+        "sentence; the text now carries it, as the archived article shows.",
+    )
     with editor_page(live_server) as page:
         overflowing = {}
         for model in CHANGELISTS:

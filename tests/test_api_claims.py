@@ -144,7 +144,7 @@ def test_the_claims_list_shows_only_claims_with_a_published_verdict(client, stat
 @pytest.mark.django_db
 def test_the_claims_list_is_latest_status_change_first(client, statuses):
     first, second, third = make_rated_claims(3)
-    record_verdict(claim=first, status=get_status("false"), summary="Revisited.")
+    record_verdict(claim=first, status=get_status("false"), summary="Revisited.", correction_note="Misread.")
 
     assert ids(client.get("/api/v1/claims/")) == [first.id, third.id, second.id]
 
@@ -184,6 +184,7 @@ def test_a_claim_shows_its_published_verdicts_newest_first_with_evidence(client,
         summary="The audit says otherwise.",
         explanation="The audit counted 12, not 20.",
         evidence=[EvidenceItem(source=report, note="Table 3 counts 12.")],
+        correction_note="The audit came out.",
     )
     record_verdict(claim=claim, status=get_status("true"), summary="A draft.", publish=False)
 
@@ -191,7 +192,7 @@ def test_a_claim_shows_its_published_verdicts_newest_first_with_evidence(client,
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == CLAIM_FIELDS | {"verdicts"}
+    assert set(body) == CLAIM_FIELDS | {"verdicts", "corrections"}
     assert body["status"]["slug"] == "false"
     newest, oldest = body["verdicts"]
     assert set(newest) == {"id", "status", "summary", "explanation", "evidence", "published_at"}
@@ -250,7 +251,9 @@ def test_claims_filter_by_current_status_slug(client, statuses):
     false_claim = make_rated_claim(status=get_status("false"))
     make_rated_claim(status=get_status("true"))
     moved_away = make_rated_claim(status=get_status("false"))
-    record_verdict(claim=moved_away, status=get_status("true"), summary="Corrected.")
+    record_verdict(
+        claim=moved_away, status=get_status("true"), summary="Corrected.", correction_note="Misread."
+    )
 
     assert ids(client.get(claims_url(status="false"))) == [false_claim.id]
 
@@ -281,7 +284,9 @@ def test_claims_filter_by_updated_since_includes_new_statuses(client, statuses):
 
     assert ids(client.get(claims_url(updated_since=since.isoformat()))) == [later.id]
 
-    record_verdict(claim=earlier, status=get_status("false"), summary="New evidence.")
+    record_verdict(
+        claim=earlier, status=get_status("false"), summary="New evidence.", correction_note="Misread."
+    )
 
     assert ids(client.get(claims_url(updated_since=since.isoformat()))) == [earlier.id, later.id]
 
@@ -509,6 +514,7 @@ def test_a_claim_is_two_queries_whatever_its_timeline(
             claim=claim,
             status=get_status("false" if n % 2 else "true"),
             summary=f"Verdict {n}.",
+            correction_note=f"Re-checked, round {n}.",
             evidence=[EvidenceItem(source=make_source(), note=f"Note {i}.") for i in range(evidence)],
         )
 
@@ -518,6 +524,8 @@ def test_a_claim_is_two_queries_whatever_its_timeline(
     body = response.json()
     assert len(body["verdicts"]) == verdicts
     assert [len(v["evidence"]) for v in body["verdicts"]] == [evidence] * verdicts
+    # Each later verdict changed the rating: a correction each, in the claim's own query.
+    assert len(body["corrections"]) == verdicts - 1
 
 
 @pytest.mark.django_db

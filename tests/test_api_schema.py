@@ -34,6 +34,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         "/api/v1/statuses/",
         "/api/v1/statuses/{slug}/",
         "/api/v1/changes/",
+        "/api/v1/corrections/",
     }
     claims_list = schema["paths"]["/api/v1/claims/"]["get"]
     assert {p["name"] for p in claims_list["parameters"]} == {
@@ -49,14 +50,23 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     }
     changes = schema["paths"]["/api/v1/changes/"]["get"]
     assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
+    corrections = schema["paths"]["/api/v1/corrections/"]["get"]
+    assert {p["name"] for p in corrections["parameters"]} == {"claim", "cursor", "page_size"}
     components = schema["components"]["schemas"]
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
-    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts"}
+    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts", "corrections"}
     assert components["Evidence"]["properties"]["source"]["allOf"] == [
         {"$ref": "#/components/schemas/SourceBrief"}
     ]
     assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
     assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
+    # The feed's entries: what a status change always had, and (issue 7) its type and a correction's note.
+    feed_entry = components["StatusChange"]
+    assert set(feed_entry["properties"]) == {
+        *("id", "claim", "from_status", "to_status", "verdict", "at", "type", "correction")
+    }
+    assert components["TypeEnum"]["enum"] == ["status_change", "correction"]
+    assert set(components["Correction"]["properties"]) == {"id", "claim", "note", "changes", "verdict", "at"}
     # Every operation is public: no security requirement, so the docs show no padlock.
     for path in schema["paths"].values():
         for operation in path.values():
@@ -151,7 +161,7 @@ def test_the_api_root_lists_every_resource(client):
     response = client.get("/api/v1/")
 
     assert response.status_code == 200
-    assert set(response.json()) == {"claims", "speakers", "sources", "statuses", "changes"}
+    assert set(response.json()) == {"claims", "speakers", "sources", "statuses", "changes", "corrections"}
 
 
 # --- writes are refused -----------------------------------------------------------------------------------

@@ -98,7 +98,12 @@ def test_a_backup_restores_every_row_and_every_rule(statuses, scratch_database, 
         status=get_status("true"), evidence=[EvidenceItem(source=make_source(), note="The transcript.")]
     )
     correction = record_verdict(
-        claim=corrected, status=get_status("false"), summary="Corrected on review.", publish=False, by=editor
+        claim=corrected,
+        status=get_status("false"),
+        summary="Corrected on review.",
+        publish=False,
+        by=editor,
+        correction_note="The transcript was misread.",
     )
     publish_verdict(verdict=correction, by=make_user(reviewer=True))
     make_rated_claim(status=get_status("mostly-true"))

@@ -283,6 +283,22 @@ def _number_probes() -> list[Probe]:
         Probe(f"after-{k}", f"/api/v1/changes/?after={v}")
         for k, v in {"zero": "0", "bigint": str(2**63 - 1), "empty": ""}.items()
     ]
+    # The corrections (issue 7): a claim's id, a page size.
+    probes += [
+        Probe(f"correction-claim-{k}", f"/api/v1/corrections/?claim={v}", refused="claim")
+        for k, v in {**NOT_WHOLE_NUMBERS, **UNSAFE, "zero": "0", "past-bigint": str(2**63)}.items()
+    ]
+    probes += [
+        Probe(f"correction-{k}", f"/api/v1/corrections/?{v}")
+        for k, v in {
+            "claim-bigint": f"claim={2**63 - 1}",
+            "claim-empty": "claim=",
+            "page_size-huge": "page_size=100000",
+        }.items()
+    ]
+    probes += [
+        Probe(f"corrections-page-{k}", f"/corrections/?page_size={v}") for k, v in NOT_WHOLE_NUMBERS.items()
+    ]
     # Pages ignore a page size they cannot use.
     probes += [Probe(f"page-page_size-{k}", f"/claims/?page_size={v}") for k, v in NOT_WHOLE_NUMBERS.items()]
     probes += [Probe("speaker-page_size-huge", "/speakers/{speaker}/?page_size=" + "9" * 3000)]
@@ -337,8 +353,13 @@ CURSORS_READ = {
     "year-1": sign(["claims", "f", ["0001-01-01T00:00:00+00:00", 1]]),
     "speaker-emoji": sign(["speakers", "f", ["\U0001f642", 1]]),
     "source-year-1": sign(["sources", "f", ["0001-01-01", 1]]),
+    "correction-text": sign(["corrections", "f", ["one"]]),
+    "correction-zero": sign(["corrections", "b", [0]]),
+    "correction-past-bigint": sign(["corrections", "f", [2**63]]),
 }
 CURSOR_LISTS = {
+    "/api/v1/corrections/?": "correction",
+    "/corrections/?": "correction",
     "/api/v1/claims/?q=ceasefire&": "search",
     "/api/v1/speakers/?": "speaker",
     "/api/v1/sources/?": "source",
@@ -456,6 +477,9 @@ def _path_probes() -> list[Probe]:
 
 METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE", "BREW"]
 METHOD_TARGETS = [
+    "/corrections/",
+    "/corrections/feed/",
+    "/api/v1/corrections/",
     "/claims/",
     "/claims/{slug}/",
     "/api/v1/",
@@ -668,4 +692,4 @@ def test_schemathesis_finds_nothing_wrong_with_the_api(production_server, publis
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "9 selected / 9 total" in done.stdout
+    assert "10 selected / 10 total" in done.stdout

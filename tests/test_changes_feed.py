@@ -18,7 +18,9 @@ from tests.factories import get_status, make_claim, make_rated_claim, make_rated
 from tests.test_api_errors import parameter_errors
 from tests.test_write_path import wait_until
 
-CHANGE_FIELDS = {"id", "claim", "from_status", "to_status", "verdict", "at"}
+# Every field a status change always had, and the two the corrections added (issue 7): `type`, and
+# `correction` (null on a status change).
+CHANGE_FIELDS = {"id", "claim", "from_status", "to_status", "verdict", "at", "type", "correction"}
 
 
 @pytest.mark.django_db
@@ -52,6 +54,7 @@ def test_the_feed_lists_every_published_change_oldest_first_with_its_fields(clie
         "position": unverified.position,
     }
     assert older["verdict"] == first.id
+    assert (older["type"], older["correction"]) == ("status_change", None)
     assert older["at"] == first.published_at.isoformat().replace("+00:00", "Z")
     assert newer["from_status"]["slug"] == "unverified"
     assert newer["to_status"] == {"slug": "false", "label": "False", "scale": "accuracy", "position": 1}
@@ -62,8 +65,8 @@ def test_the_feed_lists_every_published_change_oldest_first_with_its_fields(clie
 @pytest.mark.django_db
 def test_the_feeds_ids_are_consecutive(statuses):
     """Each change draws one id, under the feed's lock: none is thrown away (0007 drew two per change)."""
-    claim = make_claim(kind=Kind.FACT)
-    for slug in ("unverified", "false", "true"):
+    claim = make_claim(kind=Kind.PROMISE)
+    for slug in ("open", "stalled", "kept"):
         record_verdict(claim=claim, status=get_status(slug), summary=f"Now {slug}.")
 
     ids = list(StatusChange.objects.order_by("id").values_list("id", flat=True))
@@ -73,16 +76,16 @@ def test_the_feeds_ids_are_consecutive(statuses):
 
 @pytest.mark.django_db
 def test_a_consumer_that_keeps_the_last_id_sees_each_change_once(client, statuses):
-    claims = make_rated_claims(3)
+    claims = make_rated_claims(3, kind=Kind.PROMISE)
     first_read = client.get("/api/v1/changes/").json()
     assert len(first_read["results"]) == 3
 
-    record_verdict(claim=claims[0], status=get_status("false"), summary="Revisited.")
+    record_verdict(claim=claims[0], status=get_status("broken"), summary="Revisited.")
     second_read = client.get(f"/api/v1/changes/?after={first_read['last_id']}").json()
     third_read = client.get(f"/api/v1/changes/?after={second_read['last_id']}").json()
 
     assert [c["claim"]["id"] for c in second_read["results"]] == [claims[0].id]
-    assert second_read["results"][0]["to_status"]["slug"] == "false"
+    assert second_read["results"][0]["to_status"]["slug"] == "broken"
     assert third_read["results"] == []
     assert third_read["last_id"] == second_read["last_id"]
     assert third_read["next"] is None
@@ -105,9 +108,9 @@ def test_the_feed_pages_with_a_next_link_that_resumes_after_the_last_id(client, 
 
 @pytest.mark.django_db
 def test_the_feed_pages_are_a_hundred_by_default_and_at_most_a_thousand(client, statuses):
-    claim = make_claim(kind=Kind.FACT)
+    claim = make_claim(kind=Kind.PROMISE)
     for n in range(101):
-        record_verdict(claim=claim, status=get_status("false" if n % 2 else "true"), summary=f"Round {n}.")
+        record_verdict(claim=claim, status=get_status("broken" if n % 2 else "kept"), summary=f"Round {n}.")
 
     default = client.get("/api/v1/changes/").json()
     capped = client.get("/api/v1/changes/?page_size=5000").json()
@@ -186,8 +189,8 @@ def test_two_publications_at_once_commit_their_changes_in_id_order(statuses):
     B must wait for A (the advisory lock): had B committed first, a consumer reading the feed then
     would have seen B's id, kept it, and never seen A's lower id.
     """
-    claim_a = make_rated_claim(kind=Kind.FACT, status=get_status("true"))
-    claim_b = make_rated_claim(kind=Kind.FACT, status=get_status("true"))
+    claim_a = make_rated_claim(kind=Kind.PROMISE, status=get_status("kept"))
+    claim_b = make_rated_claim(kind=Kind.PROMISE, status=get_status("kept"))
     last_seen = StatusChange.objects.order_by("-id").values_list("id", flat=True).first()
     a_inserted, a_may_commit = threading.Event(), threading.Event()
     committed: list[str] = []
@@ -199,7 +202,7 @@ def test_two_publications_at_once_commit_their_changes_in_id_order(statuses):
                 # Bounded waits: neither thread can hang the test run.
                 with connections["default"].cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = '20s'")
-                record_verdict(claim=claim, status=get_status("false"), summary=f"{name} publishes.")
+                record_verdict(claim=claim, status=get_status("broken"), summary=f"{name} publishes.")
                 before_commit()
             committed.append(name)
         except BaseException as exc:

@@ -36,13 +36,14 @@ EDITING = {
     "view_speaker",
     "view_status",
     "view_verdict",
+    "view_correction",  # 0016: read-only, like the status changes
 }
 
 REVIEWING = EDITING | {"publish_verdict", "delete_verdict"}
 
 # Migration 0003 made the group when the status-change model was still called Change (0005 renames it), and
-# before 0014 took add and change on statuses away.
-EDITING_BEFORE_0014 = EDITING | {"add_status", "change_status"}
+# before 0014 took add and change on statuses away and 0016 gave view on corrections.
+EDITING_BEFORE_0014 = (EDITING - {"view_correction"}) | {"add_status", "change_status"}
 EDITING_AT_0003 = (EDITING_BEFORE_0014 - {"view_statuschange"}) | {"view_change"}
 
 
@@ -120,8 +121,11 @@ def test_the_review_migration_runs_again_to_the_same_groups_and_reverses():
     run_0014(review_migration.create_review_roles)
     run_0014(review_migration.create_review_roles)
     assert Group.objects.filter(name__in=["Editors", "Reviewers"]).count() == 2
-    assert editors_permissions() == {("claims", codename) for codename in EDITING}
-    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING}
+    # 0014's own sets: view on corrections comes with 0016.
+    assert editors_permissions() == {("claims", codename) for codename in EDITING - {"view_correction"}}
+    assert editors_permissions("Reviewers") == {
+        ("claims", codename) for codename in REVIEWING - {"view_correction"}
+    }
 
     run_0014(review_migration.remove_review_roles)
     assert not Group.objects.filter(name="Reviewers").exists()
@@ -129,5 +133,7 @@ def test_the_review_migration_runs_again_to_the_same_groups_and_reverses():
     assert editors_permissions() == {("claims", codename) for codename in EDITING_BEFORE_0014}
 
     run_0014(review_migration.create_review_roles)
-    assert editors_permissions() == {("claims", codename) for codename in EDITING}
-    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING}
+    assert editors_permissions() == {("claims", codename) for codename in EDITING - {"view_correction"}}
+    assert editors_permissions("Reviewers") == {
+        ("claims", codename) for codename in REVIEWING - {"view_correction"}
+    }

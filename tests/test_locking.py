@@ -153,7 +153,9 @@ def test_a_verdict_recorded_against_a_status_published_over_meanwhile_is_refused
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
     seen = StatusSeen(changed_at=claim.status_changed_at)
 
-    publishing = lambda: record_verdict(claim=claim, status=get_status("true"), summary="Hers.", by=reviewer)  # noqa: E731
+    publishing = lambda: record_verdict(  # noqa: E731
+        claim=claim, status=get_status("true"), summary="Hers.", by=reviewer, correction_note="The record."
+    )
     with Held(publishing):
         mine = InThread(
             lambda: record_verdict(
@@ -344,10 +346,12 @@ def test_a_verdict_recorded_after_another_was_published_is_shown_again_with_the_
     row = new_verdict_prefix(adas)
     adas[row + "status"].force_value(str(get_status("true").pk))
     adas[row + "summary"] = "Ada's verdict."
+    adas[row + "correction_note"] = "The record was found."  # a fact's changed rating: a correction
     assert adas.submit("_save", user=ada).status_code == 302
 
     graces[row + "status"].force_value(str(get_status("mostly-true").pk))
     graces[row + "summary"] = "Grace's verdict."
+    graces[row + "correction_note"] = "Mostly: one figure is off."
     # Grace, an editor, records a draft: she is offered no "Publish now".
     assert row + "publish" not in graces.fields
     response = graces.submit("_save", user=grace)

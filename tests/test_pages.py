@@ -434,11 +434,14 @@ def test_the_claim_page_costs_two_queries_for_one_verdict_or_five_with_evidence(
             status=get_status(slug),
             summary=f"Verdict {i}.",
             evidence=[EvidenceItem(source=make_source(), note=f"Note {i}.{n}") for n in range(3)],
+            correction_note=f"Re-checked, round {i}.",
         )
     with django_assert_num_queries(2):
         html = get_html(client, many.get_absolute_url())
     assert html.count('<li class="verdict">') == 5
     assert html.count("<p>Note ") == 15
+    # The corrections (every rating after Unverified's first) come in the claim's own query.
+    assert html.count("Corrected on ") == 3
 
 
 # The quote in its context --------------------------------------------------------------------------

@@ -36,9 +36,22 @@ def reviewer(statuses):
     return make_user(reviewer=True, first_name="Rita", last_name="Reviewer")
 
 
-def draft_by(user, claim: Claim | None = None, slug: str = "true", summary: str = "Confirmed by the record."):
+def draft_by(
+    user,
+    claim: Claim | None = None,
+    slug: str = "true",
+    summary: str = "Confirmed by the record.",
+    correction_note: str = "",
+):
     claim = claim or make_rated_claim(status=get_status("unverified"))
-    return record_verdict(claim=claim, status=get_status(slug), summary=summary, publish=False, by=user)
+    return record_verdict(
+        claim=claim,
+        status=get_status(slug),
+        summary=summary,
+        publish=False,
+        by=user,
+        correction_note=correction_note,
+    )
 
 
 def public_state(claim: Claim) -> tuple:
@@ -122,7 +135,7 @@ def test_with_review_off_a_reviewer_publishes_their_own_verdict(reviewer, settin
     claim = make_rated_claim(status=get_status("unverified"))
     verdict = record_verdict(claim=claim, status=get_status("true"), summary="Mine, at once.", by=reviewer)
     assert verdict.is_published
-    draft = draft_by(reviewer, claim, slug="mostly-true")
+    draft = draft_by(reviewer, claim, slug="mostly-true", correction_note="A closer count.")
     assert publish_verdict(verdict=draft, by=reviewer).is_published
     claim.refresh_from_db()
     assert claim.status.slug == "mostly-true"
@@ -132,7 +145,7 @@ def test_the_system_publishes_and_an_anonymous_user_does_not(statuses):
     # by=None is the system (load_default_data, the commands): its verdicts are published as they load.
     claim = make_claim()
     assert record_verdict(claim=claim, status=get_status("true"), summary="Seeded.").is_published
-    draft = draft_by(None, claim, slug="false")
+    draft = draft_by(None, claim, slug="false", correction_note="The record says otherwise.")
     with pytest.raises(ValidationError, match="Log in as a reviewer"):
         publish_verdict(verdict=draft, by=AnonymousUser())
     assert publish_verdict(verdict=draft).is_published
@@ -425,7 +438,13 @@ def test_the_preview_costs_a_fixed_number_of_queries(client, editor):
     claim = make_rated_claim(status=get_status("false"))
     for n in range(5):
         publish_verdict(
-            verdict=draft_by(None, claim, slug="false" if n % 2 else "true", summary=f"Step {n}.")
+            verdict=draft_by(
+                None,
+                claim,
+                slug="false" if n % 2 else "true",
+                summary=f"Step {n}.",
+                correction_note=f"Reason {n}.",
+            )
         )
     draft = draft_by(editor, claim)
     client.force_login(editor)

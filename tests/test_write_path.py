@@ -129,7 +129,10 @@ def assert_invariants() -> None:
 
 
 def publishing(claim: Claim, slug: str, summary: str = "Published meanwhile.") -> Callable[[], Verdict]:
-    return lambda: record_verdict(claim=claim, status=get_status(slug), summary=summary)
+    # With a reason, for a fact whose rating this changes (a correction, claims.services._rating_correction).
+    return lambda: record_verdict(
+        claim=claim, status=get_status(slug), summary=summary, correction_note="Re-checked meanwhile."
+    )
 
 
 @pytest.fixture
@@ -162,7 +165,9 @@ def test_saving_a_claims_text_while_a_verdict_is_published_keeps_the_new_status(
     form = claim_form(editor_app, change_url(claim))  # read before the publication
 
     with Held(publishing(claim, "true")):
-        saving = InThread(lambda: submit_claim_form(form, text="The new text."))
+        saving = InThread(
+            lambda: submit_claim_form(form, text="The new text.", correction_note="The text was mistyped.")
+        )
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
@@ -180,8 +185,14 @@ def test_a_draft_recorded_from_a_page_opened_before_a_publication_is_shown_again
     form = claim_form(editor_app, change_url(claim))
 
     with Held(publishing(claim, "true")):
-        draft = {"status": get_status("misleading").pk, "summary": "A draft."}
-        saving = InThread(lambda: submit_claim_form(form, text="The new text.", verdict=draft))
+        draft = {
+            "status": get_status("misleading").pk,
+            "summary": "A draft.",
+            "correction_note": "Misleading, on a closer reading.",
+        }
+        saving = InThread(
+            lambda: submit_claim_form(form, text="The new text.", correction_note="Mistyped.", verdict=draft)
+        )
         assert wait_until(someone_waits_for_a_lock), "the admin's save did not wait for the publication"
     response = saving.wait()
 
@@ -212,6 +223,7 @@ def test_two_publications_at_once_chain_their_changes(django_app, editor, review
         summary="Mine, published second.",
         publish=False,
         by=editor,
+        correction_note="New evidence.",
     )
     django_app.set_user(reviewer)
     form = django_app.get(reverse("admin:claims_verdict_change", args=[draft.pk])).forms["publish-form"]
@@ -237,7 +249,12 @@ def test_two_publications_at_once_chain_their_changes(django_app, editor, review
 def test_two_reviewers_pressing_publish_at_once_publish_the_draft_once(django_app, editor, reviewer):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
     draft = record_verdict(
-        claim=claim, status=get_status("true"), summary="Reviewed twice.", publish=False, by=editor
+        claim=claim,
+        status=get_status("true"),
+        summary="Reviewed twice.",
+        publish=False,
+        by=editor,
+        correction_note="The record was found.",
     )
     other_reviewer = make_user(reviewer=True)
     django_app.set_user(reviewer)
@@ -317,7 +334,7 @@ def test_evidence_written_while_its_draft_is_published_waits_and_is_refused(stat
 def test_a_stale_copy_of_a_claim_saves_its_fields_but_not_its_old_status(statuses):
     claim = make_rated_claim(status=get_status("false"), kind=Kind.FACT)
     stale = Claim.objects.get(pk=claim.pk)
-    record_verdict(claim=claim, status=get_status("true"), summary="Corrected.")
+    record_verdict(claim=claim, status=get_status("true"), summary="Corrected.", correction_note="Misread.")
 
     stale.text = "Edited from a stale copy."
     stale.save()
@@ -454,7 +471,9 @@ def test_the_database_refuses_a_verdict_published_outside_the_service(statuses):
             cursor.execute("SET CONSTRAINTS claims_verdict_published_is_recorded IMMEDIATE")
     # Through the service, the same check passes.
     with transaction.atomic():
-        record_verdict(claim=claim, status=get_status("true"), summary="Published.")
+        record_verdict(
+            claim=claim, status=get_status("true"), summary="Published.", correction_note="Misread."
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS claims_verdict_published_is_recorded IMMEDIATE")
     assert_invariants()

@@ -8,11 +8,14 @@ one shape per thing.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from claims.models import Claim, Source, Speaker, Status, StatusChange, Verdict
+from claims.models import Claim, Correction, Source, Speaker, Status, Verdict
 from claims.site_urls import absolute_url
 
 
@@ -106,13 +109,37 @@ class ClaimSerializer(serializers.ModelSerializer):
         return claim.public_url(self.context.get("request"))
 
 
+class JsonDateTimeField(serializers.DateTimeField):
+    """A time that comes as an ISO string inside a JSON annotation, shown as every other time of the API."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return super().to_representation(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+CHANGES_HELP = (
+    "What changed, by field (text, quote, speaker, source, said_on, kind, or status for a changed rating): "
+    '{"old": ..., "new": ...}; a speaker as {"id", "name"}, a source as {"id", "title"}, a status by its label.'
+)
+
+
+class ClaimCorrectionSerializer(serializers.Serializer):
+    """A correction on a claim's detail. Reads the `correction_list` JSON of ClaimQuerySet.with_corrections."""
+
+    id = serializers.IntegerField(read_only=True)
+    note = serializers.CharField(read_only=True, help_text="What was corrected and why.")
+    changes = serializers.JSONField(read_only=True, help_text=CHANGES_HELP)
+    at = JsonDateTimeField(source="published_at", read_only=True, help_text="When it was published.")
+
+
 class ClaimDetailSerializer(ClaimSerializer):
-    """A claim with its timeline: the published verdicts, newest first, each with its evidence."""
+    """A claim with its timeline (the published verdicts, newest first, each with its evidence) and its
+    corrections, newest first."""
 
     verdicts = VerdictSerializer(many=True, read_only=True, source="timeline")
+    corrections = ClaimCorrectionSerializer(many=True, read_only=True, source="correction_list")
 
     class Meta(ClaimSerializer.Meta):
-        fields = [*ClaimSerializer.Meta.fields, "verdicts"]
+        fields = [*ClaimSerializer.Meta.fields, "verdicts", "corrections"]
         read_only_fields = fields
 
 
@@ -124,22 +151,68 @@ class ClaimBriefSerializer(ClaimSerializer):
         read_only_fields = fields
 
 
-class StatusChangeSerializer(serializers.ModelSerializer):
+class CorrectionBriefSerializer(serializers.Serializer):
+    """What a correction says: its note and what it changed."""
+
+    note = serializers.CharField(read_only=True, help_text="What was corrected and why.")
+    changes = serializers.JSONField(read_only=True, help_text=CHANGES_HELP)
+
+
+# The component keeps the name it had when the feed held status changes only, so generated clients keep theirs.
+@extend_schema_serializer(component_name="StatusChange")
+class FeedEntrySerializer(serializers.Serializer):
+    """One entry of the changes feed: a status change (the fields it always had, and `type`) or a correction."""
+
+    id = serializers.IntegerField(read_only=True, help_text="The entry's place in the feed: ids only go up.")
     claim = ClaimBriefSerializer(read_only=True)
     from_status = StatusBriefSerializer(
-        read_only=True, allow_null=True, help_text="The status before; null for a claim's first verdict."
+        read_only=True,
+        allow_null=True,
+        help_text="The status before; null for a claim's first verdict, and for a correction of the claim's "
+        "text or details.",
     )
-    to_status = StatusBriefSerializer(read_only=True)
+    to_status = StatusBriefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The status after; null only for a correction of the claim's text or details.",
+    )
     verdict = serializers.IntegerField(
-        source="verdict_id", read_only=True, help_text="The id of the verdict that made the change."
+        source="verdict_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the verdict that made the change; null for a correction of the claim's text or "
+        "details.",
     )
-    at = serializers.DateTimeField(
-        source="published_at", read_only=True, help_text="When the verdict was published."
+    at = serializers.DateTimeField(source="published_at", read_only=True, help_text="When it was published.")
+    type = serializers.ChoiceField(
+        choices=["status_change", "correction"],
+        read_only=True,
+        help_text="status_change: a verdict was published. correction: a published claim was corrected (its "
+        "text or details, or its rating, with the status change of the same verdict just before it).",
+    )
+    correction = CorrectionBriefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The correction's note and changes; null for a status change.",
     )
 
+
+class CorrectionSerializer(serializers.ModelSerializer):
+    """A published correction: the claim, the note, what changed, and for a changed rating the verdict."""
+
+    claim = ClaimBriefSerializer(read_only=True)
+    changes = serializers.JSONField(read_only=True, help_text=CHANGES_HELP)
+    verdict = serializers.IntegerField(
+        source="verdict_id",
+        read_only=True,
+        allow_null=True,
+        help_text="For a changed rating: the verdict that changed it; null otherwise.",
+    )
+    at = serializers.DateTimeField(source="published_at", read_only=True, help_text="When it was published.")
+
     class Meta:
-        model = StatusChange
-        fields = ["id", "claim", "from_status", "to_status", "verdict", "at"]
+        model = Correction
+        fields = ["id", "claim", "note", "changes", "verdict", "at"]
         read_only_fields = fields
 
 

@@ -1,4 +1,4 @@
-"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes."""
+"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections."""
 
 from __future__ import annotations
 
@@ -14,5 +14,6 @@ router.register("speakers", views.SpeakerViewSet, basename="speaker")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("statuses", views.StatusViewSet, basename="status")
 router.register("changes", views.StatusChangeViewSet, basename="change")
+router.register("corrections", views.CorrectionViewSet, basename="correction")
 
 urlpatterns = router.urls

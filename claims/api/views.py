@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponsePermanentRedirect
+from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -20,27 +25,38 @@ from claims.api.errors import RETRY_AFTER, problem_responses
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
+    CorrectionSerializer,
+    FeedEntrySerializer,
     SourceDetailSerializer,
     SourceSerializer,
     SpeakerDetailSerializer,
     SpeakerSerializer,
-    StatusChangeSerializer,
     StatusSerializer,
 )
 from claims.filters import ClaimFilterSet
 from claims.models import (
+    ChangeFeed,
     Claim,
     ClaimQuerySet,
+    Correction,
+    CorrectionQuerySet,
+    OldSpeakerSlug,
     Source,
     SourceQuerySet,
     Speaker,
     SpeakerQuerySet,
     Status,
-    StatusChange,
-    StatusChangeQuerySet,
     StatusQuerySet,
 )
-from claims.pagination import ChangeFeedPagination, ClaimPagination, SourcePagination, SpeakerPagination
+from claims.pagination import (
+    MAX_BIGINT,
+    ChangeFeedPagination,
+    ClaimPagination,
+    CorrectionPagination,
+    SourcePagination,
+    SpeakerPagination,
+    whole_number,
+)
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
@@ -113,7 +129,8 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         """
         queryset = Claim.objects.published().for_listing()
         if self.action == "retrieve":
-            queryset = queryset.with_timeline()
+            # The corrections come in the claim's own query, as a JSON annotation.
+            queryset = queryset.with_timeline().with_corrections()
         return queryset
 
     def get_serializer_class(self) -> type[ClaimSerializer]:
@@ -126,7 +143,11 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         description="Speakers with at least one published claim, by name.",
         responses={200: SpeakerSerializer(many=True), **_LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="A speaker", responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS}),
+    retrieve=extend_schema(
+        summary="A speaker",
+        description="A speaker's former slug answers with a permanent redirect (301) to their current one.",
+        responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS},
+    ),
 )
 class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
@@ -143,6 +164,21 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self) -> type[SpeakerSerializer]:
         return SpeakerDetailSerializer if self.action == "retrieve" else SpeakerSerializer
+
+    def retrieve(
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> Response | HttpResponsePermanentRedirect:
+        """The speaker; for a former slug (one query more, only when no speaker has it), a 301 to the current
+        one, the query string kept."""
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            old = OldSpeakerSlug.objects.filter(slug=kwargs["slug"]).select_related("speaker").first()
+            if old is None:
+                raise
+            url = reverse("api:speaker-detail", kwargs={"slug": old.speaker.slug})
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 @extend_schema_view(
@@ -196,17 +232,73 @@ class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="The feed of status changes",
-        description="Every published status change, oldest first. Keep the `last_id` of each page and "
-        "ask for `?after=<last_id>`: you see each change once, in order, with nothing skipped.",
-        responses={200: StatusChangeSerializer(many=True), **_LIST_ERRORS},
+        summary="The feed of status changes and corrections",
+        description="Every published status change and every correction, oldest first (`type` says which). "
+        "Keep the `last_id` of each page and ask for `?after=<last_id>`: you see each entry once, in order, "
+        "with nothing skipped. A changed rating of a fact is a status change followed by its correction.",
+        responses={200: FeedEntrySerializer(many=True), **_LIST_ERRORS},
     ),
 )
 class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     schema = PublicReadSchema()
-    serializer_class = StatusChangeSerializer
+    serializer_class = FeedEntrySerializer
     pagination_class = ChangeFeedPagination
+    # The feed is no one model's queryset: no filter backend reads it.
+    filter_backends: list[type] = []
 
-    def get_queryset(self) -> StatusChangeQuerySet:
-        """One query a page: claim and both statuses joined in, in id order."""
-        return StatusChange.objects.for_feed()
+    def get_queryset(self) -> ChangeFeed:  # type: ignore[override]
+        """One query a page: status changes and corrections, claim and statuses joined in, in id order."""
+        return ChangeFeed()
+
+
+class ClaimIdField(forms.CharField):
+    """A claim's id: a whole number from 1 to PostgreSQL's largest bigint (claims.pagination.whole_number),
+    never a decimal, an exponent or a number the database cannot compare. Read as given: " 1" is no id, as
+    it is no `after` in the changes feed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return whole_number(text, low=1)
+        except ValueError:
+            raise DjangoValidationError(
+                f"Must be a claim's id: a whole number from 1 to {MAX_BIGINT}."
+            ) from None
+
+
+class ClaimIdFilter(django_filters.Filter):
+    field_class = ClaimIdField
+
+
+class CorrectionFilterSet(django_filters.FilterSet):
+    claim = ClaimIdFilter(
+        field_name="claim", label="Claim", help_text="Only this claim's corrections (its id)."
+    )
+
+    class Meta:
+        model = Correction
+        fields = ["claim"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List corrections",
+        description="Corrections of published claims, newest first: what changed and why. Paged by cursor.",
+        responses={200: CorrectionSerializer(many=True), **_LIST_ERRORS},
+    ),
+)
+class CorrectionViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    schema = PublicReadSchema()
+    serializer_class = CorrectionSerializer
+    filterset_class = CorrectionFilterSet
+    pagination_class = CorrectionPagination
+
+    def get_queryset(self) -> CorrectionQuerySet:
+        """One query a page, claim joined in; with ?claim=, on claims_correction_claim_idx."""
+        return Correction.objects.published().for_listing()

@@ -31,7 +31,7 @@ def refuse_duplicate_quotes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0015_optimistic_locking"),
+        ("claims", "0016_corrections"),
     ]
 
     operations = [

@@ -31,7 +31,7 @@ from django.db.models import Max
 from django.utils.dateparse import parse_date, parse_datetime
 
 from claims.audit import RecordedCommand
-from claims.models import Claim, LoadedDataSet, Source, Speaker, Status, StatusChange
+from claims.models import Claim, Correction, LoadedDataSet, Source, Speaker, Status, StatusChange
 from claims.services import EvidenceItem, lock_the_change_feed, record_verdict, save_claim
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
@@ -149,9 +149,16 @@ class Command(RecordedCommand):
 
         now = lock_the_change_feed()
         shipped_times = [claim["verdict"]["published_at"] for claim in claims]
-        times = publication_times(
-            shipped_times, StatusChange.objects.aggregate(at=Max("published_at"))["at"], now
+        # The feed's latest entry, a status change or a correction (both are on the changes feed).
+        latest_in_feed = max(
+            (
+                at
+                for model in (StatusChange, Correction)
+                if (at := model.objects.aggregate(at=Max("published_at"))["at"]) is not None
+            ),
+            default=None,
         )
+        times = publication_times(shipped_times, latest_in_feed, now)
 
         for item, published_at in zip(claims, times, strict=True):
             verdict = item["verdict"]
