@@ -27,7 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 from claims.models import Claim, Correction, Kind, StatusChange, Verdict
 from claims.services import publish_verdict, record_verdict, save_claim
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
-from tests.test_admin import change_url, claim_form, new_verdict_prefix, post_claim_page, publisher
+from tests.test_admin import change_url, claim_form, new_verdict_prefix, post_claim_page
 from tests.test_api_errors import parameter_errors
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_changes_feed import _waiting_for_the_feed_lock
