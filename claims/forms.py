@@ -13,9 +13,17 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
-from claims.models import Claim, Evidence, Source, Status, Verdict, slug_for
-from claims.services import EvidenceItem, kind_errors, said_on_errors, verdict_errors
+from claims.models import Claim, Evidence, Fidelity, Source, SourceSnapshot, Status, Verdict, slug_for
+from claims.services import (
+    FUTURE_LEEWAY,
+    EvidenceItem,
+    check_quote,
+    kind_errors,
+    said_on_errors,
+    verdict_errors,
+)
 
 # The numbers of the (source_N, note_N) field pairs the new-verdict row offers (the admin has no nested
 # inlines, so a verdict's evidence is a fixed number of pairs on its form).
@@ -30,7 +38,7 @@ class ClaimForm(forms.ModelForm):
 
     class Meta:
         model = Claim
-        fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
+        fields = ["text", "slug", "speaker", "source", "quote", "fidelity", "kind", "said_on", "due_on"]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -38,6 +46,7 @@ class ClaimForm(forms.ModelForm):
         # from the text by the same rule (clean()).
         self.fields["slug"].required = False
         self.fields["slug"].help_text += " Filled in from the text as you type; left empty, made from it."
+        self.fields["fidelity"].choices = [("", "— (no quote, or verbatim)"), *Fidelity.choices]
 
     def clean(self) -> dict[str, Any]:
         """Costs one query, only when the kind moves the claim to the other scale."""
@@ -57,7 +66,69 @@ class ClaimForm(forms.ModelForm):
             # The instance is still the claim as saved; save_claim checks again under the row lock.
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
                 self.add_error(field, messages)
+        self._check_quote(cleaned)
         return cleaned
+
+    def _check_quote(self, cleaned: dict[str, Any]) -> None:
+        """A verbatim quote found in the source's latest archived text, or an error on the quote showing
+        the closest passage (claims.services.check_quote; save_claim checks again). One query, for a
+        verbatim quote only, and none when the quote, its fidelity and source are as saved and verified."""
+        if cleaned.get("source") is None or "quote" in self.errors or "fidelity" in self.errors:
+            return
+        quote, fidelity, source = cleaned.get("quote", ""), cleaned.get("fidelity", ""), cleaned["source"]
+        instance = self.instance
+        if (
+            instance.pk is not None
+            and instance.quote_verified
+            and (quote, fidelity or Fidelity.VERBATIM, source.pk)
+            == (self.initial.get("quote"), self.initial.get("fidelity"), self.initial.get("source"))
+        ):
+            return
+        speaker = cleaned.get("speaker")
+        check = check_quote(
+            quote=quote, fidelity=fidelity, source=source, speaker_name=speaker.name if speaker else ""
+        )
+        for field, messages in check.errors.items():
+            self.add_error(field, messages)
+
+
+class NewSnapshotForm(forms.ModelForm):
+    """The blank row on a source's page to add a capture of its text; claims.services.archive_source_text
+    saves it. The capture time left empty is now (the database's clock)."""
+
+    class Meta:
+        model = SourceSnapshot
+        fields = ["text", "captured_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["captured_at"].required = False
+        self.fields["captured_at"].help_text = "When the text was captured (archived). Left empty: now."
+        self.fields["text"].help_text = (
+            "The document's text exactly as received. A new capture never replaces an earlier one: both are "
+            "kept, and quotes are checked against the latest."
+        )
+        self.fields["text"].strip = False
+
+    def clean(self) -> dict[str, Any]:
+        """archive_source_text's own checks, before saving. Runs no query."""
+        cleaned = super().clean()
+        captured_at = cleaned.get("captured_at")
+        if captured_at is not None and "captured_at" not in self.errors:
+            try:
+                SourceSnapshot(captured_at=captured_at).clean()
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    self.add_error(field, messages)
+            else:
+                if captured_at > timezone.now() + FUTURE_LEEWAY:
+                    self.add_error("captured_at", "A text cannot have been captured in the future.")
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # The instance is never saved by this form (archive_source_text does), so Django's model
+        # validation, which would ask for the sha256 and the source, is not run here.
+        pass
 
 
 class StatusOptions:
@@ -93,7 +164,7 @@ class AutocompleteSelect(widgets.AutocompleteSelect):
 
 def _evidence_source() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=Source.objects.defer("archived_text"),
+        queryset=Source.objects.all(),
         required=False,
         label="Source",
         widget=AutocompleteSelect(Evidence._meta.get_field("source"), admin.site),
