@@ -51,7 +51,25 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
     components = schema["components"]["schemas"]
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
-    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts"}
+    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"quote_context", "verdicts"}
+    assert set(components["QuoteContext"]["properties"]) == {
+        "before",
+        "quote",
+        "after",
+        "source_url",
+        "captured_at",
+    }
+    assert components["ClaimDetail"]["properties"]["quote_context"]["nullable"] is True
+    assert set(components["SourceDetail"]["properties"]) == {
+        "id",
+        "title",
+        "publisher",
+        "authors",
+        "url",
+        "published_on",
+        "archived_at",
+        "archived_sha256",
+    }
     assert components["Evidence"]["properties"]["source"]["allOf"] == [
         {"$ref": "#/components/schemas/SourceBrief"}
     ]

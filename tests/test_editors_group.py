@@ -35,10 +35,15 @@ EDITING = {
     "view_speaker",
     "view_status",
     "view_verdict",
+    # 0017: editors read the archived texts and add captures; nobody changes or deletes one.
+    "view_sourcesnapshot",
+    "add_sourcesnapshot",
 }
 
 # Migration 0003 made the group when the status-change model was still called Change (0005 renames it).
-EDITING_AT_0003 = (EDITING - {"view_statuschange"}) | {"view_change"}
+EDITING_AT_0003 = (EDITING - {"view_statuschange", "view_sourcesnapshot", "add_sourcesnapshot"}) | {
+    "view_change"
+}
 
 
 def editors_permissions() -> set[tuple[str, str]]:

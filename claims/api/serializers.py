@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from claims.models import Claim, Source, Speaker, Status, StatusChange, Verdict
+from claims.models import Claim, Fidelity, Source, Speaker, Status, StatusChange, Verdict
 from claims.site_urls import absolute_url
 
 
@@ -79,6 +79,12 @@ class ClaimSerializer(serializers.ModelSerializer):
         view_name="api:claim-detail", help_text="This claim in the API."
     )
     html_url = serializers.SerializerMethodField(help_text="The claim's public page.")
+    fidelity = serializers.ChoiceField(
+        choices=[("", "No quote"), *Fidelity.choices],
+        read_only=True,
+        help_text="How the quote stands to the source: `verbatim` (the speaker's words as the source quotes "
+        "them), `paraphrase` or `reported` (the source's indirect account); empty when there is no quote.",
+    )
     quote_verified = serializers.BooleanField(
         read_only=True,
         help_text="Whether the quote is verbatim and was found in the source's archived text. Only a "
