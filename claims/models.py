@@ -263,7 +263,11 @@ class SourceSnapshot(models.Model):
         ordering = ["-captured_at", "-id"]
         verbose_name = "archived text"
         verbose_name_plural = "archived texts"
-        indexes = [models.Index(fields=["source", "-captured_at", "-id"], name="claims_snapshot_latest_idx")]
+        indexes = [
+            # A source's latest capture (its current text), and the admin's list of every capture.
+            models.Index(fields=["source", "-captured_at", "-id"], name="claims_snapshot_latest_idx"),
+            models.Index(fields=["-captured_at", "-id"], name="claims_snapshot_captured_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(text=""),

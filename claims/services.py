@@ -165,9 +165,13 @@ def save_claim(*, claim: Claim) -> Claim:
     being published on it meanwhile is applied before or after, never half), its kind is checked again
     under the lock (a claim with verdicts keeps its scale), and only its own columns are written.
 
-    Raises ValidationError, and writes nothing, when the claim was said after today or the kind would move
-    a claim that has verdicts to the other scale. Costs one insert for a new claim; two queries for an edit
-    (lock, update), and an EXISTS more when the kind changes scale.
+    A verbatim quote is checked against the source's latest archived text and where it was found is stored
+    (_verify_quote): one query for the snapshot, and for an edit one to read what was saved.
+
+    Raises ValidationError, and writes nothing, when the claim was said after today, the kind would move
+    a claim that has verdicts to the other scale, or a verbatim quote is not in the source's archived text.
+    Costs one insert for a new claim; two queries for an edit (lock, update), and an EXISTS more when the
+    kind changes scale; plus the quote's check.
     """
     _refuse(said_on_errors(said_on=claim.said_on))
     with transaction.atomic():
@@ -221,6 +225,7 @@ def check_quote(*, quote: str, fidelity: str, source: Source | None, speaker_nam
     found = find_quote(quote, snapshot.text, speaker_name)
     if found is None:
         captured = timezone.localtime(snapshot.captured_at)
+        when = f"{captured.day} {captured:%B %Y %H:%M %Z}"
         closest = closest_passage(quote, snapshot.text)
         hint = (
             f"The closest passage is: “{closest}”"
@@ -230,7 +235,7 @@ def check_quote(*, quote: str, fidelity: str, source: Source | None, speaker_nam
         return QuoteCheck(
             errors={
                 "quote": [
-                    f"Not found in the archived text of “{source}” (captured {captured:%-d %B %Y %H:%M %Z}). "
+                    f"Not found in the archived text of “{source}” (captured {when}). "
                     f"{hint} Quote the source's exact words, or mark the quote as a paraphrase or as "
                     "reported speech."
                 ]

@@ -211,6 +211,10 @@ class Migration(migrations.Migration):
             model_name="sourcesnapshot",
             index=models.Index(fields=["source", "-captured_at", "-id"], name="claims_snapshot_latest_idx"),
         ),
+        migrations.AddIndex(
+            model_name="sourcesnapshot",
+            index=models.Index(fields=["-captured_at", "-id"], name="claims_snapshot_captured_idx"),
+        ),
         migrations.AddConstraint(
             model_name="sourcesnapshot",
             constraint=models.CheckConstraint(
