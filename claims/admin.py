@@ -334,14 +334,15 @@ class SourceSnapshotAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.Model
     sortable_by = ["captured"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SourceSnapshot]:
-        """Snapshots with their source, author and length; the text is read only on a snapshot's page."""
-        queryset = super().get_queryset(request).select_related("source", "created_by")
-        return queryset.annotate(length=Length("text"))
-
-    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
-        changelist = super().get_changelist_instance(request)
-        changelist.queryset = changelist.queryset.defer("text")
-        return changelist
+        """Snapshots with their source, author and length, never their text (one query for a page of the
+        list); a snapshot's own page reads its text with one more query, when it shows it."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("source", "created_by")
+            .annotate(length=Length("text"))
+            .defer("text")
+        )
 
     @admin.display(description="captured", ordering="captured_at")
     def captured(self, snapshot: SourceSnapshot) -> str:

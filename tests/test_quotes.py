@@ -620,3 +620,31 @@ def test_the_migration_moves_each_archived_text_into_a_snapshot_and_checks_the_e
         assert old.get_model("claims", "Source").objects.get(pk=bare.pk).archived_text == ""
     finally:
         _migrate(leaf)
+
+
+def test_a_capture_without_a_time_is_captured_now_by_the_database_clock():
+    before = datetime.now(UTC)
+    snapshot = archive_source_text(source=make_source(), text="Text.")
+    assert isinstance(snapshot.captured_at, datetime)  # returned by the insert, not left as an expression
+    assert before - timedelta(minutes=1) <= snapshot.captured_at <= datetime.now(UTC) + timedelta(minutes=1)
+    assert SourceSnapshot.objects.get(pk=snapshot.pk).captured_at == snapshot.captured_at
+
+
+@pytest.mark.parametrize("captures", [1, 20])
+def test_the_list_of_captures_costs_the_same_queries_for_1_and_20_and_never_reads_a_text(
+    client, statuses, captures, django_assert_num_queries
+):
+    for n in range(captures):
+        make_rated_claim(source=make_source(archived_text=f"Capture number {n}. " * 500))
+    client.force_login(make_user(editor=True))
+    # session, user, permissions (2), count, the page of captures with their sources and lengths.
+    with django_assert_num_queries(6) as queries:
+        response = client.get(reverse("admin:claims_sourcesnapshot_changelist"))
+    assert response.status_code == 200
+    for query in queries.captured_queries:  # the text's length is computed in SQL; the text is not read
+        assert '"claims_sourcesnapshot"."text"' not in query["sql"].replace(
+            'LENGTH("claims_sourcesnapshot"."text")', ""
+        )
+    page = response.content.decode()
+    assert page.count('<td class="field-sha256">') == captures
+    assert "Capture number 0. Capture number 0." not in page
