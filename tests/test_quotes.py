@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,15 +15,16 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
 from claims.models import Claim, Fidelity, Source, SourceSnapshot, Speaker
 from claims.quotes import closest_passage, find_quote, normalise, paragraph_around
-from claims.services import archive_source_text, save_claim
-from tests.factories import make_rated_claim, make_source, make_speaker, make_user
+from claims.services import EvidenceItem, archive_source_text, record_verdict, save_claim
+from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
+from tests.test_write_path import WAIT, Held, someone_waits_for_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -648,3 +650,45 @@ def test_the_list_of_captures_costs_the_same_queries_for_1_and_20_and_never_read
     page = response.content.decode()
     assert page.count('<td class="field-sha256">') == captures
     assert "Capture number 0. Capture number 0." not in page
+
+
+# A capture deleted while a publication relies on its source (two connections) ------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("cited_as", ["the claim's source", "evidence"])
+def test_a_capture_deleted_while_a_publication_relying_on_its_source_is_under_way_is_refused(
+    statuses, cited_as
+):
+    source = make_source(archived_text=ARTICLE)
+    snapshot = source.latest_snapshot()
+    claim = make_claim(source=source if cited_as == "the claim's source" else make_source())
+    evidence = [EvidenceItem(source=source, note="Shows it.")] if cited_as == "evidence" else []
+    refused: list[BaseException] = []
+
+    def delete_the_capture() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '20s'")
+                cursor.execute("DELETE FROM claims_sourcesnapshot WHERE id = %s", [snapshot.pk])
+        except BaseException as error:  # reported below
+            refused.append(error)
+        finally:
+            connections["default"].close()
+
+    publishing = Held(
+        lambda: record_verdict(claim=claim, status=get_status("true"), summary="Checked.", evidence=evidence)
+    )
+    with publishing:
+        deleting = threading.Thread(target=delete_the_capture)
+        deleting.start()
+        # The delete waits for the publication, which has not committed yet.
+        assert wait_until(someone_waits_for_a_lock), "the delete did not wait for the publication"
+    deleting.join(timeout=WAIT)
+    assert publishing.error is None, publishing.error
+
+    (error,) = refused
+    assert isinstance(error, IntegrityError)
+    assert "captures are kept" in str(error)
+    assert SourceSnapshot.objects.filter(pk=snapshot.pk).exists()
+    assert Claim.objects.get(pk=claim.pk).status == get_status("true")

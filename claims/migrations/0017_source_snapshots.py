@@ -9,8 +9,9 @@
   here against their source's snapshot, by claims.quotes.find_quote as save_claim does: those found get
   their offsets; those not found stay verbatim and unverified (the page says so) until an editor saves them.
 - The database holds the rules: a snapshot's text, capture time and source are never changed; a snapshot
-  is not deleted while its source is relied on by a published claim or a published verdict's evidence (a
-  verified quote's snapshot is also held by its foreign key); a claim's verified quote is in an archived
+  is not deleted while its source is relied on by a published claim or a published verdict's evidence, nor
+  while such a publication is under way (the trigger waits for it; a verified quote's snapshot is also held
+  by its foreign key); a claim's verified quote is in an archived
   text of the claim's own source (a composite foreign key).
 - Editors may view snapshots and add them (a new capture), never change or delete them.
 
@@ -45,6 +46,10 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
+    -- Wait for any publication under way to commit, so the checks below see it: every publication holds
+    -- the changes feed's advisory lock (claims.services.CHANGE_FEED_LOCK) until it commits. A publication
+    -- that takes the lock after this is ordered after the delete.
+    PERFORM pg_advisory_xact_lock(7146532901);
     IF EXISTS (SELECT 1 FROM claims_claim WHERE source_id = OLD.source_id AND status_id IS NOT NULL)
         OR EXISTS (
             SELECT 1 FROM claims_evidence e JOIN claims_verdict v ON v.id = e.verdict_id
