@@ -125,9 +125,10 @@ def closest_passage(quote: str, text: str) -> str:
     quote_words = [word.casefold() for word in _WORD.findall(normalise(quote).text)][:_CLOSEST_QUOTE_WORDS]
     if not quote_words:
         return ""
-    sentences = [s.strip() for s in _SENTENCE_END.split(normalise(text).text) if s.strip()]
-    size = max(1, len([s for s in _SENTENCE_END.split(normalise(quote).text) if s.strip()]))
-    words_of = [[word.casefold() for word in _WORD.findall(sentence)] for sentence in sentences]
+    haystack = normalise(text)
+    sentences = _sentence_spans(haystack.text)
+    size = max(1, len(_sentence_spans(normalise(quote).text)))
+    words_of = [[word.casefold() for word in _WORD.findall(haystack.text[a:b])] for a, b in sentences]
     wanted = set(quote_words)
     candidates = []
     for first in range(len(sentences)):
@@ -146,8 +147,27 @@ def closest_passage(quote: str, text: str) -> str:
             best = (score, first)
     if best is None:
         return ""
-    passage = " ".join(sentences[best[1] : best[1] + size])
+    last = min(best[1] + size, len(sentences)) - 1
+    # The passage as the text has it (its own quotation marks and dashes), white space collapsed.
+    start, end = haystack.original_span(sentences[best[1]][0], sentences[last][1])
+    passage = " ".join(text[start:end].split())
     return passage if len(passage) <= _CLOSEST_SHOWN_CHARS else passage[: _CLOSEST_SHOWN_CHARS - 1] + "…"
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each sentence of a normalised text, without surrounding spaces."""
+    spans, position = [], 0
+    for boundary in [*_SENTENCE_END.finditer(text), None]:
+        end = boundary.start() if boundary is not None else len(text)
+        if boundary is not None:
+            # The closing quotation marks after a full stop belong to the sentence.
+            end += len(boundary.group(0)) - len(boundary.group(0).lstrip("\"')"))
+        chunk = text[position:end]
+        if chunk.strip():
+            lead = len(chunk) - len(chunk.lstrip())
+            spans.append((position + lead, position + len(chunk.rstrip())))
+        position = boundary.end() if boundary is not None else len(text)
+    return spans
 
 
 def _paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
