@@ -39,7 +39,7 @@ _WHITESPACE = re.compile(r"\s+")
 _CLOSEST_QUOTE_WORDS = 120
 _CLOSEST_CANDIDATES = 50
 _CLOSEST_SHOWN_CHARS = 400
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')]*\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')]*\s+")
 _WORD = re.compile(r"\w+")
 
 
@@ -126,8 +126,8 @@ def closest_passage(quote: str, text: str) -> str:
     if not quote_words:
         return ""
     haystack = normalise(text)
-    sentences = _sentence_spans(haystack.text)
-    size = max(1, len(_sentence_spans(normalise(quote).text)))
+    sentences = _sentence_spans(haystack, text)
+    size = max(1, len(_sentence_spans(normalise(quote), quote)))
     words_of = [[word.casefold() for word in _WORD.findall(haystack.text[a:b])] for a, b in sentences]
     wanted = set(quote_words)
     candidates = []
@@ -154,19 +154,26 @@ def closest_passage(quote: str, text: str) -> str:
     return passage if len(passage) <= _CLOSEST_SHOWN_CHARS else passage[: _CLOSEST_SHOWN_CHARS - 1] + "…"
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    """The (start, end) of each sentence of a normalised text, without surrounding spaces."""
+def _sentence_spans(normalised: Normalised, original: str) -> list[tuple[int, int]]:
+    """The (start, end) in `normalised.text` of each sentence, without surrounding spaces: split after a
+    sentence's end (and its closing quotation marks) and at every line break of the original, so that a
+    headline or a caption is a passage of its own."""
+    text = normalised.text
+    cuts: list[tuple[int, int]] = []  # (end of a sentence, start of the next)
+    for boundary in _SENTENCE_END.finditer(text):
+        closing = len(boundary.group(0)) - len(boundary.group(0).lstrip("\"')"))
+        cuts.append((boundary.start() + closing, boundary.end()))
+    for space in re.finditer(" ", text):
+        at = space.start()
+        if "\n" in original[normalised.origin[at] : normalised.origin[at + 1]]:
+            cuts.append((at, at + 1))
     spans, position = [], 0
-    for boundary in [*_SENTENCE_END.finditer(text), None]:
-        end = boundary.start() if boundary is not None else len(text)
-        if boundary is not None:
-            # The closing quotation marks after a full stop belong to the sentence.
-            end += len(boundary.group(0)) - len(boundary.group(0).lstrip("\"')"))
-        chunk = text[position:end]
-        if chunk.strip():
+    for end, next_start in [*sorted(cuts), (len(text), len(text))]:
+        if end > position and text[position:end].strip():
+            chunk = text[position:end]
             lead = len(chunk) - len(chunk.lstrip())
             spans.append((position + lead, position + len(chunk.rstrip())))
-        position = boundary.end() if boundary is not None else len(text)
+        position = max(position, next_start)
     return spans
 
 

@@ -91,10 +91,13 @@ def test_the_closest_passage_is_the_sentence_sharing_most_of_the_quote():
     assert closest_passage("Moscow and Washington will free nine people each", ARTICLE) == (
         "Mr Ushakov said Moscow and Washington would release nine people each."
     )
-    # As the text has it: its own quotation marks and dashes, its line break a space.
+    # As the text has it (its own quotation marks and dashes), and no further than a line: a line of an
+    # archived text is a paragraph, a headline or a caption, as for the quote's paragraph on the claim page.
     assert closest_passage("our representatives are not ready", ARTICLE) == (
-        "\u201cUkraine doesn\u2019t need to be persuaded \u2013 our representatives are ready to make real "
-        "decisions,\u201d Mr Zelensky said."
+        "\u201cUkraine doesn\u2019t need to be persuaded \u2013 our representatives are ready to make real"
+    )
+    assert (
+        closest_passage("Talks will begin immediately", ARTICLE) == "Talks to begin \u2018immediately\u2019"
     )
     assert closest_passage("zebras quietly grazing", ARTICLE) == ""
     assert closest_passage("", ARTICLE) == ""
