@@ -19,7 +19,8 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -36,6 +37,7 @@ from claims.forms import (
     ClaimForm,
     DraftVerdictForm,
     EvidenceForm,
+    NewSnapshotForm,
     NewVerdictForm,
     NewVerdictFormSet,
     SpeakerForm,
@@ -46,13 +48,16 @@ from claims.models import (
     Claim,
     Correction,
     Evidence,
+    Fidelity,
     Source,
+    SourceSnapshot,
     Speaker,
     Status,
     StatusChange,
     Verdict,
 )
 from claims.services import (
+    archive_source_text,
     publication_permission_errors,
     publish_verdict,
     record_verdict,
@@ -282,6 +287,19 @@ def author_name(user: Any) -> str:
 admin.site.index_template = "admin/claims/index.html"
 
 
+class HistoryReadOnlyMixin:
+    """An admin (or inline) that shows history and never writes it: no add, change or delete for anyone."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # Speakers -------------------------------------------------------------------------------------------------
 
 
@@ -314,34 +332,149 @@ class SpeakerAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, 
 # Sources --------------------------------------------------------------------------------------------------
 
 
+class SnapshotHistoryInline(HistoryReadOnlyMixin, admin.TabularInline):
+    """The source's archived texts, latest first: read-only (a snapshot is never edited; the database
+    refuses). Each row links to its page, where the text can be read."""
+
+    model = SourceSnapshot
+    verbose_name = "archived text"
+    verbose_name_plural = "Archived texts (latest first: the latest is the one quotes are checked against)"
+    fields = ["captured", "sha256", "length", "created_by_name"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SourceSnapshot]:
+        """The snapshots with their length and author, never their text: one query for any number."""
+        return (
+            super()
+            .get_queryset(request)
+            .without_text()
+            .annotate(length=Length("text"))
+            .select_related("created_by")
+            .latest_first()
+        )
+
+    @admin.display(description="captured")
+    def captured(self, snapshot: SourceSnapshot) -> str:
+        return timezone.localtime(snapshot.captured_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="characters")
+    def length(self, snapshot: SourceSnapshot) -> int:
+        return snapshot.length
+
+    @admin.display(description="by")
+    def created_by_name(self, snapshot: SourceSnapshot) -> str:
+        return author_name(snapshot.created_by)
+
+
+class NewSnapshotInline(admin.StackedInline):
+    """One blank row to add a capture of the source's text; SourceAdmin.save_formset passes it to
+    claims.services.archive_source_text. A new capture never replaces an old one."""
+
+    model = SourceSnapshot
+    form = NewSnapshotForm
+    verbose_name = "new capture of the text"
+    verbose_name_plural = "new capture of the text"
+    extra = 1
+    max_num = 1
+    can_delete = False
+    fields = ["text", "captured_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SourceSnapshot]:
+        """No existing snapshots: this inline only ever holds the blank row. Runs no query."""
+        return super().get_queryset(request).none()
+
+
 @admin.register(Source)
-class SourceAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, admin.ModelAdmin):
+class SourceAdmin(
+    AuditHistoryMixin, CheckedLookupsMixin, RefusedSaveMixin, VersionedAdminMixin, admin.ModelAdmin
+):
     form = VersionedForm
     list_display = ["title", "publisher", "published_on", "url"]
     search_fields = ["title", "publisher", "url"]
     formfield_overrides = URL_FIELDS
     fieldsets = [
         (None, {"fields": ["title", "publisher", "authors", "url", "published_on"]}),
-        (
-            "Archived text",
-            {
-                "classes": ["collapse"],
-                "fields": ["archived_text", "archived_at"],
-                "description": "The document exactly as received, so quotes can be checked against it.",
-            },
-        ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["created_at", "updated_at"]
+    inlines = [SnapshotHistoryInline, NewSnapshotInline]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
-        """Sources without their archived text: lists and autocomplete never show it, and it can be long.
+    def get_inline_instances(self, request: HttpRequest, obj: Source | None = None) -> list:
+        # The blank row only for those who may add captures.
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if not isinstance(inline, NewSnapshotInline) or inline.has_add_permission(request, obj)
+        ]
 
-        The change page loads it with one more query when the form reads it.
-        """
-        return super().get_queryset(request).defer("archived_text")
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        """The history is never saved; a filled-in new capture goes through archive_source_text."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model is not SourceSnapshot or not formset.forms:
+            return
+        for snapshot_form in formset.forms:
+            if not isinstance(snapshot_form, NewSnapshotForm) or not snapshot_form.has_changed():
+                continue
+            # A refusal here (the form checked first) is a message: see RefusedSaveMixin.
+            snapshot = archive_source_text(
+                source=formset.instance,
+                text=snapshot_form.cleaned_data["text"],
+                captured_at=snapshot_form.cleaned_data.get("captured_at"),
+                by=request.user,
+            )
+            formset.new_objects.append(snapshot)
+            self.message_user(
+                request,
+                "Archived a new capture of the text; quotes are checked against it from now on, and the "
+                "earlier captures are kept.",
+                messages.SUCCESS,
+            )
+
+
+@admin.register(SourceSnapshot)
+class SourceSnapshotAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+    """Every archived text, to read: a capture is added on its source's page and never edited here."""
+
+    list_display = ["captured", "source", "sha256", "length"]
+    list_select_related = ["source"]
+    search_fields = ["source__title", "source__url", "sha256"]
+    fields = ["source", "captured_at", "sha256", "length", "created_by_name", "created_at", "text_shown"]
+    readonly_fields = fields
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["captured"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SourceSnapshot]:
+        """Snapshots with their source, author and length, never their text (one query for a page of the
+        list); a snapshot's own page reads its text with one more query, when it shows it."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("source", "created_by")
+            .annotate(length=Length("text"))
+            .defer("text")
+        )
+
+    @admin.display(description="captured", ordering="captured_at")
+    def captured(self, snapshot: SourceSnapshot) -> str:
+        return timezone.localtime(snapshot.captured_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="characters")
+    def length(self, snapshot: SourceSnapshot) -> int:
+        return snapshot.length
+
+    @admin.display(description="by")
+    def created_by_name(self, snapshot: SourceSnapshot) -> str:
+        return author_name(snapshot.created_by)
+
+    @admin.display(description="text")
+    def text_shown(self, snapshot: SourceSnapshot) -> SafeString:
+        return format_html('<pre style="white-space:pre-wrap;max-width:60em">{}</pre>', snapshot.text)
 
 
 # Statuses -------------------------------------------------------------------------------------------------
@@ -485,19 +618,6 @@ class SpeakerFilter(admin.ListFilter):
             }
 
 
-class HistoryReadOnlyMixin:
-    """An admin (or inline) that shows history and never writes it: no add, change or delete for anyone."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class VerdictTimelineInline(HistoryReadOnlyMixin, admin.TabularInline):
     """The claim's verdicts, newest first, drafts on top: read-only (published ones are never rewritten)."""
 
@@ -612,9 +732,23 @@ class ClaimAdmin(
     )
     autocomplete_fields = ["speaker", "source"]
     prepopulated_fields = {"slug": ("text",)}
-    readonly_fields = ["current_status", "status_changed_at", "created_at", "updated_at"]
+    readonly_fields = ["quote_check", "current_status", "status_changed_at", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["text", "slug", "speaker", "source", "quote", "kind", ("said_on", "due_on")]}),
+        (
+            None,
+            {
+                "fields": [
+                    "text",
+                    "slug",
+                    "speaker",
+                    "source",
+                    "quote",
+                    "fidelity",
+                    "kind",
+                    ("said_on", "due_on"),
+                ]
+            },
+        ),
         (
             "Status",
             {
@@ -622,6 +756,7 @@ class ClaimAdmin(
                 "description": "The claim's status is its latest published verdict: record one below.",
             },
         ),
+        ("Quote", {"fields": ["quote_check"]}),
     ]
     inlines = [VerdictTimelineInline, NewVerdictInline]
     show_full_result_count = False
@@ -700,6 +835,17 @@ class ClaimAdmin(
         context.update(similar_claims=form.similar or [], confirm_different_claim=form.needs_confirmation)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Claim | None:
+        """The claim of a change page, with the capture time of the snapshot its quote was verified in
+        (annotated in the same query, never the snapshot's text)."""
+        queryset = self.get_queryset(request).annotate(quote_captured_at=F("quote_snapshot__captured_at"))
+        model = queryset.model
+        field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (model.DoesNotExist, ValidationError, ValueError):
+            return None
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Claim], search_term: str
     ) -> tuple[QuerySet[Claim], bool]:
@@ -747,6 +893,23 @@ class ClaimAdmin(
         if obj.is_published:
             return [fieldsets[0], self.correction_fieldset, *fieldsets[1:]]
         return fieldsets
+
+    @admin.display(description="check against the source")
+    def quote_check(self, claim: Claim) -> str:
+        if not claim.quote:
+            return "No quote."
+        if claim.quote_verified:
+            captured = getattr(claim, "quote_captured_at", None)
+            when = f" of {timezone.localtime(captured):%Y-%m-%d %H:%M %Z}" if captured else ""
+            return (
+                f"Verified in the archived text{when}, characters {claim.quote_start} to {claim.quote_end} "
+                f"(snapshot {claim.quote_snapshot_id})."
+            )
+        if claim.fidelity == Fidelity.VERBATIM:
+            return (
+                "Not verified yet: it is checked against the source's archived text when the claim is saved."
+            )
+        return f"Not checked: the quote is marked as {claim.get_fidelity_display().split(':')[0].lower()}."
 
     @admin.display(description="status")
     def current_status(self, claim: Claim) -> SafeString | str:
@@ -871,8 +1034,8 @@ class EvidenceInline(AutocompleteFieldsMixin, admin.TabularInline):
     autocomplete_fields = ["source"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
-        """The evidence with its source (archived text deferred): one query for the whole inline."""
-        return super().get_queryset(request).select_related("source").defer("source__archived_text")
+        """The evidence with its source: one query for the whole inline."""
+        return super().get_queryset(request).select_related("source")
 
     def get_extra(self, request: HttpRequest, obj: Verdict | None = None, **kwargs: Any) -> int:
         return 1 if self._is_draft(obj) else 0
@@ -1101,13 +1264,8 @@ class EvidenceAdmin(AuditHistoryMixin, CheckedLookupsMixin, AutocompleteFieldsMi
     show_facets = admin.ShowFacets.NEVER
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
-        """Evidence with verdict (and its status) and source joined in, the source's text deferred."""
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("verdict", "verdict__status", "source")
-            .defer("source__archived_text")
-        )
+        """Evidence with verdict (and its status) and source joined in."""
+        return super().get_queryset(request).select_related("verdict", "verdict__status", "source")
 
     @admin.display(description="source", ordering="source")
     def source_text(self, evidence: Evidence) -> str:

@@ -14,14 +14,17 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from claims.models import (
     Claim,
     Evidence,
+    Fidelity,
     OldClaimSlug,
     OldSpeakerSlug,
     Source,
+    SourceSnapshot,
     Speaker,
     Status,
     Verdict,
@@ -29,8 +32,10 @@ from claims.models import (
 )
 from claims.services import (
     CORRECTED_FIELDS,
+    FUTURE_LEEWAY,
     EvidenceItem,
     StatusSeen,
+    check_quote,
     correction_needed_message,
     duplicate_errors,
     kind_errors,
@@ -228,7 +233,7 @@ class ClaimForm(VersionedForm):
 
     class Meta:
         model = Claim
-        fields = ["text", "slug", "speaker", "source", "quote", "kind", "said_on", "due_on"]
+        fields = ["text", "slug", "speaker", "source", "quote", "fidelity", "kind", "said_on", "due_on"]
 
     correction_note = forms.CharField(
         required=False,
@@ -250,6 +255,7 @@ class ClaimForm(VersionedForm):
         if not self.instance.is_published:
             # An unpublished claim is edited freely: nothing public is corrected.
             self.fields.pop("correction_note", None)
+        self.fields["fidelity"].choices = [("", "— (no quote, or verbatim)"), *Fidelity.choices]
 
     def clean(self) -> dict[str, Any]:
         """Costs one query for the similar claims, one for an exact duplicate when there is a quote, and
@@ -286,6 +292,7 @@ class ClaimForm(VersionedForm):
                 "Nothing a correction covers has changed (text, quote, speaker, source, date said or kind): "
                 "change it, or leave the note empty.",
             )
+        self._check_quote(cleaned)
         return cleaned
 
     def _check_duplicates(self, cleaned: dict[str, Any]) -> None:
@@ -314,6 +321,28 @@ class ClaimForm(VersionedForm):
                 "claim you are adding, then tick “This is a different claim” to save it.",
             )
 
+    def _check_quote(self, cleaned: dict[str, Any]) -> None:
+        """A verbatim quote found in the source's latest archived text, or an error on the quote showing
+        the closest passage (claims.services.check_quote; save_claim checks again). One query, for a
+        verbatim quote only, and none when the quote, its fidelity and source are as saved and verified."""
+        if cleaned.get("source") is None or "quote" in self.errors or "fidelity" in self.errors:
+            return
+        quote, fidelity, source = cleaned.get("quote", ""), cleaned.get("fidelity", ""), cleaned["source"]
+        instance = self.instance
+        if (
+            instance.pk is not None
+            and instance.quote_verified
+            and (quote, fidelity or Fidelity.VERBATIM, source.pk)
+            == (self.initial.get("quote"), self.initial.get("fidelity"), self.initial.get("source"))
+        ):
+            return
+        speaker = cleaned.get("speaker")
+        check = check_quote(
+            quote=quote, fidelity=fidelity, source=source, speaker_name=speaker.name if speaker else ""
+        )
+        for field, messages in check.errors.items():
+            self.add_error(field, messages)
+
 
 class SpeakerForm(VersionedForm):
     """A speaker's fields; a slug that is another speaker's old address is refused with that reason."""
@@ -330,6 +359,45 @@ class SpeakerForm(VersionedForm):
             for message in old_slug_errors(Speaker, slug, self.instance.pk):
                 raise ValidationError(message)
         return slug
+
+
+class NewSnapshotForm(forms.ModelForm):
+    """The blank row on a source's page to add a capture of its text; claims.services.archive_source_text
+    saves it. The capture time left empty is now (the database's clock)."""
+
+    class Meta:
+        model = SourceSnapshot
+        fields = ["text", "captured_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["captured_at"].required = False
+        self.fields["captured_at"].help_text = "When the text was captured (archived). Left empty: now."
+        self.fields["text"].help_text = (
+            "The document's text exactly as received. A new capture never replaces an earlier one: both are "
+            "kept, and quotes are checked against the latest."
+        )
+        self.fields["text"].strip = False
+
+    def clean(self) -> dict[str, Any]:
+        """archive_source_text's own checks, before saving. Runs no query."""
+        cleaned = super().clean()
+        captured_at = cleaned.get("captured_at")
+        if captured_at is not None and "captured_at" not in self.errors:
+            try:
+                SourceSnapshot(captured_at=captured_at).clean()
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    self.add_error(field, messages)
+            else:
+                if captured_at > timezone.now() + FUTURE_LEEWAY:
+                    self.add_error("captured_at", "A text cannot have been captured in the future.")
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # The instance is never saved by this form (archive_source_text does), so Django's model
+        # validation, which would ask for the sha256 and the source, is not run here.
+        pass
 
 
 class StatusOptions:
@@ -365,7 +433,7 @@ class AutocompleteSelect(widgets.AutocompleteSelect):
 
 def _evidence_source() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=Source.objects.defer("archived_text"),
+        queryset=Source.objects.all(),
         required=False,
         label="Source",
         widget=AutocompleteSelect(Evidence._meta.get_field("source"), admin.site),

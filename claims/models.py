@@ -6,6 +6,7 @@ below, so the admin, the public pages and the API share one query shape.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,13 +26,14 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now
+from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now, Substr
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.text import slugify
 
 from claims.audit import track_history
+from claims.quotes import QuoteInContext, paragraph_around
 from claims.site_urls import absolute_url
 
 # A source without a publication date sorts as if published on this day: after every dated one.
@@ -113,6 +115,20 @@ class Kind(models.TextChoices):
     FACT = "fact", "Fact"
     PROMISE = "promise", "Promise"
     PREDICTION = "prediction", "Prediction"
+
+
+class Fidelity(models.TextChoices):
+    """How a claim's quote stands to the source's words. Only a verbatim quote is checked against the
+    archived text (claims.services.save_claim) and shown as a quotation."""
+
+    VERBATIM = "verbatim", "Verbatim: the speaker's exact words, as the source quotes them"
+    PARAPHRASE = "paraphrase", "Paraphrase: the speaker's meaning, in other words"
+    REPORTED = "reported", "Reported: the source's account of what was said (indirect speech)"
+
+
+# How much of the archived text either side of a verified quote a claim page reads (in SQL, with the claim):
+# more than claims.quotes.QUOTE_CONTEXT_CHARS, so the paragraph is cut at a sentence end, never by the window.
+QUOTE_WINDOW_CHARS = 1000
 
 
 def slug_for(text: str, max_length: int = 200) -> str:
@@ -249,25 +265,29 @@ class SourceQuerySet(models.QuerySet["Source"]):
             | Exists(Evidence.objects.published().filter(source=OuterRef("pk")))
         )
 
-    def for_listing(self) -> SourceQuerySet:
-        """What a list of sources shows: not the archived text, which can be long. No extra query."""
-        return self.defer("archived_text")
+    def with_archive(self) -> SourceQuerySet:
+        """Annotate archived_at and archived_sha256: the capture time and hash of the source's latest
+        snapshot (None without one), never its text. Two subqueries in the same query, on the
+        claims_snapshot_latest_idx index."""
+        latest = SourceSnapshot.objects.filter(source=OuterRef("pk")).latest_first()
+        return self.annotate(
+            archived_at=models.Subquery(latest.values("captured_at")[:1]),
+            archived_sha256=models.Subquery(latest.values("sha256")[:1]),
+        )
 
 
 @track_history()
 class Source(TimestampedModel):
-    """A document where a claim appeared or that is cited as evidence."""
+    """A document where a claim appeared or that is cited as evidence.
+
+    Its archived text is kept in snapshots (SourceSnapshot), one per capture; the latest is its current text.
+    """
 
     title = models.CharField(max_length=500)
     publisher = models.CharField(max_length=200, blank=True, help_text="The outlet: “Express & Star”.")
     authors = models.CharField(max_length=500, blank=True, help_text="As credited, comma-separated.")
     url = models.URLField(max_length=1000, unique=True, help_text="Where the document was published.")
     published_on = models.DateField(null=True, blank=True, db_index=True)
-    archived_text = models.TextField(
-        blank=True,
-        help_text="The document's text as archived, exactly as received, so quotes can be checked against it.",
-    )
-    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the text was archived.")
     version = version_field()
 
     objects = SourceQuerySet.as_manager()
@@ -288,22 +308,112 @@ class Source(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.title} ({self.publisher})" if self.publisher else self.title
 
-    def clean(self) -> None:
-        """Refuses an archive time outside the years 1 to 9999 in UTC. An editor enters it in the site's
-        time zone and PostgreSQL stores it in UTC, where it holds years Python cannot read back (year 0 for
-        the first hours of year 1 east of Greenwich, 10000 for the last of 9999 west of it): the source could
-        no longer be shown. Runs no query.
-        """
-        if self.archived_at is not None:
-            try:
-                self.archived_at.astimezone(UTC)
-            except OverflowError:
-                raise ValidationError(
-                    {"archived_at": "Enter a time between the years 1 and 9999 in UTC."}
-                ) from None
-
     def natural_key(self) -> tuple[str]:
         return (self.url,)
+
+    def latest_snapshot(self) -> SourceSnapshot | None:
+        """The source's current archived text: its latest capture, or None. One query."""
+        return self.snapshots.latest_first().first()
+
+
+class SourceSnapshotQuerySet(models.QuerySet["SourceSnapshot"]):
+    def latest_first(self) -> SourceSnapshotQuerySet:
+        """Latest capture first (ties: the later row), on the claims_snapshot_latest_idx index."""
+        return self.order_by("-captured_at", "-id")
+
+    def without_text(self) -> SourceSnapshotQuerySet:
+        """Everything but the text, which can be long: for lists. No extra query."""
+        return self.defer("text")
+
+
+class SHA256Hex(models.Func):
+    """The SHA-256 of a text's UTF-8 bytes, as 64 lowercase hex digits, computed by PostgreSQL.
+
+    Not a generated column: convert_to() is only STABLE in PostgreSQL, which a generated column refuses. So
+    SourceSnapshot.save() sets the hash in Python and a CHECK makes the database recompute and compare it.
+    """
+
+    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
+    output_field = models.CharField(max_length=64)
+
+
+def sha256_hex(text: str) -> str:
+    """The SHA-256 of a text's UTF-8 bytes, as 64 lowercase hex digits (what SHA256Hex computes in SQL)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@track_history()
+class SourceSnapshot(models.Model):
+    """A source's text as captured at one time, exactly as received: what quotes are checked against.
+
+    Never edited: a database trigger refuses any change of its text, capture time or source, and the
+    deletion of a snapshot whose source a published claim or verdict relies on (a claim whose quote was
+    verified against it holds it too, by a foreign key). A new capture is a new snapshot; the latest is the
+    source's current text. The text is for staff: no public page or API response includes it.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="snapshots")
+    text = models.TextField(help_text="The document's text exactly as received.")
+    sha256 = models.CharField(
+        max_length=64,
+        editable=False,
+        verbose_name="SHA-256",
+        help_text="The SHA-256 of the text's UTF-8 bytes; the database checks it against the text.",
+    )
+    captured_at = models.DateTimeField(db_default=Now(), help_text="When the text was captured (archived).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = SourceSnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-captured_at", "-id"]
+        verbose_name = "archived text"
+        verbose_name_plural = "archived texts"
+        indexes = [
+            # A source's latest capture (its current text), and the admin's list of every capture.
+            models.Index(fields=["source", "-captured_at", "-id"], name="claims_snapshot_latest_idx"),
+            models.Index(fields=["-captured_at", "-id"], name="claims_snapshot_captured_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="claims_snapshot_text_not_empty",
+                violation_error_message="An archived text cannot be empty.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256=SHA256Hex("text")),
+                name="claims_snapshot_sha256_of_text",
+                violation_error_message="The SHA-256 does not match the text.",
+            ),
+            # The target of the composite foreign key that keeps a claim's verified quote in its own source.
+            models.UniqueConstraint(fields=["id", "source"], name="claims_snapshot_id_source_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.captured_at:%Y-%m-%d %H:%M %Z}" if isinstance(self.captured_at, datetime) else "now"
+        return f"Captured {when}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Insert the snapshot with its text's hash (the database checks it). Snapshots are never updated."""
+        self.sha256 = sha256_hex(self.text)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Refuses a capture time outside the years 1 to 9999 in UTC. An editor enters it in the site's time
+        zone and PostgreSQL stores it in UTC, where it holds years Python cannot read back (year 0 for the
+        first hours of year 1 east of Greenwich, 10000 for the last of 9999 west of it): the snapshot could
+        no longer be shown. Runs no query.
+        """
+        if isinstance(self.captured_at, datetime):
+            try:
+                self.captured_at.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(
+                    {"captured_at": "Enter a time between the years 1 and 9999 in UTC."}
+                ) from None
 
 
 class StatusQuerySet(models.QuerySet["Status"]):
@@ -429,13 +539,11 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Speaker, source and status joined in: a page of claims is one query.
 
         Reads only what a list shows: not the claim's `search` vector (a list never shows it; search()
-        compares against it in SQL), nor its normalised quote (for the duplicate check), nor the source's
-        archived text, which can be long. Unordered: the
-        paginator (claims.pagination) orders the list by its keys.
+        compares against it in SQL), nor its normalised quote (for the duplicate check); a source's archived
+        text is in its snapshots, never joined here. Unordered: the paginator (claims.pagination) orders the
+        list by its keys.
         """
-        return self.select_related("speaker", "source", "status").defer(
-            "search", "quote_normalised", "source__archived_text"
-        )
+        return self.select_related("speaker", "source", "status").defer("search", "quote_normalised")
 
     def search(self, text: str) -> ClaimQuerySet:
         """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word), and
@@ -524,6 +632,21 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         )
         return self.annotate(correction_list=ArraySubquery(corrections))
 
+    def with_quote_context(self) -> ClaimQuerySet:
+        """Annotate quote_window and quote_window_start: a verified quote's snapshot text from
+        QUOTE_WINDOW_CHARS before the quote to as far after it (and the window's offset in the text), read in
+        SQL with the claim, so that neither the page nor the API ever reads the whole article; and
+        quote_captured_at, when that snapshot was captured. None for a quote not verified. A LEFT JOIN in the
+        same query; Claim.quote_context() cuts the paragraph from the window.
+        """
+        start = Greatest(F("quote_start") - QUOTE_WINDOW_CHARS, Value(0))
+        length = F("quote_end") - start + QUOTE_WINDOW_CHARS
+        return self.annotate(
+            quote_window_start=start,
+            quote_window=Substr(F("quote_snapshot__text"), start + 1, length),
+            quote_captured_at=F("quote_snapshot__captured_at"),
+        )
+
     def with_scale_bounds(self) -> ClaimQuerySet:
         """Annotate status__worst_position / status__best_position (ClaimReview's ratings), in the same query."""
         return self.annotate(**_scale_bounds("status__"))
@@ -545,8 +668,31 @@ class Claim(TimestampedModel):
     )
     text = models.TextField(help_text="The statement in the checker's neutral words: one sentence to rate.")
     quote = models.TextField(
-        blank=True, help_text="The speaker's exact words, verbatim from the source; empty for a paraphrase."
+        blank=True,
+        help_text="The speaker's words as the source gives them; empty when the claim has no quote. A verbatim "
+        "quote must be found in the source's archived text (quotation marks, dashes and spacing may differ).",
     )
+    fidelity = models.CharField(
+        max_length=12,
+        choices=Fidelity,
+        blank=True,
+        default="",
+        help_text="How the quote stands to the source: verbatim (checked against the archived text), a "
+        "paraphrase or reported speech (not checked). Empty when there is no quote.",
+    )
+    # Where a verbatim quote was found: the snapshot checked and the offsets into its text. Set by
+    # claims.services.save_claim only, all three or none.
+    quote_snapshot = models.ForeignKey(
+        "SourceSnapshot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="quoted_by",
+        help_text="The archived text the verbatim quote was found in.",
+    )
+    quote_start = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    quote_end = models.PositiveIntegerField(null=True, blank=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.FACT, db_index=True)
     said_on = models.DateField(db_index=True, help_text="When the claim was made.")
     due_on = models.DateField(
@@ -634,6 +780,24 @@ class Claim(TimestampedModel):
                 name=QUOTE_UNIQUE_CONSTRAINT,
                 violation_error_message="This speaker's quote from this source is already a claim.",
             ),
+            models.CheckConstraint(
+                condition=Q(quote="", fidelity="") | (~Q(quote="") & Q(fidelity__in=Fidelity.values)),
+                name="claims_claim_fidelity_with_quote",
+                violation_error_message="A quote needs its fidelity (verbatim, paraphrase or reported), and "
+                "only a quote has one.",
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_snapshot__isnull=True, quote_start__isnull=True, quote_end__isnull=True)
+                | Q(
+                    quote_snapshot__isnull=False,
+                    quote_start__gte=0,
+                    quote_end__gt=F("quote_start"),
+                    fidelity=Fidelity.VERBATIM,
+                ),
+                name="claims_claim_quote_offsets",
+                violation_error_message="A verified quote has its snapshot and both offsets (start before "
+                "end), and only a verbatim quote is verified.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -672,6 +836,20 @@ class Claim(TimestampedModel):
         """The scale of this claim's kind, also before the database has computed `scale`."""
         return scale_for_kind(self.kind)
 
+    @property
+    def quote_verified(self) -> bool:
+        """Whether the quote is verbatim and was found in an archived text of its source (save_claim)."""
+        return self.fidelity == Fidelity.VERBATIM and self.quote_snapshot_id is not None
+
+    def quote_context(self) -> QuoteInContext | None:
+        """The verified quote in its paragraph, from ClaimQuerySet.with_quote_context's window; None for a
+        quote not verified. Runs no query."""
+        window = getattr(self, "quote_window", None)
+        if not self.quote_verified or window is None:
+            return None
+        offset = self.quote_start - self.quote_window_start
+        return paragraph_around(window, offset, offset + self.quote_end - self.quote_start)
+
 
 # The columns of a claim that belong to the status, written by claims.services only; and the ones
 # Claim.save() writes on an update (the rest are generated, or copied by a trigger).
@@ -682,6 +860,10 @@ CLAIM_EDITABLE_COLUMNS = (
     "slug",
     "text",
     "quote",
+    "fidelity",
+    "quote_snapshot",
+    "quote_start",
+    "quote_end",
     "kind",
     "said_on",
     "due_on",

@@ -28,15 +28,18 @@ from claims.models import (
     Claim,
     Correction,
     Evidence,
+    Fidelity,
     Kind,
     Scale,
     Source,
+    SourceSnapshot,
     Status,
     StatusChange,
     Verdict,
     normalised_quote_sql,
     scale_for_kind,
 )
+from claims.quotes import closest_passage, find_quote
 
 # Key of the transaction-level advisory lock that serialises StatusChange inserts (any constant unique to
 # this purpose). Holding it from the insert to the commit makes StatusChange ids commit in id order. The
@@ -569,9 +572,13 @@ def save_claim(
     A published claim whose text, quote, speaker, source, date said or kind changes needs a
     `correction_note`: the Correction is appended in the same transaction (see _record_correction).
 
+    A verbatim quote is checked against the source's latest archived text and where it was found is stored
+    (_verify_quote): one query for the snapshot, and for an edit one to read what was saved.
+
     Raises ValidationError, and writes nothing, when the claim was said after today, was saved by someone
     else since `expected_version`, the kind would move a claim that has verdicts to the other scale, a
-    published claim's correction has no note, or another claim has its speaker, source and quote (duplicate_errors; the database's unique constraint
+    published claim's correction has no note, a verbatim quote is not in the source's archived text, or
+    another claim has its speaker, source and quote (duplicate_errors; the database's unique constraint
     refuses it too, when two editors save the same quote at once: the later one is refused with the same
     message). Costs one insert for a new claim; three queries for an edit (lock, update, the new version),
     an EXISTS more when the kind changes scale; only the lock when no field changed; one more for the
@@ -582,16 +589,21 @@ def save_claim(
     try:
         with transaction.atomic():
             if claim._state.adding:
+                _verify_quote(claim)
                 claim.save()
                 return claim
             current = lock_for_edit(Claim, claim.pk)
             _refuse(stale_errors(current=current, expected_version=expected_version, changed=changed))
             _refuse(kind_errors(claim=current, kind=claim.kind))
+            _verify_quote(claim)
             columns = (
                 CLAIM_EDITABLE_COLUMNS
                 if fields is None
                 else [f for f in fields if f in CLAIM_EDITABLE_COLUMNS]
             )
+            if QUOTE_CHECKED_BY & set(columns):
+                # The check's result goes with the quote, its fidelity or its source, changed by the editor.
+                columns = [*columns, *QUOTE_CHECK_COLUMNS]
             _record_correction(
                 current=current, claim=claim, correction_note=correction_note, by=by, fields=columns
             )
@@ -609,6 +621,134 @@ def save_claim(
             or {"quote": ["This speaker's quote from this source is already a claim."]}
         )
     return claim
+
+
+# Quotes checked against the source ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuoteCheck:
+    """What checking a claim's quote found: the errors, or where a verbatim quote stands (snapshot and
+    offsets; None for no quote, a paraphrase or reported speech, which are not checked)."""
+
+    errors: Errors
+    snapshot: SourceSnapshot | None = None
+    start: int | None = None
+    end: int | None = None
+
+
+def check_quote(*, quote: str, fidelity: str, source: Source | None, speaker_name: str = "") -> QuoteCheck:
+    """Check a quote against its source's latest archived text, as save_claim does and forms show.
+
+    A verbatim quote (a quote with no fidelity counts as verbatim) must be found in the source's latest
+    snapshot (claims.quotes.find_quote: quotation marks, dashes and white space normalised, case kept); one
+    not found is refused with the closest passage; a source with no archived text refuses a verbatim quote
+    too. A paraphrase or reported speech is not checked. One query (the latest snapshot, its text
+    included), only for a verbatim quote.
+    """
+    if not quote or (fidelity or Fidelity.VERBATIM) != Fidelity.VERBATIM or source is None:
+        return QuoteCheck(errors={})
+    snapshot = source.snapshots.latest_first().first()
+    if snapshot is None:
+        return QuoteCheck(
+            errors={
+                "quote": [
+                    f"“{source}” has no archived text to check a verbatim quote against: archive the "
+                    "source's text first (on the source's page), or mark the quote as a paraphrase or as "
+                    "reported speech."
+                ]
+            }
+        )
+    found = find_quote(quote, snapshot.text, speaker_name)
+    if found is None:
+        captured = timezone.localtime(snapshot.captured_at)
+        when = f"{captured.day} {captured:%B %Y %H:%M %Z}"
+        closest = closest_passage(quote, snapshot.text)
+        hint = (
+            f"The closest passage is: “{closest}”"
+            if closest
+            else "No passage of it shares a word with the quote."
+        )
+        return QuoteCheck(
+            errors={
+                "quote": [
+                    f"Not found in the archived text of “{source}” (captured {when}). "
+                    f"{hint} Quote the source's exact words, or mark the quote as a paraphrase or as "
+                    "reported speech."
+                ]
+            }
+        )
+    return QuoteCheck(errors={}, snapshot=snapshot, start=found[0], end=found[1])
+
+
+# What a quote's check reads (changed, it is checked again), and what the check writes.
+QUOTE_CHECKED_BY = frozenset({"quote", "fidelity", "source"})
+QUOTE_CHECK_COLUMNS = ("fidelity", "quote_snapshot", "quote_start", "quote_end")
+
+
+def _verify_quote(claim: Claim) -> None:
+    """Set the claim's fidelity and where its verbatim quote was found, or refuse (ValidationError).
+
+    A claim without a quote has no fidelity; a quote without one is verbatim. A claim whose quote, fidelity
+    and source are unchanged keeps the verification it has (a fact about a snapshot, which never changes),
+    even if a later capture of the source no longer holds the words. Called by save_claim inside its
+    transaction, under the claim's row lock for an edit. One query to read what is saved (an edit), one for
+    the latest snapshot (a verbatim quote to check).
+    """
+    if not claim.quote:
+        claim.fidelity = ""
+    elif not claim.fidelity:
+        claim.fidelity = Fidelity.VERBATIM
+    if claim.pk is not None and claim.quote_snapshot_id is not None:
+        saved = Claim.objects.filter(pk=claim.pk).values(
+            "quote", "fidelity", "source_id", "quote_snapshot_id"
+        )
+        if saved and saved[0] == {
+            "quote": claim.quote,
+            "fidelity": claim.fidelity,
+            "source_id": claim.source_id,
+            "quote_snapshot_id": claim.quote_snapshot_id,
+        }:
+            return
+    check = check_quote(
+        quote=claim.quote, fidelity=claim.fidelity, source=claim.source, speaker_name=claim.speaker.name
+    )
+    _refuse(check.errors)
+    claim.quote_snapshot, claim.quote_start, claim.quote_end = check.snapshot, check.start, check.end
+
+
+def archive_source_text(
+    *,
+    source: Source,
+    text: str,
+    captured_at: datetime | None = None,
+    by: AbstractBaseUser | AnonymousUser | None = None,
+) -> SourceSnapshot:
+    """Add a capture of a source's text: a new snapshot, which becomes the source's current text. Earlier
+    snapshots are kept as they are (the database refuses to change them), and so are the quotes verified
+    against them.
+
+    `captured_at` defaults to the database's clock. Raises ValidationError, and writes nothing, for an empty
+    text or a capture time in the future or outside the years 1 to 9999 in UTC. One insert.
+    """
+    snapshot = SourceSnapshot(source=source, text=text, created_by=acting_user(by))
+    if captured_at is not None:
+        snapshot.captured_at = captured_at
+    errors: Errors = {}
+    if not text.strip():
+        errors["text"] = ["Paste the document's text: an archived text cannot be empty."]
+    if captured_at is not None:
+        try:
+            snapshot.clean()  # the years 1 to 9999 in UTC
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        else:
+            if captured_at > timezone.now() + FUTURE_LEEWAY:
+                errors["captured_at"] = ["A text cannot have been captured in the future."]
+    _refuse(errors)
+    with transaction.atomic():
+        snapshot.save()
+    return snapshot
 
 
 def save_draft(

@@ -42,7 +42,6 @@ from claims.models import (
     Verdict,
 )
 from claims.pagination import CORRECTIONS, ClaimPage, paginate_claims, paginate_page
-from claims.quotes import quote_in_context
 
 # How many of the latest status changes the home page lists.
 LATEST_CHANGES = 10
@@ -188,14 +187,17 @@ class ClaimDetailView(DetailView):
     context_object_name = "claim"
 
     def get_queryset(self) -> ClaimQuerySet:
-        """The claim with speaker, source and status joined in and its scale's bounds (one query), and its
-        published verdicts with their evidence (one more): two queries for any number of verdicts.
+        """The claim with speaker, source and status joined in, its scale's bounds and its verified quote's
+        window of the archived text (one query), and its published verdicts with their evidence (one more):
+        two queries for any number of verdicts. The page never reads the whole archived text.
         """
         return (
             Claim.objects.published()
             .select_related("speaker", "source", "status")
+            .defer("search")
             .with_scale_bounds()
             .with_corrections()
+            .with_quote_context()
             .with_timeline()
         )
 
@@ -214,9 +216,7 @@ class ClaimDetailView(DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         claim = self.object
-        context["quote_in_context"] = quote_in_context(
-            claim.quote, claim.source.archived_text, claim.speaker.name
-        )
+        context["quote_in_context"] = claim.quote_context()
         for verdict in claim.timeline:
             # The evidence comes as JSON: its dates as ISO strings.
             for item in verdict.evidence_list:

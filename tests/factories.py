@@ -8,8 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 
-from claims.models import Claim, Kind, Scale, Source, Speaker, Status
-from claims.services import EvidenceItem, record_verdict
+from claims.models import Claim, Fidelity, Kind, Scale, Source, Speaker, Status
+from claims.services import EvidenceItem, archive_source_text, record_verdict, save_claim
 
 _counter = itertools.count(1)
 
@@ -26,13 +26,17 @@ def make_speaker(**fields) -> Speaker:
     return Speaker.objects.create(**fields)
 
 
-def make_source(**fields) -> Source:
+def make_source(*, archived_text: str = "", archived_at: datetime | None = None, **fields) -> Source:
+    """A source; with `archived_text`, its text captured (at `archived_at`, default now) as a snapshot."""
     n = _n()
     fields.setdefault("title", f"Source {n}")
     fields.setdefault("publisher", "The Daily Record")
     fields.setdefault("url", f"https://news.example/{n}")
     fields.setdefault("published_on", date(2025, 5, 19))
-    return Source.objects.create(**fields)
+    source = Source.objects.create(**fields)
+    if archived_text:
+        archive_source_text(source=source, text=archived_text, captured_at=archived_at)
+    return source
 
 
 def make_status(**fields) -> Status:
@@ -51,6 +55,9 @@ def get_status(slug: str) -> Status:
 
 
 def make_claim(**fields) -> Claim:
+    """A claim, unrated. A quote whose fidelity is not given is checked as verbatim through save_claim when
+    the source has an archived text (found, or refused); without one it is a paraphrase, not checked. A
+    fidelity given is written as it is, unchecked (a verbatim quote then stays unverified)."""
     n = _n()
     if "speaker" not in fields:
         fields["speaker"] = make_speaker()
@@ -60,6 +67,10 @@ def make_claim(**fields) -> Claim:
     fields.setdefault("text", f"Claim number {n} is a checkable statement.")
     fields.setdefault("kind", Kind.FACT)
     fields.setdefault("said_on", date(2025, 5, 19))
+    if fields.get("quote") and "fidelity" not in fields:
+        if fields["source"].snapshots.exists():
+            return save_claim(claim=Claim(fidelity=Fidelity.VERBATIM, **fields))
+        fields["fidelity"] = Fidelity.PARAPHRASE
     return Claim.objects.create(**fields)
 
 

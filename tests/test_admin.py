@@ -350,12 +350,17 @@ def test_recording_a_verdict_on_the_claims_page_moves_its_status_at_once_with_re
 
 def test_leaving_the_new_verdict_row_blank_saves_only_the_claim(editor_app, editor_client):
     claim = make_rated_claim(status=get_status("false"))
+    # A paraphrase: the source has no archived text a verbatim quote could be checked against.
     response = post_claim_page(
-        editor_app, change_url(claim), quote="Exactly as said.", correction_note="The quote is now verbatim."
+        editor_app,
+        change_url(claim),
+        quote="Exactly as said.",
+        fidelity="paraphrase",
+        correction_note="The quote is now as said.",
     )
     assert response.status_code == 302
     claim.refresh_from_db()
-    assert claim.quote == "Exactly as said."
+    assert (claim.quote, claim.fidelity) == ("Exactly as said.", "paraphrase")
     assert claim.verdicts.count() == 1
     assert StatusChange.objects.filter(claim=claim).count() == 1
 
@@ -908,20 +913,24 @@ def test_a_url_typed_without_its_scheme_is_saved_as_https(editor_client):
 # --- times the database could not give back -------------------------------------------------------------
 
 
+FUTURE_CAPTURE = "A text cannot have been captured in the future."
+OUT_OF_RANGE = "Enter a time between the years 1 and 9999 in UTC."
+
+
 @pytest.mark.parametrize(
-    ("time_zone", "day", "time", "accepted"),
+    ("time_zone", "day", "time", "refusal"),
     [
-        ("UTC", "0001-01-01", "00:00:00", True),
-        ("UTC", "9999-12-31", "23:59:59", True),
-        ("America/New_York", "0001-01-01", "00:00:00", True),
-        ("Asia/Tokyo", "9999-12-31", "23:59:59", True),
+        ("UTC", "0001-01-01", "00:00:00", None),
+        ("UTC", "9999-12-31", "23:59:59", FUTURE_CAPTURE),
+        ("America/New_York", "0001-01-01", "00:00:00", None),
+        ("Asia/Tokyo", "9999-12-31", "23:59:59", FUTURE_CAPTURE),
         # In UTC these are in the years 0 and 10000: PostgreSQL would store them, Python not read them.
-        ("Asia/Tokyo", "0001-01-01", "00:00:00", False),
-        ("America/New_York", "9999-12-31", "23:59:59", False),
+        ("Asia/Tokyo", "0001-01-01", "00:00:00", OUT_OF_RANGE),
+        ("America/New_York", "9999-12-31", "23:59:59", OUT_OF_RANGE),
     ],
 )
 def test_an_archive_time_outside_the_years_1_to_9999_in_utc_is_refused(
-    editor_client, settings, time_zone, day, time, accepted
+    editor_client, settings, time_zone, day, time, refusal
 ):
     settings.TIME_ZONE = time_zone
     form = {
@@ -929,20 +938,26 @@ def test_an_archive_time_outside_the_years_1_to_9999_in_utc_is_refused(
         "publisher": "The Daily Record",
         "url": "https://news.example/archived",
         "published_on": day,
-        "archived_text": "The text.",
-        "archived_at_0": day,
-        "archived_at_1": time,
+        # The archived texts (read-only, none yet) and the new capture's row.
+        "snapshots-TOTAL_FORMS": "0",
+        "snapshots-INITIAL_FORMS": "0",
+        "snapshots-2-TOTAL_FORMS": "1",
+        "snapshots-2-INITIAL_FORMS": "0",
+        "snapshots-2-0-text": "The text.",
+        "snapshots-2-0-captured_at_0": day,
+        "snapshots-2-0-captured_at_1": time,
     }
 
     response = editor_client.post(reverse("admin:claims_source_add"), form)
 
-    if accepted:
+    if refusal is None:
         assert response.status_code == 302
         source = Source.objects.get(title="Archived")
+        assert source.latest_snapshot().text == "The text."
         assert editor_client.get(reverse("admin:claims_source_change", args=[source.pk])).status_code == 200
     else:
         assert response.status_code == 200
-        assert "Enter a time between the years 1 and 9999 in UTC." in response.content.decode()
+        assert refusal in response.content.decode()
         assert not Source.objects.exists()
 
 

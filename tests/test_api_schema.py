@@ -54,7 +54,29 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert {p["name"] for p in corrections["parameters"]} == {"claim", "cursor", "page_size"}
     components = schema["components"]["schemas"]
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
-    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {"verdicts", "corrections"}
+    assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {
+        "quote_context",
+        "verdicts",
+        "corrections",
+    }
+    assert set(components["QuoteContext"]["properties"]) == {
+        "before",
+        "quote",
+        "after",
+        "source_url",
+        "captured_at",
+    }
+    assert components["ClaimDetail"]["properties"]["quote_context"]["nullable"] is True
+    assert set(components["SourceDetail"]["properties"]) == {
+        "id",
+        "title",
+        "publisher",
+        "authors",
+        "url",
+        "published_on",
+        "archived_at",
+        "archived_sha256",
+    }
     assert components["Evidence"]["properties"]["source"]["allOf"] == [
         {"$ref": "#/components/schemas/SourceBrief"}
     ]

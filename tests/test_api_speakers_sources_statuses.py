@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 import yaml
 
 from claims.api.errors import NOT_FOUND
-from claims.services import EvidenceItem, record_verdict
+from claims.services import EvidenceItem, archive_source_text, record_verdict
 from tests.factories import (
     get_status,
     make_claim,
@@ -147,24 +149,48 @@ def test_sources_are_those_of_published_claims_and_cited_evidence(client, status
 
 
 @pytest.mark.django_db
-def test_a_source_by_id_adds_its_archived_text(client, statuses):
-    source = make_source(archived_text="The full speech.\nLine two.")
+def test_a_source_by_id_says_when_its_text_was_archived_and_its_hash_never_the_text(client, statuses):
+    # The archived text is for staff (a wire article may not be republished): the API gives its latest
+    # capture's time and SHA-256, so a copy can be checked against ours, and not the text.
+    source = make_source(
+        archived_text="The full speech.\nLine two.", archived_at=datetime(2025, 5, 19, 21, 0, tzinfo=UTC)
+    )
     make_rated_claim(source=source)
 
     response = client.get(f"/api/v1/sources/{source.id}/")
 
     assert response.status_code == 200
-    assert response.json()["archived_text"] == "The full speech.\nLine two."
-    assert set(response.json()) == {
+    body = response.json()
+    assert set(body) == {
         "id",
         "title",
         "publisher",
         "authors",
         "url",
         "published_on",
-        "archived_text",
         "archived_at",
+        "archived_sha256",
     }
+    assert body["archived_at"] == "2025-05-19T21:00:00Z"
+    assert body["archived_sha256"] == hashlib.sha256(b"The full speech.\nLine two.").hexdigest()
+    assert "The full speech." not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_capture_is_what_a_source_by_id_describes(client, statuses):
+    source = make_source(archived_text="First.", archived_at=datetime(2025, 5, 19, 21, 0, tzinfo=UTC))
+    archive_source_text(source=source, text="Second.", captured_at=datetime(2025, 5, 20, 8, 0, tzinfo=UTC))
+    bare = make_source()
+    make_rated_claim(source=source)
+    make_rated_claim(source=bare)
+
+    body = client.get(f"/api/v1/sources/{source.id}/").json()
+    assert (body["archived_at"], body["archived_sha256"]) == (
+        "2025-05-20T08:00:00Z",
+        hashlib.sha256(b"Second.").hexdigest(),
+    )
+    body = client.get(f"/api/v1/sources/{bare.id}/").json()
+    assert (body["archived_at"], body["archived_sha256"]) == (None, None)
 
 
 @pytest.mark.django_db

@@ -89,6 +89,10 @@ def test_a_reader_searches_from_the_home_page_and_reads_a_claims_timeline(live_s
             )
             expect(page.locator(".status-line")).to_contain_text("Status: Kept")
             expect(page.locator("blockquote mark")).to_have_text("nine people each")
+            # Verified against the archived text: "As quoted in", with the link to the original.
+            expect(page.locator("figure.quote figcaption")).to_contain_text(
+                "As quoted in Trump says Russia-Ukraine ceasefire talks to begin"
+            )
             verdicts = page.locator(".timeline > li")
             expect(verdicts).to_have_count(2)
             expect(verdicts.nth(0)).to_contain_text("Both sides released nine.")

@@ -447,6 +447,13 @@ def test_the_admin_shows_no_correction_note_for_an_unpublished_claim_and_no_reas
     assert "correction_note" in form.fields  # the claim's own note: a published claim
 
 
+@pytest.fixture
+def publisher(statuses, settings):
+    """A newsroom of one: review is off, and this reviewer publishes their own verdicts from a claim's page."""
+    settings.REVIEW_REQUIRED = False
+    return make_user(reviewer=True)
+
+
 def test_the_admin_refuses_a_changed_rating_without_a_reason_on_the_new_verdict_row(
     editor_app, publisher, statuses
 ):

@@ -37,13 +37,19 @@ EDITING = {
     "view_status",
     "view_verdict",
     "view_correction",  # 0016: read-only, like the status changes
+    # 0017: editors read the archived texts and add captures; nobody changes or deletes one.
+    "view_sourcesnapshot",
+    "add_sourcesnapshot",
 }
 
 REVIEWING = EDITING | {"publish_verdict", "delete_verdict"}
 
+# What later migrations than 0014 give: view on corrections (0016), on and adding snapshots (0017).
+AFTER_0014 = {"view_correction", "view_sourcesnapshot", "add_sourcesnapshot"}
+
 # Migration 0003 made the group when the status-change model was still called Change (0005 renames it), and
-# before 0014 took add and change on statuses away and 0016 gave view on corrections.
-EDITING_BEFORE_0014 = (EDITING - {"view_correction"}) | {"add_status", "change_status"}
+# before 0014 took add and change on statuses away.
+EDITING_BEFORE_0014 = (EDITING - AFTER_0014) | {"add_status", "change_status"}
 EDITING_AT_0003 = (EDITING_BEFORE_0014 - {"view_statuschange"}) | {"view_change"}
 
 
@@ -122,10 +128,8 @@ def test_the_review_migration_runs_again_to_the_same_groups_and_reverses():
     run_0014(review_migration.create_review_roles)
     assert Group.objects.filter(name__in=["Editors", "Reviewers"]).count() == 2
     # 0014's own sets: view on corrections comes with 0016.
-    assert editors_permissions() == {("claims", codename) for codename in EDITING - {"view_correction"}}
-    assert editors_permissions("Reviewers") == {
-        ("claims", codename) for codename in REVIEWING - {"view_correction"}
-    }
+    assert editors_permissions() == {("claims", codename) for codename in EDITING - AFTER_0014}
+    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING - AFTER_0014}
 
     run_0014(review_migration.remove_review_roles)
     assert not Group.objects.filter(name="Reviewers").exists()
@@ -133,7 +137,5 @@ def test_the_review_migration_runs_again_to_the_same_groups_and_reverses():
     assert editors_permissions() == {("claims", codename) for codename in EDITING_BEFORE_0014}
 
     run_0014(review_migration.create_review_roles)
-    assert editors_permissions() == {("claims", codename) for codename in EDITING - {"view_correction"}}
-    assert editors_permissions("Reviewers") == {
-        ("claims", codename) for codename in REVIEWING - {"view_correction"}
-    }
+    assert editors_permissions() == {("claims", codename) for codename in EDITING - AFTER_0014}
+    assert editors_permissions("Reviewers") == {("claims", codename) for codename in REVIEWING - AFTER_0014}

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.utils import timezone
 
-from claims.models import Kind
+from claims.models import Fidelity, Kind
 from claims.quotes import QUOTE_CONTEXT_CHARS, quote_in_context
 from claims.services import EvidenceItem, record_verdict
 from tests.factories import (
@@ -348,23 +348,31 @@ def test_the_claim_page_shows_the_claim_its_speaker_source_and_status(client, st
     assert '<span class="badge badge-large" style="--status-colour: #4b5563">Open</span>' in html
     assert '<dt>Said on</dt>\n        <dd><time datetime="2025-05-19">19 May 2025</time></dd>' in html
     assert '<dd><time datetime="2025-06-02">2 June 2025</time></dd>' in html
-    # The quote in its sentence (not the headline that repeats it), highlighted.
+    # The quote in its sentence (not the headline that repeats it), highlighted, as verified.
     assert (
         "<p>US President Donald Trump has said Russia and Ukraine will “<mark>immediately</mark>” begin "
         "ceasefire negotiations after an “excellent” call.</p>"
     ) in html
+    assert "<figcaption>As quoted in <a" in html
 
 
-def test_a_quote_not_found_in_the_source_is_shown_alone(client, statuses):
-    claim = make_rated_claim(quote="words the article never had", source=make_source(archived_text=ARTICLE))
+def test_a_verbatim_quote_not_verified_is_shown_alone_and_said_to_be_unchecked(client, statuses):
+    # Written as a claim from before quotes were checked is (save_claim would refuse it): verbatim, no offsets.
+    claim = make_rated_claim(
+        quote="words the article never had",
+        fidelity=Fidelity.VERBATIM,
+        source=make_source(archived_text=ARTICLE),
+    )
 
     html = get_html(client, claim.get_absolute_url())
 
     assert "<p>words the article never had</p>" in html
     assert "<mark>" not in html
+    assert "not yet checked against an archived copy of the source" in html
+    assert "As quoted in" not in html
 
 
-def test_a_paraphrase_has_no_quote_section(client, statuses):
+def test_a_claim_without_a_quote_has_no_quote_section(client, statuses):
     claim = make_rated_claim(quote="", source=make_source(archived_text=ARTICLE))
 
     html = get_html(client, claim.get_absolute_url())

@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from claims.models import Claim, Correction, Source, Speaker, Status, Verdict
+from claims.models import Claim, Correction, Fidelity, Source, Speaker, Status, Verdict
 from claims.site_urls import absolute_url
 
 
@@ -82,6 +82,17 @@ class ClaimSerializer(serializers.ModelSerializer):
         view_name="api:claim-detail", help_text="This claim in the API."
     )
     html_url = serializers.SerializerMethodField(help_text="The claim's public page.")
+    fidelity = serializers.ChoiceField(
+        choices=[("", "No quote"), *Fidelity.choices],
+        read_only=True,
+        help_text="How the quote stands to the source: `verbatim` (the speaker's words as the source quotes "
+        "them), `paraphrase` or `reported` (the source's indirect account); empty when there is no quote.",
+    )
+    quote_verified = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether the quote is verbatim and was found in the source's archived text. Only a "
+        "verified quote is the speaker's exact words as the source quotes them.",
+    )
 
     class Meta:
         model = Claim
@@ -90,6 +101,8 @@ class ClaimSerializer(serializers.ModelSerializer):
             "slug",
             "text",
             "quote",
+            "fidelity",
+            "quote_verified",
             "kind",
             "speaker",
             "source",
@@ -131,16 +144,51 @@ class ClaimCorrectionSerializer(serializers.Serializer):
     at = JsonDateTimeField(source="published_at", read_only=True, help_text="When it was published.")
 
 
+class QuoteContextSerializer(serializers.Serializer):
+    """A verified quote in its paragraph of the source, and where the source is. Never the whole text."""
+
+    before = serializers.CharField(
+        read_only=True, help_text="The paragraph before the quote (cut at a sentence)."
+    )
+    quote = serializers.CharField(read_only=True, help_text="The quote as the source's text has it.")
+    after = serializers.CharField(
+        read_only=True, help_text="The paragraph after the quote (cut at a sentence)."
+    )
+    source_url = serializers.URLField(read_only=True, help_text="The original document.")
+    captured_at = serializers.DateTimeField(
+        read_only=True, help_text="When the archived text the quote was found in was captured."
+    )
+
+
 class ClaimDetailSerializer(ClaimSerializer):
     """A claim with its timeline (the published verdicts, newest first, each with its evidence) and its
     corrections, newest first."""
 
     verdicts = VerdictSerializer(many=True, read_only=True, source="timeline")
     corrections = ClaimCorrectionSerializer(many=True, read_only=True, source="correction_list")
+    quote_context = serializers.SerializerMethodField(
+        help_text="A verified quote in its paragraph of the source; null for no quote, a paraphrase, reported "
+        "speech or a quote not verified."
+    )
 
     class Meta(ClaimSerializer.Meta):
-        fields = [*ClaimSerializer.Meta.fields, "verdicts", "corrections"]
+        fields = [*ClaimSerializer.Meta.fields, "quote_context", "verdicts", "corrections"]
         read_only_fields = fields
+
+    @extend_schema_field(QuoteContextSerializer(allow_null=True))
+    def get_quote_context(self, claim: Claim) -> dict | None:
+        found = claim.quote_context()
+        if found is None:
+            return None
+        return QuoteContextSerializer(
+            {
+                "before": found.before,
+                "quote": found.quote,
+                "after": found.after,
+                "source_url": claim.source.url,
+                "captured_at": claim.quote_captured_at,
+            }
+        ).data
 
 
 class ClaimBriefSerializer(ClaimSerializer):
@@ -256,8 +304,19 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class SourceDetailSerializer(SourceSerializer):
-    """A source with its archived text, against which claims' quotes can be checked."""
+    """A source with when its text was last archived and the text's SHA-256, so a copy can be checked
+    against ours. The text itself is not published: readers get a quote in its paragraph (a claim's
+    quote_context) and the link to the original."""
+
+    archived_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the latest archived copy of the text was captured."
+    )
+    archived_sha256 = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The SHA-256 (hex) of the latest archived copy's UTF-8 text; null without one.",
+    )
 
     class Meta(SourceSerializer.Meta):
-        fields = [*SourceSerializer.Meta.fields, "archived_text", "archived_at"]
+        fields = [*SourceSerializer.Meta.fields, "archived_at", "archived_sha256"]
         read_only_fields = fields

@@ -123,14 +123,15 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = ClaimPagination
 
     def get_queryset(self) -> ClaimQuerySet:
-        """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts).
+        """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts),
+        its verified quote's paragraph read in the first (a window of the archived text, never all of it).
 
         The paginator orders the list: latest status change first, or by rank when searching.
         """
         queryset = Claim.objects.published().for_listing()
         if self.action == "retrieve":
-            # The corrections come in the claim's own query, as a JSON annotation.
-            queryset = queryset.with_timeline().with_corrections()
+            # The corrections and the quote's paragraph come in the claim's own query, as annotations.
+            queryset = queryset.with_timeline().with_corrections().with_quote_context()
         return queryset
 
     def get_serializer_class(self) -> type[ClaimSerializer]:
@@ -189,7 +190,8 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         responses={200: SourceSerializer(many=True), **_LIST_ERRORS},
     ),
     retrieve=extend_schema(
-        summary="A source with its archived text",
+        summary="A source",
+        description="A source, with when its text was last archived and that text's SHA-256 (not the text).",
         responses={200: SourceDetailSerializer, **_DETAIL_ERRORS},
     ),
 )
@@ -198,12 +200,13 @@ class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = SourcePagination
 
     def get_queryset(self) -> SourceQuerySet:
-        """One query a page; the archived text (which can be long) is read only for a single source.
+        """One query a page. A single source has its latest capture's time and hash (two subqueries in the
+        same query); no response includes the archived text, which is for staff.
 
         The paginator orders the list: newest publication first, undated sources last.
         """
         queryset = Source.objects.published()
-        return queryset if self.action == "retrieve" else queryset.for_listing()
+        return queryset.with_archive() if self.action == "retrieve" else queryset
 
     def get_serializer_class(self) -> type[SourceSerializer]:
         return SourceDetailSerializer if self.action == "retrieve" else SourceSerializer

@@ -31,7 +31,7 @@ def refuse_duplicate_quotes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0016_corrections"),
+        ("claims", "0017_source_snapshots"),
     ]
 
     operations = [

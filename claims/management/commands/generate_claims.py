@@ -37,8 +37,8 @@ SELECT now(), now(), 'Bench Speaker ' || s, 'bench-speaker-' || s, 'Minister', '
 FROM generate_series(1, %(speakers)s) s
 ON CONFLICT (slug) DO NOTHING;
 
-INSERT INTO claims_source (created_at, updated_at, title, publisher, authors, url, published_on, archived_text)
-VALUES (now(), now(), 'Bench source', 'Bench', '', 'https://bench.example/source', '2025-05-19', '')
+INSERT INTO claims_source (created_at, updated_at, title, publisher, authors, url, published_on)
+VALUES (now(), now(), 'Bench source', 'Bench', '', 'https://bench.example/source', '2025-05-19')
 ON CONFLICT (url) DO NOTHING;
 
 CREATE TEMP TABLE bench_words (i int, w text) ON COMMIT DROP;
@@ -51,12 +51,12 @@ ALTER TABLE claims_claim DISABLE TRIGGER claims_claim_status_on_insert;
 ALTER TABLE claims_change DISABLE TRIGGER claims_change_in_order;
 ALTER TABLE claims_verdict DISABLE TRIGGER claims_verdict_published_is_recorded;
 
-INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, kind, said_on, due_on, speaker_name,
+INSERT INTO claims_claim (created_at, updated_at, slug, text, quote, fidelity, kind, said_on, due_on, speaker_name,
                           status_changed_at, source_id, speaker_id, status_id)
 SELECT now(), now(), 'bench-claim-' || n,
        'Claim ' || n || ' says the ' || a.w || ' and the ' || b.w || ' will change.',
        -- A speaker's quote from the source is one claim (claims_claim_quote_uniq): the number keeps each apart.
-       'the ' || b.w || ' is ' || c.w || ', ' || n, 'fact', DATE '2025-01-01' + (n %% 365), NULL, '',
+       'the ' || b.w || ' is ' || c.w || ', ' || n, 'paraphrase', 'fact', DATE '2025-01-01' + (n %% 365), NULL, '',
        %(start_at)s::timestamptz + n * INTERVAL '1 second',
        (SELECT id FROM claims_source WHERE url = 'https://bench.example/source'),
        (SELECT id FROM claims_speaker WHERE slug = 'bench-speaker-' || (1 + n %% %(speakers)s)),

@@ -31,8 +31,14 @@ from django.db.models import Max
 from django.utils.dateparse import parse_date, parse_datetime
 
 from claims.audit import RecordedCommand
-from claims.models import Claim, Correction, LoadedDataSet, Source, Speaker, Status, StatusChange
-from claims.services import EvidenceItem, lock_the_change_feed, record_verdict, save_claim
+from claims.models import Claim, Correction, LoadedDataSet, Source, Speaker, Status, StatusChange, sha256_hex
+from claims.services import (
+    EvidenceItem,
+    archive_source_text,
+    lock_the_change_feed,
+    record_verdict,
+    save_claim,
+)
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
 STATUSES = FIXTURE_DIR / "statuses.json"
@@ -144,8 +150,12 @@ class Command(RecordedCommand):
         speakers.update({speaker.slug: speaker for speaker in new_speakers})
         fields = dict(seed["source"])
         fields["published_on"] = parse_date(fields["published_on"])
-        fields["archived_at"] = parse_datetime(fields["archived_at"])
+        text, captured_at = fields.pop("archived_text"), parse_datetime(fields.pop("archived_at"))
         source, _ = Source.objects.get_or_create(url=fields.pop("url"), defaults=fields)
+        # The article as shipped, a snapshot of its own (a source already there keeps its captures; the
+        # shipped text is added unless an identical capture exists): the seed's quotes are checked against it.
+        if not source.snapshots.filter(sha256=sha256_hex(text)).exists():
+            archive_source_text(source=source, text=text, captured_at=captured_at)
 
         now = lock_the_change_feed()
         shipped_times = [claim["verdict"]["published_at"] for claim in claims]
@@ -168,6 +178,7 @@ class Command(RecordedCommand):
                 slug=item["slug"],
                 text=item["text"],
                 quote=item["quote"],
+                fidelity=item.get("fidelity", ""),
                 kind=item["kind"],
                 said_on=parse_date(item["said_on"]),
                 due_on=parse_date(item["due_on"]) if item["due_on"] else None,
