@@ -437,7 +437,7 @@ class SourceAdmin(
 
 
 @admin.register(SourceSnapshot)
-class SourceSnapshotAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+class SourceSnapshotAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
     """Every archived text, to read: a capture is added on its source's page and never edited here."""
 
     list_display = ["captured", "source", "sha256", "length"]
@@ -577,7 +577,7 @@ class SpeakerFilter(admin.ListFilter):
         self.find_text = self.used_parameters.get(self.find_parameter, "").strip()
         self.selected = Speaker.objects.filter(slug=self.slug).first() if self.slug else None
         self.matches = (
-            list(Speaker.objects.filter(name__icontains=self.find_text).exclude(slug=self.slug)[: self.shown])
+            list(Speaker.objects.named_like(self.find_text).exclude(slug=self.slug)[: self.shown])
             if self.find_text
             else []
         )
@@ -1341,7 +1341,7 @@ class StatusChangeAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyM
 
 
 @admin.register(Correction)
-class CorrectionAdmin(CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+class CorrectionAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
     """The append-only record of published corrections: to read, never to write (claims.services writes
     them, with a claim's edit or a changed rating)."""
 

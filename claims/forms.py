@@ -261,6 +261,12 @@ class ClaimForm(VersionedForm):
         """Costs one query for the similar claims, one for an exact duplicate when there is a quote, and
         one when the kind moves the claim to the other scale."""
         cleaned = super().clean()
+        # "—" means verbatim for a quote and nothing without one (the model's constraint wants it said).
+        if "quote" in cleaned and "fidelity" in cleaned:
+            if not cleaned["quote"]:
+                cleaned["fidelity"] = ""
+            elif not cleaned["fidelity"]:
+                cleaned["fidelity"] = Fidelity.VERBATIM
         self._check_duplicates(cleaned)
         if not cleaned.get("slug") and "slug" not in self.errors and cleaned.get("text"):
             cleaned["slug"] = slug_for(cleaned["text"], Claim._meta.get_field("slug").max_length)
@@ -277,7 +283,8 @@ class ClaimForm(VersionedForm):
             # The instance is still the claim as saved; save_claim checks again under the row lock.
             for field, messages in kind_errors(claim=self.instance, kind=cleaned["kind"]).items():
                 self.add_error(field, messages)
-        if cleaned.get("slug") and "slug" in self.changed_data:
+        # Also a slug made from the text (the field left empty): whatever slug the claim would get.
+        if cleaned.get("slug") and cleaned["slug"] != self.instance.slug:
             for message in old_slug_errors(Claim, cleaned["slug"], self.instance.pk):
                 self.add_error("slug", message)
         corrected = [field for field in CORRECTED_FIELDS if field in self.changed_data]
@@ -324,17 +331,13 @@ class ClaimForm(VersionedForm):
     def _check_quote(self, cleaned: dict[str, Any]) -> None:
         """A verbatim quote found in the source's latest archived text, or an error on the quote showing
         the closest passage (claims.services.check_quote; save_claim checks again). One query, for a
-        verbatim quote only, and none when the quote, its fidelity and source are as saved and verified."""
+        verbatim quote only, and none when the quote, its fidelity and source are as saved."""
         if cleaned.get("source") is None or "quote" in self.errors or "fidelity" in self.errors:
             return
         quote, fidelity, source = cleaned.get("quote", ""), cleaned.get("fidelity", ""), cleaned["source"]
-        instance = self.instance
-        if (
-            instance.pk is not None
-            and instance.quote_verified
-            and (quote, fidelity or Fidelity.VERBATIM, source.pk)
-            == (self.initial.get("quote"), self.initial.get("fidelity"), self.initial.get("source"))
-        ):
+        if self.instance.pk is not None and not {"quote", "fidelity", "source"} & set(self.changed_data):
+            # Not the editor's change: the quote keeps the check it had (an edit of the due date is no
+            # occasion to refuse a quote an earlier capture could not confirm).
             return
         speaker = cleaned.get("speaker")
         check = check_quote(

@@ -611,10 +611,11 @@ def save_claim(
     except IntegrityError as error:
         # Another transaction saved the same quote after the check above (the block is rolled back, to its
         # savepoint inside an outer transaction): the claim it committed is named, as the check would have.
-        if (
-            getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-            != QUOTE_UNIQUE_CONSTRAINT
-        ):
+        # Or the slug is another claim's old address (the database's trigger, migration 0016).
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if constraint == OLD_SLUG_CONSTRAINT:
+            _refuse({"slug": [getattr(error.__cause__.diag, "message_primary", None) or str(error)]})
+        if constraint != QUOTE_UNIQUE_CONSTRAINT:
             raise
         _refuse(
             duplicate_errors(claim=claim)
@@ -681,6 +682,9 @@ def check_quote(*, quote: str, fidelity: str, source: Source | None, speaker_nam
     return QuoteCheck(errors={}, snapshot=snapshot, start=found[0], end=found[1])
 
 
+# The name the database gives its refusal of a slug that is another claim's old address (migration 0016).
+OLD_SLUG_CONSTRAINT = "claims_claim_old_slug"
+
 # What a quote's check reads (changed, it is checked again), and what the check writes.
 QUOTE_CHECKED_BY = frozenset({"quote", "fidelity", "source"})
 QUOTE_CHECK_COLUMNS = ("fidelity", "quote_snapshot", "quote_start", "quote_end")
@@ -690,7 +694,7 @@ def _verify_quote(claim: Claim) -> None:
     """Set the claim's fidelity and where its verbatim quote was found, or refuse (ValidationError).
 
     A claim without a quote has no fidelity; a quote without one is verbatim. A claim whose quote, fidelity
-    and source are unchanged keeps the verification it has (a fact about a snapshot, which never changes),
+    and source are unchanged keeps the verification it has, or has not (a fact about a snapshot, which never changes),
     even if a later capture of the source no longer holds the words. Called by save_claim inside its
     transaction, under the claim's row lock for an edit. One query to read what is saved (an edit), one for
     the latest snapshot (a verbatim quote to check).
@@ -699,15 +703,12 @@ def _verify_quote(claim: Claim) -> None:
         claim.fidelity = ""
     elif not claim.fidelity:
         claim.fidelity = Fidelity.VERBATIM
-    if claim.pk is not None and claim.quote_snapshot_id is not None:
-        saved = Claim.objects.filter(pk=claim.pk).values(
-            "quote", "fidelity", "source_id", "quote_snapshot_id"
-        )
+    if claim.pk is not None:
+        saved = Claim.objects.filter(pk=claim.pk).values("quote", "fidelity", "source_id")
         if saved and saved[0] == {
             "quote": claim.quote,
             "fidelity": claim.fidelity,
             "source_id": claim.source_id,
-            "quote_snapshot_id": claim.quote_snapshot_id,
         }:
             return
     check = check_quote(

@@ -264,7 +264,9 @@ class VerdictPreviewView(ClaimDetailView):
         """The draft's claim, published or not, with its published timeline: the draft is put on top."""
         claim = (
             Claim.objects.select_related("speaker", "source", "status")
+            .with_scale_bounds()
             .with_corrections()
+            .with_quote_context()
             .with_timeline()
             .get(pk=self.draft.claim_id)
         )

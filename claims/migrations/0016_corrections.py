@@ -105,7 +105,7 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM claims_oldclaimslug WHERE slug = NEW.slug) THEN
         RAISE EXCEPTION 'The slug “%” is another claim''s old address, which still leads to it; choose '
-            'another.', NEW.slug USING ERRCODE = 'unique_violation';
+            'another.', NEW.slug USING ERRCODE = 'unique_violation', CONSTRAINT = 'claims_claim_old_slug';
     END IF;
     IF TG_OP = 'UPDATE' AND OLD.status_id IS NOT NULL THEN
         INSERT INTO claims_oldclaimslug (slug, claim_id) VALUES (OLD.slug, NEW.id);
