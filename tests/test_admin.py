@@ -455,8 +455,14 @@ def test_a_verdict_an_editor_records_is_a_draft_that_changes_nothing_public(
     claim = make_rated_claim(status=get_status("false"))
     form = claim_form(editor_app, change_url(claim))
     assert not [name for name in form.fields if name and name.endswith("-publish")]
+    # Changing a published rating needs its reason (the corrections rule), draft or not.
     response = submit_claim_form(
-        form, verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."}
+        form,
+        verdict={
+            "status": get_status("true").pk,
+            "summary": "Draft: new figures suggest otherwise.",
+            "correction_note": "New figures from the statistics office.",
+        },
     )
     assert response.status_code == 302
     assert ("awaiting review: a reviewer publishes it" in response.follow().text) is review_required
@@ -474,7 +480,11 @@ def test_an_unticked_publish_saves_a_draft_that_changes_nothing_public(publisher
     response = post_claim_page(
         publisher_app,
         change_url(claim),
-        verdict={"status": get_status("true").pk, "summary": "Draft: new figures suggest otherwise."},
+        verdict={
+            "status": get_status("true").pk,
+            "summary": "Draft: new figures suggest otherwise.",
+            "correction_note": "New figures from the statistics office.",
+        },
         publish=False,
     )
     assert response.status_code == 302

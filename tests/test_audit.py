@@ -110,9 +110,15 @@ def test_a_raw_sql_update_of_a_claim_saved_before_tracking_still_records_its_old
 
 def test_a_queryset_bulk_update_leaves_one_event_per_row_with_old_and_new_values():
     claims = [make_claim(quote="") for _ in range(3)]
-    Claim.objects.filter(pk__in=[c.pk for c in claims]).update(quote="Exactly as said.")
+    # A quote needs its fidelity (constraint claims_claim_fidelity_with_quote); a paraphrase is not checked.
+    Claim.objects.filter(pk__in=[c.pk for c in claims]).update(
+        quote="Exactly as said.", fidelity="paraphrase"
+    )
     for claim in claims:
-        assert events_of(claim)[-1].pgh_changes == {"quote": ["", "Exactly as said."]}
+        assert events_of(claim)[-1].pgh_changes == {
+            "quote": ["", "Exactly as said."],
+            "fidelity": ["", "paraphrase"],
+        }
         assert history_of(claim)[0].fields[0] == ("quote", "—", "Exactly as said.")
 
 
@@ -349,7 +355,10 @@ def history_url(obj) -> str:
 def test_the_history_page_shows_field_old_new_who_and_when_newest_first(editor_app, editor):
     claim = make_claim(text="The talks begin <b>immediately</b>.")
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE claims_claim SET quote = 'Next week, he said.' WHERE id = %s", [claim.pk])
+        cursor.execute(
+            "UPDATE claims_claim SET quote = 'Next week, he said.', fidelity = 'paraphrase' WHERE id = %s",
+            [claim.pk],
+        )
     form = editor_app.get(reverse("admin:claims_claim_change", args=[claim.pk])).forms["claim_form"]
     form["text"] = "The talks begin next week."
     form.submit("_save")

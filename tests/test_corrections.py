@@ -91,7 +91,12 @@ def test_changing_a_published_claims_text_without_a_note_is_refused_and_nothing_
 
 def test_a_published_claims_correction_records_what_changed_readably_and_bumps_updated_at(statuses):
     old_speaker, new_speaker = make_speaker(name="Yuri Ushakov"), make_speaker(name="Dmitry Peskov")
-    old_source, new_source = make_source(title="The first report"), make_source(title="The wire copy")
+    old_source, new_source = (
+        make_source(title="The first report"),
+        make_source(
+            title="The wire copy", archived_text="Mr Peskov said: “Talks will begin.” He gave no date."
+        ),
+    )
     claim = make_rated_claim(
         speaker=old_speaker, source=old_source, text="Talks begin.", quote="", said_on=date(2025, 5, 19)
     )

@@ -72,7 +72,7 @@ def test_a_claims_version_counts_its_editors_fields_not_a_publication_or_a_speak
     assert version_of(claim) == 1
     assert Claim.objects.get(pk=claim.pk).speaker_name == "Renamed"
 
-    Claim.objects.filter(pk=claim.pk).update(quote="Verbatim.")
+    Claim.objects.filter(pk=claim.pk).update(quote="Verbatim.", fidelity="paraphrase")  # a quote needs one
     assert version_of(claim) == 2
 
 
@@ -279,9 +279,10 @@ def _draft() -> Verdict:
         (_speaker, {"name": "Yuri V. Ushakov"}, {"role": "Kremlin aide"}, ["Name is now: “Yuri V. Ushakov”"]),
         (
             _source,
-            {"title": "The new title", "archived_at_0": "20/05/2025", "archived_at_1": "09:30:00"},
+            # Sources' archived text and time moved to SourceSnapshot: the date field here is published_on.
+            {"title": "The new title", "published_on": "20/05/2025"},
             {"publisher": "AP"},
-            ["Title is now: “The new title”", "Archived at is now: “2025-05-20 09:30 BST”"],
+            ["Title is now: “The new title”", "Published on is now: “2025-05-20”"],
         ),
         (_status, {"label": "Strange"}, {"colour": "#654321"}, ["Label is now: “Strange”"]),
         (

@@ -492,6 +492,8 @@ def test_the_claim_form_refuses_a_quote_not_in_the_text_showing_the_closest_pass
     form = django_app.get(reverse("admin:claims_claim_change", args=[claim.pk])).forms["claim_form"]
 
     form["quote"] = "Moscow and Washington will free nine people each"
+    # The claim is rated (public): changing its quote is a correction, with its note.
+    form["correction_note"] = "The quote was cut short."
     response = form.submit("_save")
 
     assert response.status_code == 200
@@ -501,6 +503,7 @@ def test_the_claim_form_refuses_a_quote_not_in_the_text_showing_the_closest_pass
     assert Claim.objects.values().get(pk=claim.pk) == before
 
     form = response.forms["claim_form"]
+    assert form["correction_note"].value == "The quote was cut short."  # kept on the refused page
     form["fidelity"] = Fidelity.PARAPHRASE
     assert form.submit("_save").status_code == 302
     claim.refresh_from_db()
