@@ -1292,8 +1292,28 @@ class EvidenceAdmin(AuditHistoryMixin, CheckedLookupsMixin, AutocompleteFieldsMi
 # Changes --------------------------------------------------------------------------------------------------
 
 
+class PublicationRecordMixin:
+    """The columns of an append-only publication record (a status change, a correction): its claim, when it
+    was published and by whom."""
+
+    @admin.display(description="claim")
+    def claim_text(self, record: StatusChange | Correction) -> str:
+        # A method, not the foreign key: the admin keeps a foreign key's column on one line.
+        return str(record.claim)
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, record: StatusChange | Correction) -> str:
+        return timezone.localtime(record.published_at).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="by")
+    def published_by_name(self, record: StatusChange | Correction) -> str:
+        return author_name(record.published_by)
+
+
 @admin.register(StatusChange)
-class StatusChangeAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+class StatusChangeAdmin(
+    PublicationRecordMixin, AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin
+):
     """The append-only record of published status changes: to read, never to write."""
 
     # The claim as a method, so its text wraps (the admin keeps a foreign key's column on one line), and a
@@ -1316,14 +1336,6 @@ class StatusChangeAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyM
             .defer("claim__search", "claim__quote")
         )
 
-    @admin.display(description="claim")
-    def claim_text(self, change: StatusChange) -> str:
-        return str(change.claim)
-
-    @admin.display(description="published", ordering="published_at")
-    def published(self, change: StatusChange) -> str:
-        return timezone.localtime(change.published_at).strftime("%Y-%m-%d %H:%M %Z")
-
     @admin.display(description="from")
     def from_badge(self, change: StatusChange) -> SafeString | str:
         return status_badge(change.from_status)
@@ -1332,16 +1344,14 @@ class StatusChangeAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyM
     def to_badge(self, change: StatusChange) -> SafeString | str:
         return status_badge(change.to_status)
 
-    @admin.display(description="by")
-    def published_by_name(self, change: StatusChange) -> str:
-        return author_name(change.published_by)
-
 
 # Corrections ----------------------------------------------------------------------------------------------
 
 
 @admin.register(Correction)
-class CorrectionAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin):
+class CorrectionAdmin(
+    PublicationRecordMixin, AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMixin, admin.ModelAdmin
+):
     """The append-only record of published corrections: to read, never to write (claims.services writes
     them, with a claim's edit or a changed rating)."""
 
@@ -1371,18 +1381,6 @@ class CorrectionAdmin(AuditHistoryMixin, CheckedLookupsMixin, HistoryReadOnlyMix
             .defer("claim__search", "claim__quote")
         )
 
-    @admin.display(description="claim")
-    def claim_text(self, correction: Correction) -> str:
-        return str(correction.claim)
-
     @admin.display(description="changed")
     def changed(self, correction: Correction) -> str:
         return ", ".join(sorted(correction.changes)) or "-"
-
-    @admin.display(description="published", ordering="published_at")
-    def published(self, correction: Correction) -> str:
-        return timezone.localtime(correction.published_at).strftime("%Y-%m-%d %H:%M %Z")
-
-    @admin.display(description="by")
-    def published_by_name(self, correction: Correction) -> str:
-        return author_name(correction.published_by)

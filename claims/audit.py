@@ -148,7 +148,7 @@ class _RecordsChanges:
 
 
 class InsertEvent(_RecordsChanges, pghistory.InsertEvent):
-    pass
+    """Fires on every insert: the new row, each column as [null, new]."""
 
 
 class UpdateEvent(_RecordsChanges, pghistory.UpdateEvent):
@@ -156,7 +156,7 @@ class UpdateEvent(_RecordsChanges, pghistory.UpdateEvent):
 
 
 class DeleteEvent(_RecordsChanges, pghistory.DeleteEvent):
-    pass
+    """Fires on every delete: the old row, each column as [old, null]."""
 
 
 def track_history(*, exclude: Sequence[str] = ()) -> Callable[[type[M]], type[M]]:

@@ -398,9 +398,8 @@ class NewSnapshotForm(forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        # The instance is never saved by this form (archive_source_text does), so Django's model
-        # validation, which would ask for the sha256 and the source, is not run here.
-        pass
+        """No model validation: the instance is never saved by this form (archive_source_text saves the
+        capture, with its sha256 and source, which this validation would ask for)."""
 
 
 class StatusOptions:
