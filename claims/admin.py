@@ -485,12 +485,12 @@ class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, a
     form = VersionedForm
     # Narrow enough for a laptop's screen beside the admin's two sidebars (tests/test_admin_browser.py):
     # the scale by its short name, small inputs for the label and the position.
-    list_display = ["badge", "label", "scale_name", "position", "colour", "slug"]
+    list_display = ["badge", "label", "scale_name", "position", "is_open", "colour", "slug"]
     list_display_links = ["badge"]
     list_editable = ["label", "position", "colour"]
     list_filter = ["scale"]
     ordering = ["scale", "-position", "id"]
-    fields = ["scale", "label", "slug", "position", "colour", "description"]
+    fields = ["scale", "label", "slug", "position", "colour", "is_open", "description"]
     Media = SlugMedia
     # What a status in use keeps (a database trigger refuses too, migration 0016): relabelling, moving or
     # rescaling it would silently rewrite every rating made with it and its ClaimReview.

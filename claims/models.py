@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex
@@ -30,6 +31,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from claims.audit import track_history
@@ -453,6 +455,12 @@ class Status(models.Model):
         max_length=7, default="#6b7280", help_text="A hex colour for badges, such as #15803d."
     )
     description = models.TextField(blank=True, help_text="What this status means, for readers.")
+    is_open = models.BooleanField(
+        "open",
+        default=False,
+        help_text="A promise or prediction with this status is still unresolved (Open, In progress): once its "
+        "due date has passed it is overdue, until an editor records a verdict that settles it.",
+    )
     version = version_field()
 
     objects = StatusQuerySet.as_manager()
@@ -527,7 +535,29 @@ def _near_spelling(text: str) -> tuple[Q, models.Expression] | None:
     return condition, Greatest(*similarities) if len(similarities) > 1 else similarities[0]
 
 
+# The kinds that are followed over time, with a due date and the tracking scale.
+TRACKED_KINDS = (Kind.PROMISE.value, Kind.PREDICTION.value)
+
+
+def overdue_condition(today: date, prefix: str = "") -> Q:
+    """The rule of overdue, as a condition on claims (at `prefix`): a promise or prediction whose due date is
+    before `today` while its status is still open (Status.is_open). Computed from the day asked about, never
+    stored, so it cannot go stale; nothing changes a status by itself.
+    """
+    return Q(
+        **{
+            f"{prefix}kind__in": TRACKED_KINDS,
+            f"{prefix}due_on__lt": today,
+            f"{prefix}status__is_open": True,
+        }
+    )
+
+
 class ClaimQuerySet(models.QuerySet["Claim"]):
+    def overdue(self, today: date | None = None) -> ClaimQuerySet:
+        """Published claims overdue on `today` (default: the site's today): see overdue_condition."""
+        return self.filter(overdue_condition(today or timezone.localdate()))
+
     def get_by_natural_key(self, slug: str) -> Claim:
         return self.get(slug=slug)
 
@@ -741,6 +771,10 @@ class Claim(TimestampedModel):
             models.Index(fields=["-status_changed_at", "-id"], name="claims_claim_latest_idx"),
             models.Index(fields=["speaker", "-status_changed_at", "-id"], name="claims_claim_speaker_idx"),
             models.Index(fields=["status", "-status_changed_at", "-id"], name="claims_claim_status_idx"),
+            # Overdue and due-date filters: only promises and predictions have a due date.
+            models.Index(
+                fields=["due_on", "id"], condition=Q(due_on__isnull=False), name="claims_claim_due_idx"
+            ),
             GinIndex(fields=["search"], name="claims_claim_search_idx"),
             # Similar claims (similar_to) by text and quote; near-spellings of names (search).
             GinIndex(fields=["text"], opclasses=["gin_trgm_ops"], name="claims_claim_text_trgm_idx"),
@@ -830,6 +864,20 @@ class Claim(TimestampedModel):
     def public_url(self, request: HttpRequest | None = None) -> str:
         """The claim page's absolute URL (ClaimReview's url, the API's html_url)."""
         return absolute_url(self.get_absolute_url(), request)
+
+    def overdue_since(self, today: date | None = None) -> date | None:
+        """The first day this claim was overdue (the day after its due date), or None when it is not overdue
+        on `today` (default: the site's today). Reads the joined status: no query when it is selected."""
+        today = today or timezone.localdate()
+        if (
+            self.kind not in TRACKED_KINDS
+            or self.due_on is None
+            or self.due_on >= today
+            or self.status_id is None
+            or not self.status.is_open
+        ):
+            return None
+        return self.due_on + timedelta(days=1)
 
     @property
     def expected_scale(self) -> str:
@@ -1112,6 +1160,90 @@ class Correction(models.Model):
     @property
     def is_rating_correction(self) -> bool:
         return self.verdict_id is not None
+
+
+class EventType(models.TextChoices):
+    """The public events, as the events feed, the Atom feeds and webhooks name them (Standard Webhooks'
+    dotted `type`)."""
+
+    STATUS_CHANGED = "claim.status_changed", "Status changed"
+    CORRECTED = "claim.corrected", "Corrected"
+    OVERDUE = "claim.overdue", "Overdue"
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def after(self, event_id: int) -> EventQuerySet:
+        """Events with an id above `event_id`, oldest first: the feed's order, which is commit order."""
+        return self.filter(id__gt=event_id).order_by("id")
+
+
+class Event(models.Model):
+    """One public event: a published status change, a correction, a claim become overdue. Append-only.
+
+    Written by claims.events alone, in the transaction of what it reports, under the changes feed's advisory
+    lock (a trigger takes it on every insert, whoever writes): ids commit in id order, so a consumer reading
+    with ?after=<last id> never misses one, and webhooks are enqueued in the same transaction. `payload` is
+    the event's `data` exactly as published (the claim in brief, the statuses, the verdict or correction), so
+    the feed, the Atom feeds and every webhook delivery of an event carry the same body.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=40, choices=EventType)
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events")
+    # The claim's speaker when the event happened (the ?speaker= filter), kept if the claim is corrected.
+    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="+")
+    # DO_NOTHING: status changes and corrections are append-only (the database refuses their deletion, with
+    # the foreign key behind it), so Django need not look for events before trying.
+    status_change = models.OneToOneField(
+        StatusChange, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="event"
+    )
+    correction = models.OneToOneField(
+        Correction, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="event"
+    )
+    # For an overdue event: the due date the claim passed (one overdue event per claim and due date).
+    due_on = models.DateField(null=True, blank=True)
+    payload = models.JSONField(help_text="The event's data, as published.")
+    created_at = models.DateTimeField(help_text="When the event happened (the database's clock).")
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "claims_event"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["claim", "id"], name="claims_event_claim_idx"),
+            models.Index(fields=["speaker", "id"], name="claims_event_speaker_idx"),
+            models.Index(fields=["type", "id"], name="claims_event_type_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=EventType.values), name="claims_event_type_valid"),
+            models.CheckConstraint(
+                condition=Q(type=EventType.STATUS_CHANGED, status_change__isnull=False)
+                | Q(type=EventType.CORRECTED, correction__isnull=False)
+                | Q(type=EventType.OVERDUE, due_on__isnull=False),
+                name="claims_event_has_its_record",
+            ),
+            models.UniqueConstraint(
+                fields=["claim", "due_on"],
+                condition=Q(type=EventType.OVERDUE),
+                name="claims_event_overdue_once",
+                violation_error_message="This claim's passing of this due date is already an event.",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            # Every insert waits for the changes feed's lock (claims.services.CHANGE_FEED_LOCK), held to
+            # commit: ids commit in order, whoever inserts.
+            pgtrigger.Trigger(
+                name="feed_lock",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func="PERFORM pg_advisory_xact_lock(7146532901); RETURN NEW;",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.claim_id}"
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,15 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from claims import events
 from claims.audit import acting_as, event_model_of, events_after
+from claims.events import lock_the_change_feed
 from claims.models import (
     CLAIM_EDITABLE_COLUMNS,
     QUOTE_UNIQUE_CONSTRAINT,
@@ -40,11 +42,6 @@ from claims.models import (
     scale_for_kind,
 )
 from claims.quotes import closest_passage, find_quote
-
-# Key of the transaction-level advisory lock that serialises StatusChange inserts (any constant unique to
-# this purpose). Holding it from the insert to the commit makes StatusChange ids commit in id order. The
-# database's own insert trigger on claims_change takes it too (migration 0007), so no writer can skip it.
-CHANGE_FEED_LOCK = 7_146_532_901
 
 # How far ahead of the database clock an explicit publication time may be (a clock set a little fast).
 FUTURE_LEEWAY = timedelta(minutes=1)
@@ -65,22 +62,6 @@ class EvidenceItem:
 def acting_user(by: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
     """The user a write is recorded against: None for nobody or an anonymous request."""
     return by if by is not None and by.is_authenticated else None
-
-
-def lock_the_change_feed() -> datetime:
-    """Wait for the changes feed's lock, then return the database's clock: the time to publish at.
-
-    One query. The transaction-level advisory lock is held until commit, so every StatusChange inserted
-    after this commits after the previous one, and a time read after the lock is never earlier than a
-    time read by the previous holder (one clock, the database's, whichever app server asks). The time is
-    read in a subquery-fenced step after the lock is granted, not when the statement starts.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT clock_timestamp() FROM (SELECT pg_advisory_xact_lock(%s) OFFSET 0) AS feed_locked",
-            [CHANGE_FEED_LOCK],
-        )
-        return cursor.fetchone()[0]
 
 
 def wrong_scale_message(status: Status, kind: str) -> str:
@@ -484,7 +465,7 @@ def _record_correction(
         return
     if not correction_note.strip():
         _refuse({"correction_note": [correction_needed_message(changes)]})
-    _append_correction(claim=current, note=correction_note, changes=changes, by=by)
+    _append_correction(claim=current, note=correction_note, changes=changes, by=by, corrected=claim)
 
 
 def _feed_latest_time() -> datetime | None:
@@ -505,13 +486,16 @@ def _append_correction(
     by: AbstractBaseUser | AnonymousUser | None,
     verdict: Verdict | None = None,
     from_status_id: int | None = None,
+    corrected: Claim | None = None,
 ) -> Correction:
     """Insert a Correction at the database's clock read under the feed's lock (never before the feed's
-    latest entry). Three queries: the lock and clock, the latest time, the insert.
+    latest entry), and its public event, which shows the claim as `corrected` (default: `claim`). Four
+    queries: the lock and clock, the latest time, the insert, the event; and the event's look-ups
+    (claims.events.record_correction).
     """
     now = lock_the_change_feed()
     latest = _feed_latest_time()
-    return Correction.objects.create(
+    correction = Correction.objects.create(
         claim=claim,
         note=note.strip(),
         changes=changes,
@@ -521,6 +505,8 @@ def _append_correction(
         published_at=max(now, latest) if latest is not None else now,
         published_by=acting_user(by),
     )
+    events.record_correction(correction, claim=corrected if corrected is not None else claim)
+    return correction
 
 
 def rating_correction_errors(*, claim: Claim, status: Status | None, correction_note: str) -> Errors:
@@ -941,7 +927,7 @@ def _publish(
     _refuse({"published_at": messages} if messages else {})
     verdict.published_at = published_at
     verdict.save(update_fields=["published_at"])
-    StatusChange.objects.create(
+    change = StatusChange.objects.create(
         claim=claim,
         from_status_id=claim.status_id,
         to_status_id=verdict.status_id,
@@ -949,6 +935,7 @@ def _publish(
         published_at=published_at,
         published_by=acting_user(by),
     )
+    events.record_status_change(change, claim=claim, verdict=verdict)
     if correction_changes is not None:
         _append_correction(
             claim=claim,

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
+from claims.events import CHANGE_FEED_LOCK
 from claims.models import Kind, StatusChange
-from claims.services import CHANGE_FEED_LOCK, record_verdict
+from claims.services import record_verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_rated_claims
 from tests.test_api_errors import parameter_errors
 from tests.test_write_path import wait_until

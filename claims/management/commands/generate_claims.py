@@ -22,8 +22,8 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 
 from claims.audit import RecordedCommand
+from claims.events import lock_the_change_feed
 from claims.models import Status
-from claims.services import lock_the_change_feed
 
 START_AT = datetime(2025, 1, 1, tzinfo=UTC)
 

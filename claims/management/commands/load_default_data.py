@@ -31,11 +31,11 @@ from django.db.models import Max
 from django.utils.dateparse import parse_date, parse_datetime
 
 from claims.audit import RecordedCommand
+from claims.events import lock_the_change_feed
 from claims.models import Claim, Correction, LoadedDataSet, Source, Speaker, Status, StatusChange, sha256_hex
 from claims.services import (
     EvidenceItem,
     archive_source_text,
-    lock_the_change_feed,
     record_verdict,
     save_claim,
 )
