@@ -47,6 +47,7 @@ from claims.forms import (
 from claims.models import (
     Claim,
     Correction,
+    EventType,
     Evidence,
     Fidelity,
     Source,
@@ -55,6 +56,9 @@ from claims.models import (
     Status,
     StatusChange,
     Verdict,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from claims.services import (
     archive_source_text,
@@ -65,6 +69,7 @@ from claims.services import (
     save_draft,
     save_edit,
 )
+from claims.webhooks import ReplayRefused, replay, rotate_secret, validate_endpoint_url
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -1384,3 +1389,243 @@ class CorrectionAdmin(
     @admin.display(description="changed")
     def changed(self, correction: Correction) -> str:
         return ", ".join(sorted(correction.changes)) or "-"
+
+
+# Webhooks ---------------------------------------------------------------------------------------------------
+# Who may manage them: superusers, and users given the webhook endpoint permissions by hand. The Editors and
+# Reviewers groups do not have them: an endpoint sends every public event to an outside address, and its
+# secret is a credential, so registering one is an administrator's decision, not an editorial one.
+
+RECENT_ATTEMPTS = 20
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label="URL",
+        max_length=2000,
+        assume_scheme="https",
+        help_text=WebhookEndpoint._meta.get_field("url").help_text,
+    )
+    event_types = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only these kinds of event (none chosen: all).",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "speaker", "claim", "event_types", "is_active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        validate_endpoint_url(url)
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """Endpoints: the secret is shown once, on the page after the endpoint is made or its secret rotated,
+    and never again; the change page shows its latest attempts (the delivery log)."""
+
+    form = WebhookEndpointForm
+    list_display = ["__str__", "url", "is_active", "filters", "last_success_at", "disabled_reason"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    autocomplete_fields = ["speaker", "claim"]
+    list_select_related = ["speaker", "claim"]
+    formfield_overrides = URL_FIELDS
+    readonly_fields = [
+        "secret_state",
+        "disabled_reason",
+        "disabled_at",
+        "last_success_at",
+        "failing_since",
+        "created_by",
+        "created_at",
+        "delivery_log",
+    ]
+    actions = ["rotate_secrets"]
+    one_time_page_template = "admin/claims/webhookendpoint/secret.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> list:
+        main = ["url", "description", "speaker", "claim", "event_types", "is_active"]
+        if obj is None:
+            return [(None, {"fields": main})]
+        return [
+            (None, {"fields": main}),
+            ("State", {"fields": self.readonly_fields[:-1]}),
+            ("Delivery log", {"fields": ["delivery_log"]}),
+        ]
+
+    @admin.display(description="filters")
+    def filters(self, endpoint: WebhookEndpoint) -> str:
+        parts = [
+            f"speaker: {endpoint.speaker}" if endpoint.speaker_id else "",
+            f"claim: {endpoint.claim_id}" if endpoint.claim_id else "",
+            ", ".join(endpoint.event_types),
+        ]
+        return "; ".join(part for part in parts if part) or "all events"
+
+    @admin.display(description="secret")
+    def secret_state(self, endpoint: WebhookEndpoint) -> str:
+        # Never the secret itself: it was shown once.
+        if endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > timezone.now():
+            return (
+                "Set (shown once). Rotated: the previous secret also signs until "
+                f"{timezone.localtime(endpoint.previous_secret_expires_at):%Y-%m-%d %H:%M %Z}."
+            )
+        return "Set (shown once, when the endpoint was made or its secret last rotated)."
+
+    @admin.display(description="latest attempts")
+    def delivery_log(self, endpoint: WebhookEndpoint) -> SafeString | str:
+        """The endpoint's latest attempts (one query), the response excerpt escaped."""
+        attempts = list(
+            WebhookAttempt.objects.filter(delivery__endpoint=endpoint)
+            .select_related("delivery")
+            .order_by("-started_at", "-id")[:RECENT_ATTEMPTS]
+        )
+        link = format_html(
+            '<p><a href="{}?endpoint__id__exact={}">All deliveries to this endpoint</a></p>',
+            reverse("admin:claims_webhookdelivery_changelist"),
+            endpoint.pk,
+        )
+        if not attempts:
+            return format_html("{}<p>No attempt yet.</p>", link)
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td><code>{}</code></td></tr>",
+            (
+                (
+                    reverse("admin:claims_webhookdelivery_change", args=[attempt.delivery_id]),
+                    attempt.delivery.webhook_id,
+                    attempt.number,
+                    f"{timezone.localtime(attempt.started_at):%Y-%m-%d %H:%M:%S}",
+                    attempt.status_code or "-",
+                    f"{attempt.latency_ms} ms" if attempt.latency_ms is not None else "-",
+                    attempt.error or ("sending" if not attempt.finished else ""),
+                    attempt.response_excerpt[:200],
+                )
+                for attempt in attempts
+            ),
+        )
+        return format_html(
+            "{}<table><thead><tr><th>webhook-id</th><th>attempt</th><th>started</th><th>status</th>"
+            "<th>latency</th><th>error</th><th>response</th></tr></thead><tbody>{}</tbody></table>",
+            link,
+            rows,
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool
+    ) -> None:
+        if not change:
+            obj.created_by = request.user
+        elif "is_active" in form.changed_data and obj.is_active:
+            # Enabled again by hand: the reason it was disabled, and its failing streak, are over.
+            obj.disabled_reason = ""
+            obj.disabled_at = None
+            obj.failing_since = None
+        super().save_model(request, obj, form, change)
+
+    def _secret_page(
+        self, request: HttpRequest, title: str, endpoints: list[tuple[WebhookEndpoint, str]]
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "endpoints": endpoints,
+        }
+        response = TemplateResponse(request, self.one_time_page_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The one page that shows the new secret, instead of a redirect (a message would keep it in the
+        # session or a cookie).
+        return self._secret_page(request, "Webhook endpoint added: copy its secret now", [(obj, obj.secret)])
+
+    @admin.action(
+        description="Rotate the secret (the old one still signs for 24 hours)", permissions=["change"]
+    )
+    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> HttpResponse:
+        rotated = [(endpoint, rotate_secret(endpoint)) for endpoint in queryset]
+        return self._secret_page(request, "New secrets: copy them now", rotated)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["number", "started_at", "status_code", "latency_ms", "error", "response_excerpt"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every event sent to every endpoint, its attempts, and "replay"."""
+
+    list_display = [
+        "webhook_id",
+        "endpoint",
+        "event_type",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["state", "endpoint"]
+    list_select_related = ["endpoint", "event"]
+    fields = [
+        "webhook_id",
+        "endpoint",
+        "event",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "completed_at",
+    ]
+    readonly_fields = fields
+    inlines = [WebhookAttemptInline]
+    actions = ["replay_deliveries"]
+    show_full_result_count = False
+
+    @admin.display(description="webhook-id")
+    def webhook_id(self, delivery: WebhookDelivery) -> str:
+        return delivery.webhook_id
+
+    @admin.display(description="event")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Replay: send again, with the same webhook-id", permissions=["change"])
+    def replay_deliveries(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        queued = 0
+        for delivery in queryset:
+            try:
+                replay(delivery)
+            except ReplayRefused as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                queued += 1
+        if queued:
+            self.message_user(
+                request, f"{queued} deliveries queued again; the worker sends them.", messages.SUCCESS
+            )

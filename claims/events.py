@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from claims import webhooks
 from claims.models import (
     Claim,
     Correction,
@@ -210,5 +211,11 @@ def record_overdue(today: date | None = None) -> list[Event]:
 
 
 def _insert(events: list[Event]) -> list[Event]:
-    """Insert events (their ids from the sequence, in order, under the feed's lock). One query."""
-    return Event.objects.bulk_create(events)
+    """Insert events (their ids from the sequence, in order, under the feed's lock), and their webhook
+    deliveries and jobs in the same transaction (claims.webhooks.enqueue_deliveries): a committed event
+    always gets its deliveries, a rolled-back one never does. Two queries when no endpoint matches (the
+    insert, the endpoints), four when some do (the deliveries and their jobs too).
+    """
+    inserted = Event.objects.bulk_create(events)
+    webhooks.enqueue_deliveries(inserted)
+    return inserted

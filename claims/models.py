@@ -6,8 +6,10 @@ below, so the admin, the public pages and the API share one query shape.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -1391,3 +1394,193 @@ class LoadedDataSet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (loaded {self.loaded_at:%Y-%m-%d %H:%M})"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64 (the HMAC-SHA256 key)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
+    def matching_any(self, events: list[Event]) -> WebhookEndpointQuerySet:
+        """Active endpoints whose filters may match one of `events` (WebhookEndpoint.matches says which).
+        One query when evaluated, on the partial index of active endpoints."""
+        claims = {event.claim_id for event in events}
+        speakers = {event.speaker_id for event in events}
+        types = sorted({event.type for event in events})
+        return self.filter(
+            Q(claim__isnull=True) | Q(claim__in=claims),
+            Q(speaker__isnull=True) | Q(speaker__in=speakers),
+            Q(event_types=[]) | Q(event_types__overlap=types),
+            is_active=True,
+        ).order_by("id")
+
+
+@track_history(exclude=["secret", "previous_secret", "failing_since", "last_success_at"])
+class WebhookEndpoint(models.Model):
+    """A URL that receives the public events as Standard Webhooks (claims/webhooks.py), filtered by speaker,
+    claim and event type.
+
+    The secret signs every request, so it is kept as it is (it cannot be hashed): it is shown once, when the
+    endpoint is made or its secret rotated, never again, and the audit history leaves it out. After a
+    rotation the previous secret signs too until `previous_secret_expires_at`, so a consumer can switch
+    over without losing a request. Deliveries that keep failing disable the endpoint, with the reason.
+    """
+
+    url = models.URLField(
+        "URL",
+        max_length=2000,
+        help_text="Where events are POSTed: https://, on a public address (a private one is refused).",
+    )
+    description = models.CharField(max_length=200, blank=True, help_text="Who receives it, and why.")
+    speaker = models.ForeignKey(
+        Speaker,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Only this speaker's claims' events (empty: every speaker).",
+    )
+    claim = models.ForeignKey(
+        "Claim",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Only this claim's events (empty: every claim).",
+    )
+    event_types = ArrayField(
+        models.CharField(max_length=40, choices=EventType),
+        default=list,
+        blank=True,
+        help_text="Only these kinds of event (none chosen: all).",
+    )
+    secret = models.CharField(max_length=100, default=new_webhook_secret, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Until then the previous secret signs too."
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Events are sent to active endpoints only."
+    )
+    disabled_reason = models.TextField(blank=True, help_text="Why factcheck disabled this endpoint.")
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    # Since when every attempt has failed (null after a success): prolonged failure disables the endpoint.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "webhook endpoint"
+        indexes = [
+            models.Index(fields=["id"], condition=Q(is_active=True), name="claims_webhook_active_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_types__contained_by=EventType.values), name="claims_webhook_types_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(secret__startswith="whsec_"),  # noqa: S106 (a prefix, not a password)
+                name="claims_webhook_secret_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def matches(self, event: Event) -> bool:
+        """Whether this endpoint's filters take `event` (the rule matching_any narrows in the database)."""
+        return (
+            (self.claim_id is None or self.claim_id == event.claim_id)
+            and (self.speaker_id is None or self.speaker_id == event.speaker_id)
+            and (not self.event_types or event.type in self.event_types)
+        )
+
+    def signing_secrets(self, at: datetime) -> list[str]:
+        """The secrets that sign a request sent at `at`: the current one, and the previous one during the
+        overlap after a rotation."""
+        if self.previous_secret and self.previous_secret_expires_at and at < self.previous_secret_expires_at:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent (endpoint disabled)"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: a message with a stable `webhook-id`, sent until it succeeds or its
+    retries run out. Made in the transaction of the event (claims.events._insert) with its first job.
+
+    Not in the audit history: the deliveries and their attempts are themselves the log of what was sent.
+    """
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=DeliveryState, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The procrastinate job that owns the delivery now: a job that is not it (a stale one) does nothing, so
+    # a stalled job retried after its successor was deferred cannot send twice. Null until the first job
+    # claims it.
+    job_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-id"], name="claims_delivery_endpoint_idx"),
+            models.Index(fields=["state", "-id"], name="claims_delivery_state_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="claims_delivery_once"),
+            models.CheckConstraint(condition=Q(state__in=DeliveryState.values), name="claims_delivery_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} to {self.endpoint_id}"
+
+    @property
+    def webhook_id(self) -> str:
+        """The message's `webhook-id`: the event's, so it is the same on every attempt and replay (and for
+        every endpoint the event goes to), and a consumer dedupes by it."""
+        return f"msg_{self.event_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a delivery, as the admin's delivery log shows it."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    finished = models.BooleanField(default=False, help_text="False while sending, or if the worker died.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True, help_text="The response body's first kilobyte.")
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        verbose_name = "webhook attempt"
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="claims_attempt_number_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} of {self.delivery_id}: {self.status_code or self.error or 'sending'}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -120,6 +120,9 @@ INSTALLED_APPS = [
     # The audit history (claims/audit.py): database triggers that record every write of a claims model.
     "pgtrigger",
     "pghistory",
+    # The job queue (webhook deliveries, the overdue check): its tables, `manage.py procrastinate worker`,
+    # and the tasks of claims/tasks.py (found by its autodiscovery). Before claims, whose tasks it loads.
+    "procrastinate.contrib.django",
     "claims",
 ]
 
@@ -320,6 +323,27 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 
+# Webhooks (claims/webhooks.py) and the worker that sends them (`make worker`, compose's `worker`).
+# Deliveries to loopback, private, link-local or otherwise non-public addresses are refused (checked after
+# DNS resolution, and the request goes to the address checked), unless this is on: for a test or an
+# intranet receiver. Plain http:// endpoints are refused too unless this or DEBUG is on.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+# An endpoint whose every attempt has failed for this many days is disabled when a delivery runs out of
+# retries (about a day each), with the reason shown in the admin.
+WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
+if WEBHOOKS_DISABLE_AFTER_DAYS < 1:
+    raise ImproperlyConfigured("WEBHOOKS_DISABLE_AFTER_DAYS must be 1 or more.")
+# A worker that has sent no heartbeat for this many seconds is dead: its running jobs (a delivery cut off
+# by a kill -9, a lost machine) are retried by the periodic stalled-job check (claims/tasks.py), which runs
+# about three times as often. Workers beat every third of it.
+WORKER_STALLED_SECONDS = env_int("WORKER_STALLED_SECONDS", 30)
+if WORKER_STALLED_SECONDS < 3:
+    raise ImproperlyConfigured("WORKER_STALLED_SECONDS must be 3 or more.")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": WORKER_STALLED_SECONDS / 3,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -328,6 +352,9 @@ LOGGING = {
     # pgserver narrates every start and exit at INFO.
     "loggers": {
         "pgserver": {"level": "WARNING"},
+        # procrastinate narrates loading its tasks in every process that starts Django.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
         # Django's own loggers print through the root handler only (else runserver prints every line twice).
         "django": {"level": env_str("LOG_LEVEL", "INFO"), "handlers": [], "propagate": True},
     },

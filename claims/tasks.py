@@ -1,0 +1,71 @@
+"""The worker's tasks (procrastinate; found by its Django app's autodiscovery of `tasks` modules).
+
+Run them with `make worker` (`manage.py procrastinate worker`), or compose's `worker` service. Queues:
+"webhooks" (deliveries) and "periodic" (the overdue check, the stalled-job check, the clean-up).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from procrastinate import JobContext, RetryStrategy, builtin_tasks
+from procrastinate.contrib.django import app
+
+from claims import events, webhooks
+
+
+# A delivery's own failures (a status, a timeout) are retried by the job it defers (claims.webhooks); this
+# strategy is for the unexpected (the database gone mid-way): a few tries, 10 s to about 3 hours apart.
+@app.task(
+    name=webhooks.DELIVER_TASK,
+    queue=webhooks.QUEUE,
+    pass_context=True,
+    retry=RetryStrategy(max_attempts=4, exponential_wait=10),
+)
+def deliver_webhook(context: JobContext, *, delivery_id: int, replay: bool = False) -> str:
+    """One attempt of a webhook delivery (claims.webhooks.deliver)."""
+    assert context.job.id is not None
+    return webhooks.deliver(delivery_id, job_id=context.job.id, replay=replay)
+
+
+# Every quarter of an hour: a claim becomes overdue at the site's midnight (its due date passed), so its
+# event is out within 15 minutes of it in any time zone (all are whole quarter hours from UTC).
+# record_overdue emits one event per claim and due date however often it runs; its events get their
+# webhook deliveries like any other (claims.events._insert).
+@app.periodic(cron="*/15 * * * *", periodic_id="overdue")
+@app.task(name="claims.record_overdue", queue="periodic", queueing_lock="claims.record_overdue")
+def record_overdue(timestamp: int) -> int:
+    """Emit the events of the claims that have become overdue; returns how many."""
+    return len(events.record_overdue())
+
+
+# A sixth cron field is seconds: the check runs about three times per stall timeout.
+_STALLED_EVERY = max(1, min(59, settings.WORKER_STALLED_SECONDS // 3))
+
+
+@app.periodic(cron=f"* * * * * */{_STALLED_EVERY}", periodic_id="stalled")
+@app.task(
+    name="claims.retry_stalled_jobs",
+    queue="periodic",
+    queueing_lock="claims.retry_stalled_jobs",
+    pass_context=True,
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    """Put back the running jobs of workers that stopped sending heartbeats (killed, lost): a delivery
+    cut off mid-request is sent again. Returns how many jobs were retried."""
+    job_manager = context.app.job_manager
+    stalled = await job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS)
+    for job in stalled:
+        await job_manager.retry_job(job)
+    return len(stalled)
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="remove_old_jobs")
+@app.task(
+    name="claims.remove_old_jobs", queue="periodic", queueing_lock="claims.remove_old_jobs", pass_context=True
+)
+async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Delete finished jobs after a week (the periodic checks make thousands a day). The deliveries' own
+    log is WebhookDelivery and WebhookAttempt, which stay."""
+    await builtin_tasks.remove_old_jobs(
+        context, max_hours=7 * 24, remove_failed=True, remove_cancelled=True, remove_aborted=True
+    )

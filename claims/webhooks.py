@@ -1,0 +1,522 @@
+"""Webhooks: the public events (claims.events) POSTed to registered endpoints as Standard Webhooks 1.0.
+
+The path of an event to an endpoint:
+
+1. claims.events._insert calls `enqueue_deliveries` in the event's transaction: one query finds the active
+   endpoints whose filters take it, a WebhookDelivery is inserted for each, and a procrastinate job for each
+   is deferred on Django's own connection. A committed event always has its deliveries and jobs; a rolled
+   back one never has any.
+2. The worker (`manage.py procrastinate worker`) runs claims.tasks.deliver_webhook, which calls `deliver`:
+   it records the attempt, sends one signed POST (no transaction open meanwhile) and records the outcome.
+   2xx delivers; 410 Gone disables the endpoint; anything else (another status, a timeout, a refused
+   address) is retried on RETRY_SCHEDULE (about a day, with jitter, Retry-After honoured) by deferring the
+   next job in the transaction that records the failure. After the last attempt the delivery fails, and an
+   endpoint whose every attempt has failed for WEBHOOKS_DISABLE_AFTER_DAYS is disabled, with the reason.
+3. A worker killed mid-request loses nothing: its job stays "doing", its heartbeat stops, and the periodic
+   stalled-job check retries the job, which sends again with the same `webhook-id` (at least once: the
+   consumer dedupes by the id).
+
+Requests only go to public addresses (unless WEBHOOKS_ALLOW_PRIVATE_ADDRESSES): the name is resolved, every
+address it has is checked, and the connection is made to the checked address with the URL's Host and TLS
+name, so a DNS answer that changes between check and connect cannot point the request inside.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from procrastinate import manager as procrastinate_manager
+from procrastinate import tasks as procrastinate_tasks
+from procrastinate.contrib.django.django_connector import DjangoConnector
+
+from claims.models import (
+    DeliveryState,
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_webhook_secret,
+)
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "claims.deliver_webhook"
+QUEUE = "webhooks"
+
+# Seconds to wait after attempt n (1-based) before attempt n+1: the first attempt is at once, then about
+# 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h: eight attempts over about 27 hours, Standard Webhooks'
+# suggested schedule. Each wait is jittered by ±JITTER so that deliveries failed together spread out.
+RETRY_SCHEDULE: tuple[int, ...] = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+JITTER = 0.2
+# A Retry-After longer than this is cut to it: a receiver cannot park a delivery for a week.
+RETRY_AFTER_CAP = 10 * 3600
+# One request's whole time: connecting, sending and the response's status line and headers.
+TIMEOUT_SECONDS = 15.0
+# How much of a response body is kept for the delivery log (and read at all).
+EXCERPT_BYTES = 1024
+USER_AGENT = "factcheck-webhooks/1 (+Standard Webhooks)"
+
+
+def retry_delay(
+    attempts_made: int, *, retry_after: float | None = None, rand: Callable[[], float] = random.random
+) -> float | None:
+    """Seconds to wait before the next attempt after `attempts_made` failed ones, or None when the delivery
+    has had its last attempt. A pure function of its arguments (`rand` gives the jitter, in [0, 1)).
+
+    A Retry-After from the receiver is honoured, up to RETRY_AFTER_CAP, when it asks for longer than the
+    schedule would wait; the schedule still ends after MAX_ATTEMPTS.
+    """
+    if attempts_made < 1 or attempts_made >= MAX_ATTEMPTS:
+        return None
+    base = RETRY_SCHEDULE[attempts_made - 1]
+    delay = base * (1 + JITTER * (2 * rand() - 1))
+    if retry_after is not None and retry_after > delay:
+        delay = min(float(retry_after), float(RETRY_AFTER_CAP))
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header's wait in seconds: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+# Signing --------------------------------------------------------------------------------------------------
+
+
+def message_body(event: Event) -> bytes:
+    """The request body: Standard Webhooks' envelope around the event's data as published. Compact and
+    with sorted keys, so the same event always gives the same bytes."""
+    envelope = {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.payload}
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One `v1,` signature: base64 of HMAC-SHA256 over `{id}.{timestamp}.{body}`, keyed by the secret's
+    base64-decoded part (after `whsec_`)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def signed_headers(secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The request's headers, with one signature per secret (two during a rotation's overlap)."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets),
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+
+
+# Where requests may go ----------------------------------------------------------------------------------
+
+
+class RefusedURL(Exception):
+    """A URL that factcheck will not send to (a non-public address, a bad scheme), with why."""
+
+
+def allow_private_addresses() -> bool:
+    return settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES
+
+
+def address_refusal(address: str) -> str | None:
+    """Why `address` is not one to send to (loopback, private, link-local, ...), or None if it is public."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, flag in (
+        ("an unspecified", ip.is_unspecified),
+        ("a loopback", ip.is_loopback),
+        ("a link-local", ip.is_link_local),
+        ("a private", ip.is_private),
+        ("a multicast", ip.is_multicast),
+        ("a reserved", ip.is_reserved),
+        ("a non-public", not ip.is_global),
+    ):
+        if flag:
+            return f"{address} is {kind} address"
+    return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (one DNS look-up), in the resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # the URL's host name (or literal address), for Host and TLS
+    port: int
+    path: str  # path and query
+    address: str  # the vetted address the connection goes to
+    host_header: str
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with an endpoint URL before any look-up (the scheme, a literal private address), or
+    None. The admin form and the API serializer show it; `vet` checks it again at every attempt."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "Use an http:// or https:// URL."
+    if parts.scheme == "http" and not (settings.DEBUG or allow_private_addresses()):
+        return "Use an https:// URL: events are signed, not encrypted."
+    if not parts.hostname:
+        return "The URL has no host."
+    if parts.username or parts.password:
+        return "Leave the user name and password out of the URL."
+    if allow_private_addresses():
+        return None
+    host = parts.hostname
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"{host} is not a public host name."
+    try:
+        refusal = address_refusal(host)
+    except ValueError:
+        return None  # a name: checked after resolution, at every attempt
+    return f"Refused: {refusal}." if refusal else None
+
+
+def vet(url: str) -> Target:
+    """The address to send `url`'s request to: its host resolved, and every address it resolves to checked
+    (one private answer among public ones is refused too: which one a client uses is not ours to choose).
+    Raises RefusedURL."""
+    problem = url_problem(url)
+    if problem:
+        raise RefusedURL(problem)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise RefusedURL(f"{host} does not resolve ({exc})") from None
+    if not addresses:
+        raise RefusedURL(f"{host} has no address")
+    if not allow_private_addresses():
+        for address in addresses:
+            refusal = address_refusal(address)
+            if refusal:
+                raise RefusedURL(f"Refused: {host} resolves to {address}; {refusal}.")
+    return Target(
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        address=addresses[0],
+        host_header=parts.netloc.rsplit("@", 1)[-1],
+    )
+
+
+@dataclass
+class Outcome:
+    """What one request came to."""
+
+    status_code: int | None = None
+    latency_ms: int | None = None
+    excerpt: str = ""
+    error: str = ""
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST `body` to `url` once: vetted, aimed at the vetted address, no redirect followed (a 3xx is a
+    failure), TIMEOUT_SECONDS for the connection and the response's head, the body's first EXCERPT_BYTES
+    read and the rest dropped. Never raises for the network: the error is in the Outcome.
+
+    urllib3, not requests or httpx: its connection pool takes the address to connect to apart from the
+    name to send as Host and to check the certificate against (server_hostname, assert_hostname), which
+    is what connecting to the vetted address needs, with no adapter or transport to write.
+    """
+    try:
+        target = vet(url)
+    except RefusedURL as exc:
+        return Outcome(error=str(exc))
+    timeout = urllib3.Timeout(total=TIMEOUT_SECONDS)
+    if target.scheme == "https":
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+            target.address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(
+            target.address, target.port, timeout=timeout, retries=False, maxsize=1
+        )
+    started = time.monotonic()
+    try:
+        response = pool.urlopen(
+            "POST",
+            target.path,
+            body=body,
+            headers={**headers, "Host": target.host_header},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        latency_ms = round((time.monotonic() - started) * 1000)
+        try:
+            excerpt = response.read(EXCERPT_BYTES)
+        except urllib3.exceptions.HTTPError:
+            excerpt = b""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), timezone.now())
+        response.release_conn()
+        return Outcome(
+            status_code=response.status,
+            latency_ms=latency_ms,
+            excerpt=excerpt.decode("utf-8", errors="replace"),
+            retry_after=retry_after,
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        latency_ms = round((time.monotonic() - started) * 1000)
+        reason = getattr(exc, "reason", None) or exc
+        kind = "Timed out" if isinstance(exc, urllib3.exceptions.TimeoutError) else "Could not send"
+        return Outcome(latency_ms=latency_ms, error=f"{kind}: {reason}"[:500])
+    finally:
+        pool.close()
+
+
+# Deferring jobs ----------------------------------------------------------------------------------------
+
+# The worker's procrastinate app talks to the database through its own connection pool; jobs deferred here
+# go through Django's connection instead, inside the caller's transaction, whichever process runs this.
+_job_manager = procrastinate_manager.JobManager(DjangoConnector())
+
+
+def _defer(*, schedule_in: float | None = None, delivery_ids: list[int], replay: bool = False) -> list[int]:
+    """Defer one deliver_webhook job per delivery in the current transaction (one query). Returns job ids."""
+    deferrer = procrastinate_tasks.configure_task(
+        name=DELIVER_TASK,
+        job_manager=_job_manager,
+        queue=QUEUE,
+        schedule_in={"seconds": schedule_in} if schedule_in else None,
+    )
+    return deferrer.batch_defer(*({"delivery_id": pk, "replay": replay} for pk in delivery_ids))
+
+
+def enqueue_deliveries(events: list[Event]) -> list[WebhookDelivery]:
+    """Make the deliveries of just-inserted events and defer their jobs, in the caller's transaction: one
+    query when no endpoint matches, three when some do (the endpoints, the deliveries, the jobs)."""
+    if not events:
+        return []
+    endpoints = list(
+        WebhookEndpoint.objects.matching_any(events).only("claim_id", "speaker_id", "event_types")
+    )
+    if not endpoints:
+        return []
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(endpoint=endpoint, event=event)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.matches(event)
+        ]
+    )
+    if deliveries:
+        _defer(delivery_ids=[delivery.pk for delivery in deliveries])
+    return deliveries
+
+
+# Sending ------------------------------------------------------------------------------------------------
+
+
+def deliver(delivery_id: int, *, job_id: int, replay: bool = False) -> str:
+    """One attempt of a delivery, run by its job `job_id`; returns what happened ("delivered", "retry",
+    "failed", "disabled", "skipped", "stale"). A job that does not own the delivery (a stale duplicate)
+    does nothing. `replay`: an attempt asked for in the admin, not retried if it fails.
+    """
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint", "event")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if (
+            delivery is None
+            or delivery.state != DeliveryState.PENDING
+            or delivery.job_id not in (None, job_id)
+        ):
+            return "stale"
+        # An attempt left unfinished is one a worker died in (or a job that failed mid-way): say so.
+        WebhookAttempt.objects.filter(delivery=delivery, finished=False).update(
+            finished=True, error="Interrupted: the worker stopped during this attempt; sent again."
+        )
+        endpoint = delivery.endpoint
+        now = timezone.now()
+        delivery.job_id = job_id
+        if not endpoint.is_active:
+            delivery.state = DeliveryState.SKIPPED
+            delivery.completed_at = now
+            delivery.save(update_fields=["state", "completed_at", "job_id"])
+            return "skipped"
+        delivery.attempts += 1
+        delivery.next_attempt_at = None
+        delivery.save(update_fields=["attempts", "next_attempt_at", "job_id"])
+        attempt = WebhookAttempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
+
+    # No transaction (and no lock) is held while the request runs, for up to TIMEOUT_SECONDS.
+    body = message_body(delivery.event)
+    sent_at = int(time.time())
+    headers = signed_headers(endpoint.signing_secrets(timezone.now()), delivery.webhook_id, sent_at, body)
+    outcome = post(endpoint.url, body, headers)
+    return _record(delivery_id, attempt, outcome, job_id=job_id, replay=replay)
+
+
+def _record(delivery_id: int, attempt: WebhookAttempt, outcome: Outcome, *, job_id: int, replay: bool) -> str:
+    """Record an attempt's outcome and decide what follows, in one transaction (the next job included)."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        now = timezone.now()
+        attempt.finished = True
+        attempt.status_code = outcome.status_code
+        attempt.latency_ms = outcome.latency_ms
+        attempt.response_excerpt = outcome.excerpt
+        attempt.error = outcome.error
+        attempt.save(update_fields=["finished", "status_code", "latency_ms", "response_excerpt", "error"])
+        if delivery.job_id != job_id or delivery.state != DeliveryState.PENDING:
+            return "stale"
+        endpoint_fields: list[str] = []
+        if outcome.succeeded:
+            delivery.state = DeliveryState.SUCCEEDED
+            delivery.completed_at = now
+            endpoint.last_success_at = now
+            endpoint.failing_since = None
+            endpoint_fields += ["last_success_at", "failing_since"]
+            result = "delivered"
+        else:
+            if endpoint.failing_since is None:
+                endpoint.failing_since = attempt.started_at
+                endpoint_fields.append("failing_since")
+            delay = None if replay else retry_delay(delivery.attempts, retry_after=outcome.retry_after)
+            if outcome.status_code == 410:
+                delivery.state = DeliveryState.FAILED
+                delivery.completed_at = now
+                endpoint_fields += disable(
+                    endpoint,
+                    f"410 Gone from {endpoint.url} at {timezone.localtime(now):%Y-%m-%d %H:%M:%S %Z}.",
+                )
+                result = "disabled"
+            elif delay is None:
+                delivery.state = DeliveryState.FAILED
+                delivery.completed_at = now
+                result = "failed"
+                limit = timedelta(days=settings.WEBHOOKS_DISABLE_AFTER_DAYS)
+                if not replay and endpoint.is_active and endpoint.failing_since <= now - limit:
+                    endpoint_fields += disable(
+                        endpoint,
+                        f"Every delivery has failed since {timezone.localtime(endpoint.failing_since):%Y-%m-%d %H:%M %Z}"
+                        f" (more than {settings.WEBHOOKS_DISABLE_AFTER_DAYS} days); the last: "
+                        f"{outcome.status_code or outcome.error}.",
+                    )
+                    result = "disabled"
+            else:
+                (delivery.job_id,) = _defer(schedule_in=delay, delivery_ids=[delivery.pk])
+                delivery.next_attempt_at = now + timedelta(seconds=delay)
+                result = "retry"
+        delivery.save(update_fields=["state", "completed_at", "next_attempt_at", "job_id"])
+        if endpoint_fields:
+            endpoint.save(update_fields=sorted(set(endpoint_fields)))
+    logger.info(
+        "webhook %s to endpoint %s, attempt %s: %s", delivery.webhook_id, endpoint.pk, attempt.number, result
+    )
+    return result
+
+
+def disable(endpoint: WebhookEndpoint, reason: str) -> list[str]:
+    """Mark `endpoint` disabled with `reason` (the caller saves it); returns the fields changed."""
+    endpoint.is_active = False
+    endpoint.disabled_reason = reason
+    endpoint.disabled_at = timezone.now()
+    return ["is_active", "disabled_reason", "disabled_at"]
+
+
+# What the admin (and the API) do -------------------------------------------------------------------------
+
+
+class ReplayRefused(Exception):
+    pass
+
+
+def replay(delivery: WebhookDelivery) -> int:
+    """Send a finished delivery once more, with its webhook-id, through a new job (one attempt, not
+    retried). Returns the job id. Refused while it is still pending or its endpoint is disabled."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        if delivery.state == DeliveryState.PENDING:
+            raise ReplayRefused(f"{delivery.webhook_id} is still being delivered.")
+        if not delivery.endpoint.is_active:
+            raise ReplayRefused(f"{delivery.webhook_id}: its endpoint is disabled; enable it first.")
+        (job_id,) = _defer(delivery_ids=[delivery.pk], replay=True)
+        delivery.state = DeliveryState.PENDING
+        delivery.job_id = job_id
+        delivery.completed_at = None
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["state", "job_id", "completed_at", "next_attempt_at"])
+        return job_id
+
+
+# How long the previous secret keeps signing after a rotation.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def rotate_secret(endpoint: WebhookEndpoint) -> str:
+    """Give `endpoint` a new secret and return it (to be shown once); the old one keeps signing, beside
+    it, for ROTATION_OVERLAP."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
+        endpoint.secret = new_webhook_secret()
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+        return endpoint.secret
+
+
+def validate_endpoint_url(url: str) -> None:
+    """The endpoint URL's check for forms and serializers: raises ValidationError."""
+    problem = url_problem(url)
+    if problem:
+        raise ValidationError(problem, code="webhook_url")
