@@ -13,11 +13,12 @@ SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12
 PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 
-.PHONY: help run test lint format check-migrations db-stop backup restore clean
+.PHONY: help run worker test lint format check-migrations db-stop backup restore clean
 
 help:
 	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
 	@echo "           (make run PORT=8001 for another port; DEV_ACCOUNT=yes for editor/editor and reviewer/reviewer with DATABASE_URL set)"
+	@echo "make worker run the background worker (webhook deliveries, overdue events) beside make run"
 	@echo "make test   set up with the dev dependencies and run the whole test suite on PostgreSQL"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make db-stop  stop the embedded PostgreSQL (it keeps running between commands)"
@@ -64,7 +65,17 @@ run:
 	@echo "    API           http://127.0.0.1:$(PORT)/api/v1/claims/"
 	@echo "    API docs      http://127.0.0.1:$(PORT)/api/docs/"
 	@echo ""
+	@echo "  Webhooks and overdue events need \`make worker\` in another terminal."
+	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The worker: webhook deliveries and the periodic tasks (overdue events, stalled jobs), from procrastinate's
+# queue in the same database (the embedded one when DATABASE_URL is unset, as for run). Stop it with Ctrl-C:
+# it finishes the requests it is sending first; a worker killed outright loses nothing (its jobs are retried).
+worker:
+	@$(MAKE) --no-print-directory $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py procrastinate worker
 
 # PYTEST_ARGS adds to the run, e.g. make test PYTEST_ARGS="-k api -x".
 test: $(VENV)/.installed-dev

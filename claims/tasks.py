@@ -38,8 +38,9 @@ def record_overdue(timestamp: int) -> int:
     return len(events.record_overdue())
 
 
-# A sixth cron field is seconds: the check runs about three times per stall timeout.
-_STALLED_EVERY = max(1, min(59, settings.WORKER_STALLED_SECONDS // 3))
+# A sixth cron field is seconds: the check runs once per stall timeout (every 30 s by default), so a dead
+# worker's jobs run again within two timeouts of its last heartbeat.
+_STALLED_EVERY = max(1, min(59, settings.WORKER_STALLED_SECONDS))
 
 
 @app.periodic(cron=f"* * * * * */{_STALLED_EVERY}", periodic_id="stalled")
@@ -64,8 +65,15 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
     name="claims.remove_old_jobs", queue="periodic", queueing_lock="claims.remove_old_jobs", pass_context=True
 )
 async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
-    """Delete finished jobs after a week (the periodic checks make thousands a day). The deliveries' own
-    log is WebhookDelivery and WebhookAttempt, which stay."""
-    await builtin_tasks.remove_old_jobs(
-        context, max_hours=7 * 24, remove_failed=True, remove_cancelled=True, remove_aborted=True
-    )
+    """Delete the periodic checks' finished jobs after a day (the stalled-job check makes thousands a day)
+    and the deliveries' after a week. The deliveries' own log is WebhookDelivery and WebhookAttempt, which
+    stay."""
+    for queue, hours in (("periodic", 24), (webhooks.QUEUE, 7 * 24)):
+        await builtin_tasks.remove_old_jobs(
+            context,
+            max_hours=hours,
+            queue=queue,
+            remove_failed=True,
+            remove_cancelled=True,
+            remove_aborted=True,
+        )

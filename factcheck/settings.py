@@ -335,7 +335,7 @@ if WEBHOOKS_DISABLE_AFTER_DAYS < 1:
     raise ImproperlyConfigured("WEBHOOKS_DISABLE_AFTER_DAYS must be 1 or more.")
 # A worker that has sent no heartbeat for this many seconds is dead: its running jobs (a delivery cut off
 # by a kill -9, a lost machine) are retried by the periodic stalled-job check (claims/tasks.py), which runs
-# about three times as often. Workers beat every third of it.
+# as often. Workers beat every third of it.
 WORKER_STALLED_SECONDS = env_int("WORKER_STALLED_SECONDS", 30)
 if WORKER_STALLED_SECONDS < 3:
     raise ImproperlyConfigured("WORKER_STALLED_SECONDS must be 3 or more.")

@@ -175,3 +175,27 @@ def test_make_run_stops_at_once_with_the_fix_when_the_port_is_busy(tmp_path: Pat
     suggested = int(message.removeprefix(prefix))
     assert suggested > port + 1  # the next port is busy too: never suggest a busy one
     assert steps == []  # no install, no migrate, no server
+
+
+def test_make_worker_migrates_then_runs_the_procrastinate_worker(tmp_path: Path):
+    command = _make_run(tmp_path)
+    command[2] = "worker"
+    done, steps = _start(command, tmp_path, fail="nothing")
+    assert done.returncode == 0, done.stderr
+    assert steps == ["migrate", "procrastinate"]
+    log = tmp_path / "log"
+    assert "procrastinate worker" in log.read_text()
+
+
+def test_make_worker_does_not_start_when_migrate_fails(tmp_path: Path):
+    command = _make_run(tmp_path)
+    command[2] = "worker"
+    done, steps = _start(command, tmp_path, fail="migrate")
+    assert done.returncode != 0
+    assert steps == ["migrate"]
+
+
+def test_make_run_says_the_worker_is_a_separate_command(tmp_path: Path):
+    done, _ = _start(_make_run(tmp_path), tmp_path, fail="nothing")
+    assert done.returncode == 0, done.stderr
+    assert "Webhooks and overdue events need `make worker` in another terminal." in done.stdout

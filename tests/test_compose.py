@@ -28,3 +28,15 @@ def test_every_setting_the_readme_lists_can_be_set_through_compose():
     assert {"SECRET_KEY", "SITE_URL", "ORGANIZATION_URL", "TIME_ZONE"} <= read
     assert read - FIXED_BY_THE_IMAGE - passed == set()
     assert "WEB_CONCURRENCY" in passed  # the image's command reads it
+
+
+def test_the_worker_runs_the_web_image_with_the_same_settings():
+    # Webhooks and overdue events are sent by it (README: Webhooks): same build, same environment, after
+    # web's migrate, and nothing published.
+    worker = SERVICES["worker"]
+    assert worker["build"] == SERVICES["web"]["build"]
+    assert worker["environment"] == SERVICES["web"]["environment"]
+    assert worker["command"] == ["python", "manage.py", "procrastinate", "worker"]
+    assert worker["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert "ports" not in worker
+    assert worker["restart"] == "unless-stopped"

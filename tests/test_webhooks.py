@@ -649,3 +649,32 @@ def test_the_webhook_admin_lists_cost_the_same_queries_at_any_size(
     with django_assert_num_queries(5):
         assert admin_client_of_superuser.get("/admin/claims/webhookendpoint/").status_code == 200
     assert endpoints
+
+
+# The serializer of the API's registration (the viewset is wired with the API keys) --------------------------
+
+
+@pytest.mark.django_db
+def test_the_serializer_registers_an_endpoint_and_shows_its_secret_once(settings):
+    from claims.api.serializers import WebhookEndpointCreatedSerializer, WebhookEndpointSerializer
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    speaker = make_speaker()
+    serializer = WebhookEndpointSerializer(
+        data={
+            "url": "https://hooks.example/in",
+            "speaker": speaker.slug,
+            "event_types": ["claim.overdue", "claim.corrected", "claim.overdue"],
+        }
+    )
+    assert serializer.is_valid(), serializer.errors
+    endpoint = serializer.save()
+    assert (endpoint.speaker, endpoint.event_types) == (speaker, ["claim.corrected", "claim.overdue"])
+    created = WebhookEndpointCreatedSerializer(endpoint).data
+    assert created["secret"] == endpoint.secret
+    assert "secret" not in WebhookEndpointSerializer(endpoint).data
+
+    refused = WebhookEndpointSerializer(data={"url": "https://10.0.0.1/in", "event_types": ["claim.deleted"]})
+    assert not refused.is_valid()
+    assert refused.errors["url"] == ["Refused: 10.0.0.1 is a private address."]
+    assert "event_types" in refused.errors

@@ -11,12 +11,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from claims.models import Claim, Correction, Fidelity, Source, Speaker, Status, Verdict
+from claims.models import (
+    Claim,
+    Correction,
+    EventType,
+    Fidelity,
+    Source,
+    Speaker,
+    Status,
+    Verdict,
+    WebhookEndpoint,
+)
 from claims.site_urls import absolute_url
+from claims.webhooks import validate_endpoint_url
 
 
 class StatusBriefSerializer(serializers.ModelSerializer):
@@ -320,3 +332,55 @@ class SourceDetailSerializer(SourceSerializer):
     class Meta(SourceSerializer.Meta):
         fields = [*SourceSerializer.Meta.fields, "archived_at", "archived_sha256"]
         read_only_fields = fields
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    """A webhook endpoint as its owner registers and reads it (the API's /api/v1/webhooks/, for key holders
+    with the manage_webhooks scope). The secret is never in it: WebhookEndpointCreatedSerializer answers a
+    creation (and a rotation) with it, once."""
+
+    speaker = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Speaker.objects.all(), allow_null=True, required=False
+    )
+    claim = serializers.PrimaryKeyRelatedField(
+        queryset=Claim.objects.published(), allow_null=True, required=False
+    )
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices), required=False, allow_empty=True
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "speaker",
+            "claim",
+            "event_types",
+            "is_active",
+            "disabled_reason",
+            "disabled_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "disabled_reason", "disabled_at", "created_at"]
+
+    def validate_url(self, url: str) -> str:
+        try:
+            validate_endpoint_url(url)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return url
+
+    def validate_event_types(self, event_types: list[str]) -> list[str]:
+        return sorted(set(event_types))
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """The answer to a creation or a rotation: the endpoint and its secret, shown this once."""
+
+    secret = serializers.CharField(read_only=True)
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
