@@ -74,6 +74,8 @@ TIMEOUT_SECONDS = 15.0
 # How much of a response body is kept for the delivery log (and read at all).
 EXCERPT_BYTES = 1024
 USER_AGENT = "factcheck-webhooks/1 (+Standard Webhooks)"
+# The certificates TLS trusts: None is the system's store. The tests point it at a certificate of their own.
+CA_CERTS: str | None = None
 
 
 def retry_delay(
@@ -279,6 +281,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=CA_CERTS,
         )
     else:
         pool = urllib3.HTTPConnectionPool(
@@ -485,7 +488,13 @@ def replay(delivery: WebhookDelivery) -> int:
     """Send a finished delivery once more, with its webhook-id, through a new job (one attempt, not
     retried). Returns the job id. Refused while it is still pending or its endpoint is disabled."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        # The delivery's row only: _record locks a delivery, then its endpoint; locking both here could
+        # meet it the other way round.
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint")
+            .get(pk=delivery.pk)
+        )
         if delivery.state == DeliveryState.PENDING:
             raise ReplayRefused(f"{delivery.webhook_id} is still being delivered.")
         if not delivery.endpoint.is_active:

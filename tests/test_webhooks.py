@@ -4,7 +4,10 @@ refusals, enqueueing in the event's transaction, the admin. The worker process i
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -678,3 +681,53 @@ def test_the_serializer_registers_an_endpoint_and_shows_its_secret_once(settings
     assert not refused.is_valid()
     assert refused.errors["url"] == ["Refused: 10.0.0.1 is a private address."]
     assert "event_types" in refused.errors
+
+
+# TLS to the vetted address ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch, settings):
+    """An HTTPS receiver on 127.0.0.1 with a certificate for hooks.example only, which the name resolves
+    to (the resolver is replaced); it records the TLS server name (SNI) each client asked for."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 (fixed arguments)
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.example",
+         "-addext", "subjectAltName=DNS:hooks.example", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    receiver = Receiver()
+    server_names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.server_names = server_names  # type: ignore[attr-defined]
+    port = receiver.server.server_address[1]
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True  # hooks.example resolves to 127.0.0.1 here
+    _resolving_to(monkeypatch, "127.0.0.1")
+    receiver.https_url = f"https://hooks.example:{port}/in"  # type: ignore[attr-defined]
+    receiver.cert = str(cert)  # type: ignore[attr-defined]
+    yield receiver
+    receiver.close()
+
+
+def test_https_goes_to_the_vetted_address_with_the_names_host_and_certificate(tls_receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "CA_CERTS", tls_receiver.cert)
+    outcome = webhooks.post(tls_receiver.https_url, b"{}", {"Content-Type": "application/json"})
+    assert (outcome.status_code, outcome.error) == (200, "")
+    assert tls_receiver.server_names == ["hooks.example"]
+    ((headers, _),) = tls_receiver.requests
+    assert headers["host"] == tls_receiver.https_url.split("/")[2]
+
+
+def test_https_refuses_a_certificate_it_does_not_trust(tls_receiver):
+    outcome = webhooks.post(tls_receiver.https_url, b"{}", {"Content-Type": "application/json"})
+    assert outcome.status_code is None
+    assert "certificate verify failed" in outcome.error.lower()
+    assert tls_receiver.requests == []

@@ -136,3 +136,21 @@ def test_a_worker_killed_mid_delivery_loses_nothing(workers, receiver):
     assert [(a.number, a.status_code) for a in attempts] == [(1, None), (2, 200)]
     assert attempts[0].error.startswith("Interrupted")
     assert WebhookDelivery.objects.get().attempts == 2
+
+
+def test_a_worker_retries_a_failed_delivery_on_its_schedule(workers, receiver):
+    # The retry is a job the worker defers in the transaction that records the failure (on Django's
+    # connection, not the worker's own pool); it runs about 5 s later (the schedule's first wait, ±20%).
+    hook = receiver(answers=[(503, {}, b"busy"), (204, {}, b"")])
+    WebhookEndpoint.objects.create(url=hook.url)
+    workers()
+    make_rated_claim()
+
+    assert wait_until(lambda: len(hook.requests) == 2, timeout=25), workers.log.read_text()
+    assert wait_until(
+        lambda: WebhookDelivery.objects.filter(state=DeliveryState.SUCCEEDED).exists(), timeout=10
+    ), workers.log.read_text()
+    first, second = WebhookAttempt.objects.order_by("number")
+    assert (first.status_code, second.status_code) == (503, 204)
+    assert 4 <= (second.started_at - first.started_at).total_seconds() < 15
+    assert hook.requests[0][0]["webhook-id"] == hook.requests[1][0]["webhook-id"]
