@@ -1522,12 +1522,18 @@ class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
     ) -> None:
         if not change:
             obj.created_by = request.user
-        elif "is_active" in form.changed_data and obj.is_active:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the form's fields: the worker updates the endpoint's state (last success, failing since) as
+        # it sends, and a whole-row save would put back what the form loaded.
+        fields = list(WebhookEndpointForm.Meta.fields)
+        if "is_active" in form.changed_data and obj.is_active:
             # Enabled again by hand: the reason it was disabled, and its failing streak, are over.
             obj.disabled_reason = ""
             obj.disabled_at = None
             obj.failing_since = None
-        super().save_model(request, obj, form, change)
+            fields += ["disabled_reason", "disabled_at", "failing_since"]
+        obj.save(update_fields=fields)
 
     def _secret_page(
         self, request: HttpRequest, title: str, endpoints: list[tuple[WebhookEndpoint, str]]

@@ -731,3 +731,31 @@ def test_https_refuses_a_certificate_it_does_not_trust(tls_receiver):
     assert outcome.status_code is None
     assert "certificate verify failed" in outcome.error.lower()
     assert tls_receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_enabling_a_disabled_endpoint_again_clears_its_reason(admin_client_of_superuser):
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example/in",
+        is_active=False,
+        disabled_reason="410 Gone from https://hooks.example/in at 2026-01-01 00:00:00 UTC.",
+        disabled_at=timezone.now(),
+        failing_since=timezone.now() - timedelta(days=1),
+    )
+    page = admin_client_of_superuser.get(
+        f"/admin/claims/webhookendpoint/{endpoint.pk}/change/"
+    ).content.decode()
+    assert "410 Gone from https://hooks.example/in" in page
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        last_success_at=timezone.now()
+    )  # the worker, meanwhile
+
+    response = admin_client_of_superuser.post(
+        f"/admin/claims/webhookendpoint/{endpoint.pk}/change/",
+        {"url": "https://hooks.example/in", "description": "", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+    assert (endpoint.disabled_reason, endpoint.disabled_at, endpoint.failing_since) == ("", None, None)
+    assert endpoint.last_success_at is not None  # not put back by the form's save
