@@ -1176,6 +1176,25 @@ class EventQuerySet(models.QuerySet["Event"]):
         """Events with an id above `event_id`, oldest first: the feed's order, which is commit order."""
         return self.filter(id__gt=event_id).order_by("id")
 
+    def page(self, *, after: int, limit: int) -> list[Event]:
+        """The events above `after`, oldest first, at most `limit`, reading only what the feed shows (the
+        events feed's paginator, claims.pagination.ChangeFeedPagination, calls it). One query, on the primary
+        key's index, or on claims_event_claim_idx / _speaker_idx / _type_idx when filtered by one of those.
+
+        Every event is public: claims.events writes them only for published claims, and a claim is never
+        unpublished, so no join to the claim is needed to hide any.
+        """
+        return list(self.after(after).only("id", "type", "created_at", "payload")[:limit])
+
+    def newest(self, limit: int) -> list[Event]:
+        """The newest `limit` events, newest first, with the claim's current slug (the Atom feeds' links,
+        which follow a renamed claim). One query: backwards on the same indexes as page()."""
+        return list(
+            self.select_related("claim")
+            .only("id", "type", "created_at", "payload", "claim__slug")
+            .order_by("-id")[:limit]
+        )
+
 
 class Event(models.Model):
     """One public event: a published status change, a correction, a claim become overdue. Append-only.
