@@ -1184,7 +1184,11 @@ class EventQuerySet(models.QuerySet["Event"]):
         Every event is public: claims.events writes them only for published claims, and a claim is never
         unpublished, so no join to the claim is needed to hide any.
         """
-        return list(self.after(after).only("id", "type", "created_at", "payload")[:limit])
+        return list(self.page_query(after=after, limit=limit))
+
+    def page_query(self, *, after: int, limit: int) -> EventQuerySet:
+        """page()'s query, not run (its plan is tested: tests/test_events_feed.py)."""
+        return self.after(after).only("id", "type", "created_at", "payload")[:limit]
 
     def newest(self, limit: int) -> list[Event]:
         """The newest `limit` events, newest first, with the claim's current slug (the Atom feeds' links,
