@@ -455,7 +455,10 @@ class EventFeed(AtomFeed):
         return f"{settings.FACTCHECK_ORGANIZATION_NAME}: {self.title_suffix}"
 
     def subtitle(self, obj: Any) -> str:
-        return "Every published status change and correction, and every promise or prediction that passed its due date, newest first."
+        return (
+            "Every published status change and correction, and every promise or prediction that passed its "
+            "due date, newest first."
+        )
 
     def link(self, obj: Any) -> str:
         return reverse("claims:home")

@@ -1,5 +1,5 @@
-"""claims.events.record_overdue and `manage.py record_overdue`: one claim.overdue event per published promise or
-prediction and due date passed while its status is still open, however often and from however many places
+"""claims.events.record_overdue and `manage.py record_overdue`: one claim.overdue event per published promise
+or prediction and due date passed while its status is still open, however often and from however many places
 it runs (the feed's lock and the claims_event_overdue_once constraint)."""
 
 from __future__ import annotations

@@ -225,12 +225,13 @@ def test_each_filter_is_an_index_condition(statuses):
     assert "(id > 10)" in index_conditions()
 
 
-# --- no event skipped: two writers at once --------------------------------------------------------------------
+# --- no event skipped: two writers at once -----------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_event_committed_late_is_not_skipped_by_a_reader_polling_after(statuses):
-    """Transaction A inserts an event (a claim become overdue) and stays open; B publishes a verdict meanwhile.
+    """Transaction A inserts an event (a claim become overdue) and stays open; B publishes a verdict
+    meanwhile.
 
     B must wait for A (the feed's advisory lock, held to commit): had B's event committed first, a reader
     polling ?after= would have seen B's id, kept it, and never seen A's lower one.
@@ -301,7 +302,7 @@ def test_an_event_committed_late_is_not_skipped_by_a_reader_polling_after(status
     assert set(seen) == set(Event.objects.filter(id__gt=last_seen).values_list("id", flat=True))
 
 
-# --- Atom ------------------------------------------------------------------------------------------------------
+# --- Atom --------------------------------------------------------------------------------------------------
 
 
 def atom(client, url: str) -> ET.Element:

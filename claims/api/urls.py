@@ -1,4 +1,5 @@
-"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections, events."""
+"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections,
+events."""
 
 from __future__ import annotations
 
