@@ -1255,13 +1255,16 @@ class Event(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            # Every insert waits for the changes feed's lock (claims.services.CHANGE_FEED_LOCK), held to
-            # commit: ids commit in order, whoever inserts.
+            # Every insert waits for the changes feed's lock (claims.events.CHANGE_FEED_LOCK), held to
+            # commit, and only then draws its id (the column has no default, migration 0024): ids commit in
+            # order, whoever inserts. An id drawn before the lock (a column default) could be overtaken: a
+            # writer that drew 5 and then waited would commit after one that drew 6 and got the lock first.
             pgtrigger.Trigger(
                 name="feed_lock",
                 when=pgtrigger.Before,
                 operation=pgtrigger.Insert,
-                func="PERFORM pg_advisory_xact_lock(7146532901); RETURN NEW;",
+                func="PERFORM pg_advisory_xact_lock(7146532901); "
+                "NEW.id := nextval(pg_get_serial_sequence('claims_event', 'id')); RETURN NEW;",
             ),
         ]
 

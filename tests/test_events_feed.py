@@ -302,6 +302,72 @@ def test_an_event_committed_late_is_not_skipped_by_a_reader_polling_after(status
     assert set(seen) == set(Event.objects.filter(id__gt=last_seen).values_list("id", flat=True))
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_event_written_outside_claims_events_draws_its_id_only_once_it_holds_the_lock(statuses):
+    """Two writers that skip claims.events (which locks before it inserts): B's insert waits for A's lock
+    before it has an id, so it cannot draw a lower id than one committed after it (migration 0024)."""
+    claim = overdue_promise()
+    a_inserted, a_may_commit = threading.Event(), threading.Event()
+    ids: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def insert(name: str, due_on: date, before_commit) -> None:
+        try:
+            with transaction.atomic():
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '20s'")
+                event = Event.objects.create(
+                    type=EventType.OVERDUE,
+                    claim=claim,
+                    speaker_id=claim.speaker_id,
+                    due_on=due_on,
+                    payload={"written": name},
+                    created_at=claim.status_changed_at,
+                )
+                ids[name] = event.pk
+                before_commit()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections["default"].close()
+
+    def a_holds_its_transaction_open() -> None:
+        a_inserted.set()
+        a_may_commit.wait(timeout=20)
+
+    thread_a = threading.Thread(target=insert, args=("A", date(2025, 1, 1), a_holds_its_transaction_open))
+    thread_b = threading.Thread(target=insert, args=("B", date(2025, 1, 2), lambda: None))
+    thread_a.start()
+    try:
+        assert a_inserted.wait(timeout=10), "A did not get to insert its event"
+        thread_b.start()
+        assert wait_until(lambda: _waiting_for_the_feed_lock() or not thread_b.is_alive())
+        assert thread_b.is_alive(), "B did not wait for A's lock"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_value FROM claims_event_id_seq")
+            drawn = cursor.fetchone()[0]
+        assert drawn == ids["A"], "B drew an id before it held the lock"
+    finally:
+        a_may_commit.set()
+        thread_a.join(timeout=30)
+        if thread_b.ident is not None:
+            thread_b.join(timeout=30)
+
+    assert errors == []
+    assert ids["B"] == ids["A"] + 1
+
+
+def test_event_ids_are_consecutive(statuses):
+    """One id per event, drawn under the lock: none thrown away."""
+    claim = overdue_promise()
+    record_overdue(AFTER_DUE)
+    record_verdict(claim=claim, status=get_status("kept"), summary="Kept.")
+
+    ids = list(Event.objects.order_by("id").values_list("id", flat=True))
+
+    assert ids == list(range(ids[0], ids[0] + 3))
+
+
 # --- Atom --------------------------------------------------------------------------------------------------
 
 
