@@ -436,6 +436,25 @@ FEED_EVENTS = 50
 TITLE_CLAIM_CHARS = 120
 
 
+@dataclass(frozen=True)
+class FeedRequest:
+    """What one request of an events feed asks for: its subject (None for every event, a Speaker, a Claim),
+    and the request's host (for the entries' tag: URIs) and path. A Feed is one instance serving every
+    request, so nothing of a request is kept on it: it travels in this object."""
+
+    subject: Any
+    host: str
+    path: str
+
+    @classmethod
+    def of(cls, request: HttpRequest, subject: Any = None) -> FeedRequest:
+        return cls(
+            subject=subject,
+            host=urlsplit(absolute_url("/", request)).hostname or "localhost",
+            path=request.path,
+        )
+
+
 class EventFeed(AtomFeed):
     """/feed/: the latest public events (status changes, corrections, overdue claims), newest first, as an
     Atom feed; SpeakerEventFeed and ClaimEventFeed narrow it. Each entry is one Event (claims.events), its id
@@ -446,31 +465,33 @@ class EventFeed(AtomFeed):
 
     title_suffix = "status changes, corrections and overdue claims"
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        # The request, for the host of the entries' tag: URIs (items and item_guid get only the item).
-        self.request = request
-        return None
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        return FeedRequest.of(request)
 
-    def title(self, obj: Any) -> str:
+    def title(self, obj: FeedRequest) -> str:
         return f"{settings.FACTCHECK_ORGANIZATION_NAME}: {self.title_suffix}"
 
-    def subtitle(self, obj: Any) -> str:
+    def subtitle(self, obj: FeedRequest) -> str:
         return (
             "Every published status change and correction, and every promise or prediction that passed its "
             "due date, newest first."
         )
 
-    def link(self, obj: Any) -> str:
+    def link(self, obj: FeedRequest) -> str:
         return reverse("claims:home")
 
-    def feed_url(self, obj: Any) -> str:
-        return self.request.path
+    def feed_url(self, obj: FeedRequest) -> str:
+        return obj.path
 
-    def events(self, obj: Any) -> EventQuerySet:
+    def events(self, obj: FeedRequest) -> EventQuerySet:
         return Event.objects.all()
 
-    def items(self, obj: Any) -> list[Event]:
-        return self.events(obj).newest(FEED_EVENTS)
+    def items(self, obj: FeedRequest) -> list[Event]:
+        """The newest events (EventQuerySet.newest: one query), each told the host of its tag: URI."""
+        events = self.events(obj).newest(FEED_EVENTS)
+        for event in events:
+            event.feed_host = obj.host
+        return events
 
     def item_title(self, event: Event) -> str:
         claim = event.payload["claim"]
@@ -508,8 +529,7 @@ class EventFeed(AtomFeed):
         return f"{event.claim.get_absolute_url()}#{anchor}"
 
     def item_guid(self, event: Event) -> str:
-        host = urlsplit(absolute_url("/", self.request)).hostname or "localhost"
-        return f"tag:{host},{event.created_at:%Y-%m-%d}:event/{event.pk}"
+        return f"tag:{event.feed_host},{event.created_at:%Y-%m-%d}:event/{event.pk}"
 
     def item_time(self, event: Event) -> datetime:
         return event.created_at
@@ -532,21 +552,22 @@ class SpeakerEventFeed(EventFeed):
                 raise
             return redirect_from_old_slug(request, reverse("claims:speaker-feed", args=[speaker.slug]))
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Speaker:
-        super().get_object(request)
-        return get_object_or_404(Speaker.objects.published().only("slug", "name"), slug=kwargs["slug"])
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        """The published speaker with this slug (one query), or a 404."""
+        speaker = get_object_or_404(Speaker.objects.published().only("slug", "name"), slug=kwargs["slug"])
+        return FeedRequest.of(request, speaker)
 
-    def title(self, speaker: Speaker) -> str:
-        return f"{speaker.name}: {self.title_suffix} — {settings.FACTCHECK_ORGANIZATION_NAME}"
+    def title(self, obj: FeedRequest) -> str:
+        return f"{obj.subject.name}: {self.title_suffix} — {settings.FACTCHECK_ORGANIZATION_NAME}"
 
-    def subtitle(self, speaker: Speaker) -> str:
-        return f"The events of {speaker.name}'s claims, newest first."
+    def subtitle(self, obj: FeedRequest) -> str:
+        return f"The events of {obj.subject.name}'s claims, newest first."
 
-    def link(self, speaker: Speaker) -> str:
-        return speaker.get_absolute_url()
+    def link(self, obj: FeedRequest) -> str:
+        return obj.subject.get_absolute_url()
 
-    def events(self, speaker: Speaker) -> EventQuerySet:
-        return Event.objects.filter(speaker=speaker)
+    def events(self, obj: FeedRequest) -> EventQuerySet:
+        return Event.objects.filter(speaker=obj.subject)
 
 
 class ClaimEventFeed(EventFeed):
@@ -562,19 +583,20 @@ class ClaimEventFeed(EventFeed):
                 raise
             return redirect_from_old_slug(request, reverse("claims:claim-feed", args=[slug]))
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Claim:
-        super().get_object(request)
-        return get_object_or_404(Claim.objects.published().only("slug", "text"), slug=kwargs["slug"])
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        """The published claim with this slug (one query), or a 404."""
+        claim = get_object_or_404(Claim.objects.published().only("slug", "text"), slug=kwargs["slug"])
+        return FeedRequest.of(request, claim)
 
-    def title(self, claim: Claim) -> str:
-        text = Truncator(claim.text).chars(TITLE_CLAIM_CHARS)
+    def title(self, obj: FeedRequest) -> str:
+        text = Truncator(obj.subject.text).chars(TITLE_CLAIM_CHARS)
         return f"{text}: {self.title_suffix} — {settings.FACTCHECK_ORGANIZATION_NAME}"
 
-    def subtitle(self, claim: Claim) -> str:
+    def subtitle(self, obj: FeedRequest) -> str:
         return "This claim's status changes, corrections and passed due dates, newest first."
 
-    def link(self, claim: Claim) -> str:
-        return claim.get_absolute_url()
+    def link(self, obj: FeedRequest) -> str:
+        return obj.subject.get_absolute_url()
 
-    def events(self, claim: Claim) -> EventQuerySet:
-        return Event.objects.filter(claim=claim)
+    def events(self, obj: FeedRequest) -> EventQuerySet:
+        return Event.objects.filter(claim=obj.subject)
