@@ -1212,9 +1212,11 @@ class Event(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(max_length=40, choices=EventType)
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events")
+    # No index of their own: claims_event_claim_idx and claims_event_speaker_idx, (claim, id) and (speaker,
+    # id), serve the foreign keys too, and give a claim's or a speaker's events in the feed's order.
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events", db_index=False)
     # The claim's speaker when the event happened (the ?speaker= filter), kept if the claim is corrected.
-    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="+")
+    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="+", db_index=False)
     # DO_NOTHING: status changes and corrections are append-only (the database refuses their deletion, with
     # the foreign key behind it), so Django need not look for events before trying.
     status_change = models.OneToOneField(

@@ -338,9 +338,9 @@ class EventTypesFilter(django_filters.Filter):
 
 
 class EventFilterSet(django_filters.FilterSet):
-    """The events feed's filters. Each narrows the feed on its own index, in id order: ?claim= on
-    claims_event_claim_idx, ?speaker= on claims_event_speaker_idx (one query more, to read the slug, as on
-    the claim list), ?type= on claims_event_type_idx."""
+    """The events feed's filters. Each narrows the feed on its own index: ?claim= on claims_event_claim_idx
+    and ?speaker= on claims_event_speaker_idx, in id order (one query more for ?speaker=, to read the slug, as
+    on the claim list), ?type= on claims_event_type_idx."""
 
     claim = ClaimIdFilter(
         field_name="claim",
