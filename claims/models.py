@@ -1179,6 +1179,29 @@ class EventQuerySet(models.QuerySet["Event"]):
         """Events with an id above `event_id`, oldest first: the feed's order, which is commit order."""
         return self.filter(id__gt=event_id).order_by("id")
 
+    def page(self, *, after: int, limit: int) -> list[Event]:
+        """The events above `after`, oldest first, at most `limit`, reading only what the feed shows (the
+        events feed's paginator, claims.pagination.ChangeFeedPagination, calls it). One query, on the primary
+        key's index, or on claims_event_claim_idx / _speaker_idx / _type_idx when filtered by one of those.
+
+        Every event is public: claims.events writes them only for published claims, and a claim is never
+        unpublished, so no join to the claim is needed to hide any.
+        """
+        return list(self.page_query(after=after, limit=limit))
+
+    def page_query(self, *, after: int, limit: int) -> EventQuerySet:
+        """page()'s query, not run (its plan is tested: tests/test_events_feed.py)."""
+        return self.after(after).only("id", "type", "created_at", "payload")[:limit]
+
+    def newest(self, limit: int) -> list[Event]:
+        """The newest `limit` events, newest first, with the claim's current slug (the Atom feeds' links,
+        which follow a renamed claim). One query: backwards on the same indexes as page()."""
+        return list(
+            self.select_related("claim")
+            .only("id", "type", "created_at", "payload", "claim__slug")
+            .order_by("-id")[:limit]
+        )
+
 
 class Event(models.Model):
     """One public event: a published status change, a correction, a claim become overdue. Append-only.
@@ -1192,9 +1215,11 @@ class Event(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(max_length=40, choices=EventType)
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events")
+    # No index of their own: claims_event_claim_idx and claims_event_speaker_idx, (claim, id) and (speaker,
+    # id), serve the foreign keys too, and give a claim's or a speaker's events in the feed's order.
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events", db_index=False)
     # The claim's speaker when the event happened (the ?speaker= filter), kept if the claim is corrected.
-    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="+")
+    speaker = models.ForeignKey(Speaker, on_delete=models.PROTECT, related_name="+", db_index=False)
     # DO_NOTHING: status changes and corrections are append-only (the database refuses their deletion, with
     # the foreign key behind it), so Django need not look for events before trying.
     status_change = models.OneToOneField(
@@ -1235,13 +1260,16 @@ class Event(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            # Every insert waits for the changes feed's lock (claims.services.CHANGE_FEED_LOCK), held to
-            # commit: ids commit in order, whoever inserts.
+            # Every insert waits for the changes feed's lock (claims.events.CHANGE_FEED_LOCK), held to
+            # commit, and only then draws its id (the column has no default, migration 0021): ids commit in
+            # order, whoever inserts. An id drawn before the lock (a column default) could be overtaken: a
+            # writer that drew 5 and then waited would commit after one that drew 6 and got the lock first.
             pgtrigger.Trigger(
                 name="feed_lock",
                 when=pgtrigger.Before,
                 operation=pgtrigger.Insert,
-                func="PERFORM pg_advisory_xact_lock(7146532901); RETURN NEW;",
+                func="PERFORM pg_advisory_xact_lock(7146532901); "
+                "NEW.id := nextval(pg_get_serial_sequence('claims_event', 'id')); RETURN NEW;",
             ),
         ]
 

@@ -462,12 +462,16 @@ class ChangeFeedPagination(BasePagination):
 
     Entries commit in id order (claims.services serialises their inserts), so a consumer that keeps the
     last id it has seen and asks for ?after=<that id> sees every change exactly once.
-    One query a page: it fetches page_size + 1 rows to know whether there are more.
+    One query a page: it fetches page_size + 1 rows to know whether there are more. The queryset is anything
+    with a `page(after=, limit=)` method (claims.models.ChangeFeed, EventQuerySet).
     """
 
     page_size = 100
     max_page_size = 1000
     query_params = ("after", "page_size")
+    # What the schema's descriptions call one row, and the example of a `next` link.
+    noun = "change"
+    example_next = "http://127.0.0.1:8000/api/v1/changes/?after=200"
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         """One query: LIMIT page_size + 1 on the id indexes of both tables."""
@@ -481,7 +485,7 @@ class ChangeFeedPagination(BasePagination):
             size = page_size(request.query_params, default=self.page_size, maximum=self.max_page_size)
         except ValueError as error:
             raise ValidationError({"page_size": [str(error)]}) from None
-        # The feed (claims.models.ChangeFeed): status changes and corrections, by id.
+        # The feed (claims.models.ChangeFeed or EventQuerySet), by id.
         rows = queryset.page(after=self.after, limit=size + 1)
         self.has_more = len(rows) > size
         page = rows[:size]
@@ -492,6 +496,7 @@ class ChangeFeedPagination(BasePagination):
         return Response({"next": self.get_next_link(), "last_id": self.last_id, "results": data})
 
     def get_next_link(self) -> str | None:
+        """The next page: this request's URL, its filters kept, with ?after=<last id>."""
         if not self.has_more:
             return None
         return replace_query_param(self.request.build_absolute_uri(), "after", self.last_id)
@@ -505,14 +510,14 @@ class ChangeFeedPagination(BasePagination):
                     "type": "string",
                     "format": "uri",
                     "nullable": True,
-                    "description": "The next page (?after=<last_id>) when more changes are waiting; "
+                    "description": f"The next page (?after=<last_id>) when more {self.noun}s are waiting; "
                     "null once you have caught up.",
-                    "example": "http://127.0.0.1:8000/api/v1/changes/?after=200",
+                    "example": self.example_next,
                 },
                 "last_id": {
                     "type": "integer",
-                    "description": "The id of the last change on this page (or the `after` asked for, when "
-                    "the page is empty): keep it and ask for ?after=<last_id> next time.",
+                    "description": f"The id of the last {self.noun} on this page (or the `after` asked for, "
+                    "when the page is empty): keep it and ask for ?after=<last_id> next time.",
                 },
                 "results": schema,
             },
@@ -524,16 +529,26 @@ class ChangeFeedPagination(BasePagination):
                 "name": "after",
                 "required": False,
                 "in": "query",
-                "description": "Only changes with an id above this one (the last id you have seen). "
-                "Default 0: from the first change.",
+                "description": f"Only {self.noun}s with an id above this one (the last id you have seen). "
+                f"Default 0: from the first {self.noun}.",
                 "schema": {"type": "integer", "minimum": 0},
             },
             {
                 "name": "page_size",
                 "required": False,
                 "in": "query",
-                "description": f"Changes per page: default {self.page_size}, at most {self.max_page_size} "
-                "(larger values are capped).",
+                "description": f"{self.noun.capitalize()}s per page: default {self.page_size}, at most "
+                f"{self.max_page_size} (larger values are capped).",
                 "schema": {"type": "integer", "minimum": 1},
             },
         ]
+
+
+class EventFeedPagination(ChangeFeedPagination):
+    """The events feed's paging (/api/v1/events/): the same `after`, `page_size` and page shape as the
+    changes feed's. Events commit in id order (an insert trigger takes the feed's lock), so ?after=<last
+    id> never skips one; the `next` link keeps the filters.
+    """
+
+    noun = "event"
+    example_next = "http://127.0.0.1:8000/api/v1/events/?after=200&type=claim.overdue"

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
 from django.http import (
@@ -19,10 +21,13 @@ from django.http import (
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
 )
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.text import Truncator
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
@@ -33,6 +38,9 @@ from claims.models import (
     Claim,
     ClaimQuerySet,
     Correction,
+    Event,
+    EventQuerySet,
+    EventType,
     Kind,
     OldClaimSlug,
     OldSpeakerSlug,
@@ -42,6 +50,7 @@ from claims.models import (
     Verdict,
 )
 from claims.pagination import CORRECTIONS, ClaimPage, paginate_claims, paginate_page
+from claims.site_urls import absolute_url
 
 # How many of the latest status changes the home page lists.
 LATEST_CHANGES = 10
@@ -93,6 +102,18 @@ def redirect_from_old_slug(request: HttpRequest, url: str) -> HttpResponsePerman
     """A permanent redirect to `url`, the request's query string kept."""
     query = request.META.get("QUERY_STRING", "")
     return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+
+
+def claim_slug_of_old_slug(slug: str) -> str | None:
+    """The current slug of the published claim that once had `slug`, or None. One query."""
+    old = OldClaimSlug.objects.filter(slug=slug, claim__status__isnull=False)
+    return old.values_list("claim__slug", flat=True).first()
+
+
+def speaker_of_old_slug(slug: str) -> Speaker | None:
+    """The speaker who once had `slug`, or None. One query."""
+    old = OldSpeakerSlug.objects.filter(slug=slug).select_related("speaker").first()
+    return old.speaker if old is not None else None
 
 
 # Home -----------------------------------------------------------------------------------------------
@@ -207,8 +228,7 @@ class ClaimDetailView(DetailView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            old = OldClaimSlug.objects.filter(slug=kwargs["slug"], claim__status__isnull=False)
-            claim = old.values_list("claim__slug", flat=True).first()
+            claim = claim_slug_of_old_slug(kwargs["slug"])
             if claim is None:
                 raise
             return redirect_from_old_slug(request, Claim(slug=claim).get_absolute_url())
@@ -303,10 +323,10 @@ class SpeakerDetailView(DetailView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            old = OldSpeakerSlug.objects.filter(slug=kwargs["slug"]).select_related("speaker").first()
-            if old is None:
+            speaker = speaker_of_old_slug(kwargs["slug"])
+            if speaker is None:
                 raise
-            return redirect_from_old_slug(request, old.speaker.get_absolute_url())
+            return redirect_from_old_slug(request, speaker.get_absolute_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         """Adds the status counts (one query) and a page of the speaker's claims (one query)."""
@@ -342,10 +362,50 @@ class CorrectionListView(ListView):
         return context
 
 
-class CorrectionFeed(Feed):
+# Atom feeds -----------------------------------------------------------------------------------------
+
+
+class PlainTextAtom1Feed(Atom1Feed):
+    """Atom 1.0 whose entry summaries are plain text (type="text"), as ours are: Django's Atom1Feed marks
+    them type="html", which would have a feed reader render a claim's "<script>" as markup, not show it."""
+
+    def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
+        description, item["description"] = item["description"], None
+        super().add_item_elements(handler, item)
+        item["description"] = description
+        if description is not None:
+            handler.addQuickElement("summary", description, {"type": "text"})
+
+
+class AtomFeed(Feed):
+    """What every Atom feed of the site shares: Atom 1.0 with plain-text summaries, the publishing
+    organisation as the feed's author (RFC 4287 wants an author for each entry or for the feed), and each
+    entry's time as both published and updated (what it reports never changes: a change is a new entry)."""
+
+    feed_type = PlainTextAtom1Feed
+
+    def author_name(self) -> str:
+        return settings.FACTCHECK_ORGANIZATION_NAME
+
+    def item_pubdate(self, item: Any) -> datetime:
+        return self.item_time(item)
+
+    def item_updateddate(self, item: Any) -> datetime:
+        return self.item_time(item)
+
+    def item_time(self, item: Any) -> datetime:
+        raise NotImplementedError
+
+
+def correction_summary(note: str, changes: dict[str, Any]) -> str:
+    """A correction in a sentence or two, as the feeds show it: its note, and which fields it changed."""
+    changed = ", ".join(CHANGED_FIELD_LABELS.get(field, field) for field in sorted(changes))
+    return f"{note} (Changed: {changed}.)" if changed else note
+
+
+class CorrectionFeed(AtomFeed):
     """/corrections/feed/: the latest corrections as an Atom feed. One query."""
 
-    feed_type = Atom1Feed
     title = "Corrections"
     subtitle = "Corrections of published fact checks: what changed, and why."
 
@@ -359,17 +419,184 @@ class CorrectionFeed(Feed):
         return f"Correction: {correction.claim}"
 
     def item_description(self, correction: Correction) -> str:
-        changed = ", ".join(CHANGED_FIELD_LABELS.get(field, field) for field in sorted(correction.changes))
-        return f"{correction.note} (Changed: {changed}.)" if changed else correction.note
+        return correction_summary(correction.note, correction.changes)
 
     def item_link(self, correction: Correction) -> str:
         return correction.get_absolute_url()
 
-    def item_pubdate(self, correction: Correction) -> datetime:
-        return correction.published_at
-
-    def item_updateddate(self, correction: Correction) -> datetime:
+    def item_time(self, correction: Correction) -> datetime:
         return correction.published_at
 
     def item_categories(self, correction: Correction) -> list[str]:
         return sorted(correction.changes)
+
+
+# How many events an events feed carries, and how much of a claim's text an entry's title shows.
+FEED_EVENTS = 50
+TITLE_CLAIM_CHARS = 120
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What one request of an events feed asks for: its subject (None for every event, a Speaker, a Claim),
+    and the request's host (for the entries' tag: URIs) and path. A Feed is one instance serving every
+    request, so nothing of a request is kept on it: it travels in this object."""
+
+    subject: Any
+    host: str
+    path: str
+
+    @classmethod
+    def of(cls, request: HttpRequest, subject: Any = None) -> FeedRequest:
+        return cls(
+            subject=subject,
+            host=urlsplit(absolute_url("/", request)).hostname or "localhost",
+            path=request.path,
+        )
+
+
+class EventFeed(AtomFeed):
+    """/feed/: the latest public events (status changes, corrections, overdue claims), newest first, as an
+    Atom feed; SpeakerEventFeed and ClaimEventFeed narrow it. Each entry is one Event (claims.events), its id
+    a tag: URI of the event's id (stable, whatever the claim's slug becomes), its link the claim's current
+    page at the part the event is about. One query; the narrowed feeds one more, to find their speaker or
+    claim.
+    """
+
+    title_suffix = "status changes, corrections and overdue claims"
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        return FeedRequest.of(request)
+
+    def title(self, obj: FeedRequest) -> str:
+        return f"{settings.FACTCHECK_ORGANIZATION_NAME}: {self.title_suffix}"
+
+    def subtitle(self, obj: FeedRequest) -> str:
+        return (
+            "Every published status change and correction, and every promise or prediction that passed its "
+            "due date, newest first."
+        )
+
+    def link(self, obj: FeedRequest) -> str:
+        return reverse("claims:home")
+
+    def feed_url(self, obj: FeedRequest) -> str:
+        return obj.path
+
+    def events(self, obj: FeedRequest) -> EventQuerySet:
+        return Event.objects.all()
+
+    def items(self, obj: FeedRequest) -> list[Event]:
+        """The newest events (EventQuerySet.newest: one query), each told the host of its tag: URI."""
+        events = self.events(obj).newest(FEED_EVENTS)
+        for event in events:
+            event.feed_host = obj.host
+        return events
+
+    def item_title(self, event: Event) -> str:
+        claim = event.payload["claim"]
+        said = f"{claim['speaker']['name']}: {Truncator(claim['text']).chars(TITLE_CLAIM_CHARS)}"
+        if event.type == EventType.CORRECTED:
+            return f"Corrected: {said}"
+        if event.type == EventType.OVERDUE:
+            return f"Overdue: {said}"
+        before, after = event.payload["from_status"], event.payload["to_status"]
+        if before is None:
+            return f"{said} — {after['label']}"
+        return f"{said} — {before['label']} → {after['label']}"
+
+    def item_description(self, event: Event) -> str:
+        data = event.payload
+        if event.type == EventType.CORRECTED:
+            return correction_summary(data["correction"]["note"], data["correction"]["changes"])
+        if event.type == EventType.OVERDUE:
+            due_on = date.fromisoformat(data["overdue"]["due_on"])
+            since = date.fromisoformat(data["overdue"]["overdue_since"])
+            status = f" Still {data['status']['label']}." if data["status"] else ""
+            return (
+                f"Due on {date_format(due_on, 'j F Y')}; overdue since {date_format(since, 'j F Y')}.{status}"
+            )
+        return data["verdict"]["summary"] if data["verdict"] else ""
+
+    def item_link(self, event: Event) -> str:
+        data = event.payload
+        if event.type == EventType.CORRECTED:
+            anchor = f"correction-{data['correction']['id']}"
+        elif event.type == EventType.OVERDUE:
+            anchor = "due-on"
+        else:
+            anchor = f"verdict-{data['verdict']['id']}"
+        return f"{event.claim.get_absolute_url()}#{anchor}"
+
+    def item_guid(self, event: Event) -> str:
+        return f"tag:{event.feed_host},{event.created_at:%Y-%m-%d}:event/{event.pk}"
+
+    def item_time(self, event: Event) -> datetime:
+        return event.created_at
+
+    def item_categories(self, event: Event) -> list[str]:
+        return [event.type]
+
+
+class SpeakerEventFeed(EventFeed):
+    """/speakers/<slug>/feed/: the events of a speaker's claims (the speaker when each happened). A former
+    slug answers with a 301 to the current feed, as the speaker's page does; a speaker without published
+    claims is a 404."""
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except Http404:
+            speaker = speaker_of_old_slug(kwargs["slug"])
+            if speaker is None:
+                raise
+            return redirect_from_old_slug(request, reverse("claims:speaker-feed", args=[speaker.slug]))
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        """The published speaker with this slug (one query), or a 404."""
+        speaker = get_object_or_404(Speaker.objects.published().only("slug", "name"), slug=kwargs["slug"])
+        return FeedRequest.of(request, speaker)
+
+    def title(self, obj: FeedRequest) -> str:
+        return f"{obj.subject.name}: {self.title_suffix} — {settings.FACTCHECK_ORGANIZATION_NAME}"
+
+    def subtitle(self, obj: FeedRequest) -> str:
+        return f"The events of {obj.subject.name}'s claims, newest first."
+
+    def link(self, obj: FeedRequest) -> str:
+        return obj.subject.get_absolute_url()
+
+    def events(self, obj: FeedRequest) -> EventQuerySet:
+        return Event.objects.filter(speaker=obj.subject)
+
+
+class ClaimEventFeed(EventFeed):
+    """/claims/<slug>/feed/: one claim's events. A former slug answers with a 301 to the current feed, as
+    the claim's page does; an unpublished claim is a 404."""
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except Http404:
+            slug = claim_slug_of_old_slug(kwargs["slug"])
+            if slug is None:
+                raise
+            return redirect_from_old_slug(request, reverse("claims:claim-feed", args=[slug]))
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        """The published claim with this slug (one query), or a 404."""
+        claim = get_object_or_404(Claim.objects.published().only("slug", "text"), slug=kwargs["slug"])
+        return FeedRequest.of(request, claim)
+
+    def title(self, obj: FeedRequest) -> str:
+        text = Truncator(obj.subject.text).chars(TITLE_CLAIM_CHARS)
+        return f"{text}: {self.title_suffix} — {settings.FACTCHECK_ORGANIZATION_NAME}"
+
+    def subtitle(self, obj: FeedRequest) -> str:
+        return "This claim's status changes, corrections and passed due dates, newest first."
+
+    def link(self, obj: FeedRequest) -> str:
+        return obj.subject.get_absolute_url()
+
+    def events(self, obj: FeedRequest) -> EventQuerySet:
+        return Event.objects.filter(claim=obj.subject)

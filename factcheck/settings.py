@@ -270,6 +270,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # The events feed's `type` and the changes feed's are two enums: each its own component name (the changes
+    # feed's keeps the one it had, so generated clients keep theirs).
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "claims.models.EventType",
+        "TypeEnum": ["status_change", "correction"],
+    },
 }
 
 # The admin's login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username from one

@@ -9,7 +9,7 @@ import yaml
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-from claims.models import Claim
+from claims.models import Claim, EventType
 from tests.factories import make_rated_claim, make_user
 from tests.test_api_claims import CLAIM_FIELDS
 from tests.test_api_errors import problem_body
@@ -35,6 +35,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         "/api/v1/statuses/{slug}/",
         "/api/v1/changes/",
         "/api/v1/corrections/",
+        "/api/v1/events/",
     }
     claims_list = schema["paths"]["/api/v1/claims/"]["get"]
     assert {p["name"] for p in claims_list["parameters"]} == {
@@ -52,7 +53,17 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
     corrections = schema["paths"]["/api/v1/corrections/"]["get"]
     assert {p["name"] for p in corrections["parameters"]} == {"claim", "cursor", "page_size"}
+    events = schema["paths"]["/api/v1/events/"]["get"]
+    assert {p["name"] for p in events["parameters"]} == {"after", "page_size", "claim", "speaker", "type"}
+    [event_type] = [p for p in events["parameters"] if p["name"] == "type"]
+    assert event_type["schema"]["items"]["enum"] == sorted(EventType.values)
     components = schema["components"]["schemas"]
+    assert set(components["PaginatedEventList"]["properties"]) == {"next", "last_id", "results"}
+    assert set(components["Event"]["properties"]) == {"id", "type", "timestamp", "data"}
+    assert set(components["EventData"]["properties"]) == {
+        *("claim", "status", "from_status", "to_status", "verdict", "correction", "overdue")
+    }
+    assert components["EventTypeEnum"]["enum"] == EventType.values
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
     assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {
         "quote_context",
@@ -183,7 +194,9 @@ def test_the_api_root_lists_every_resource(client):
     response = client.get("/api/v1/")
 
     assert response.status_code == 200
-    assert set(response.json()) == {"claims", "speakers", "sources", "statuses", "changes", "corrections"}
+    assert set(response.json()) == {
+        *("claims", "speakers", "sources", "statuses", "changes", "corrections", "events")
+    }
 
 
 # --- writes are refused -----------------------------------------------------------------------------------
@@ -201,6 +214,7 @@ def test_the_api_root_lists_every_resource(client):
         "/api/v1/sources/{source}/",
         "/api/v1/statuses/false/",
         "/api/v1/changes/",
+        "/api/v1/events/",
     ],
 )
 def test_anonymous_writes_are_refused_and_change_nothing(client, statuses, method, path):

@@ -283,6 +283,35 @@ def _number_probes() -> list[Probe]:
         Probe(f"after-{k}", f"/api/v1/changes/?after={v}")
         for k, v in {"zero": "0", "bigint": str(2**63 - 1), "empty": ""}.items()
     ]
+    # The events feed (issue 8): after, a claim's id, a speaker, event types; the Atom feeds' slugs.
+    probes += [
+        Probe(f"events-{name}-{k}", f"/api/v1/events/?{name}={v}", refused=name)
+        for name, values in {
+            "after": {"nul": UNSAFE["nul"], "past-bigint": str(2**63)},
+            "claim": {"nul": UNSAFE["nul"], "decimal": "1.5"},
+            "speaker": {"surrogate": UNSAFE["surrogate"], "unknown": "nobody"},
+            "type": {
+                "nul": UNSAFE["nul"],
+                "surrogate": UNSAFE["surrogate"],
+                "unknown": "claim.deleted",
+                "one-bad": "claim.overdue,x",
+            },
+        }.items()
+        for k, v in values.items()
+    ]
+    probes += [
+        Probe(f"events-{k}", f"/api/v1/events/?{v}")
+        for k, v in {
+            "types": "type=claim.overdue,claim.corrected&type=claim.status_changed",
+            "all-empty": "type=&claim=&speaker=&after=",
+            "only-commas": "type=,,%2C",
+            "claim-bigint": f"claim={2**63 - 1}",
+        }.items()
+    ]
+    probes += [
+        Probe("atom-claim-unknown", "/claims/nothing-here/feed/"),
+        Probe("atom-speaker-unpublished", "/speakers/{quiet}/feed/"),
+    ]
     # The corrections (issue 7): a claim's id, a page size.
     probes += [
         Probe(f"correction-claim-{k}", f"/api/v1/corrections/?claim={v}", refused="claim")
@@ -635,7 +664,7 @@ def _refused_by_gunicorn(status: int, body: bytes) -> bool:
 
 
 def test_the_corpus_is_a_few_hundred_requests():
-    assert 300 < len(CORPUS) < 800
+    assert 300 < len(CORPUS) < 900
     assert len(
         {(probe.method, probe.target, tuple(probe.headers.items()), probe.body) for probe in CORPUS}
     ) == len(CORPUS)
@@ -692,4 +721,4 @@ def test_schemathesis_finds_nothing_wrong_with_the_api(production_server, publis
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "10 selected / 10 total" in done.stdout
+    assert "11 selected / 11 total" in done.stdout

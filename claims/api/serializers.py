@@ -19,8 +19,10 @@ from rest_framework import serializers
 from claims.models import (
     Claim,
     Correction,
+    Event,
     EventType,
     Fidelity,
+    Kind,
     Source,
     Speaker,
     Status,
@@ -384,3 +386,107 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+# The events feed (/api/v1/events/) -----------------------------------------------------------------------
+# An event's `data` is its payload as claims.events wrote it when it happened, passed through unchanged: the
+# same body a webhook delivers. The serializers below only describe it in the OpenAPI document.
+
+
+class EventSpeakerSerializer(serializers.Serializer):
+    """The claim's speaker when the event happened."""
+
+    slug = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class EventClaimSerializer(serializers.Serializer):
+    """The claim as the event shows it, as it was when the event happened."""
+
+    id = serializers.IntegerField(read_only=True)
+    slug = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=Kind.choices, read_only=True)
+    said_on = serializers.DateField(read_only=True)
+    due_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text="A promise's or prediction's due date; null for a fact."
+    )
+    # Absolute on a site with SITE_URL set; else the page's path.
+    url = serializers.CharField(read_only=True, help_text="The claim's public page.")
+    speaker = EventSpeakerSerializer(read_only=True)
+
+
+class EventVerdictSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    summary = serializers.CharField(read_only=True, help_text="The verdict in a sentence.")
+    published_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class EventCorrectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    note = serializers.CharField(read_only=True, help_text="What was corrected and why.")
+    changes = serializers.JSONField(read_only=True, help_text=CHANGES_HELP)
+
+
+class EventOverdueSerializer(serializers.Serializer):
+    due_on = serializers.DateField(read_only=True, help_text="The due date the claim passed.")
+    overdue_since = serializers.DateField(read_only=True, help_text="The first day it was overdue.")
+
+
+class EventDataSerializer(serializers.Serializer):
+    """An event's data. Every event has every key; what does not apply to its type is null."""
+
+    claim = EventClaimSerializer(read_only=True)
+    status = StatusBriefSerializer(
+        read_only=True, allow_null=True, help_text="The claim's status once the event happened."
+    )
+    from_status = StatusBriefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="A status change's or a changed rating's status before; null for a claim's first verdict "
+        "and for the other events.",
+    )
+    to_status = StatusBriefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="A status change's or a changed rating's status after; null for the other events.",
+    )
+    verdict = EventVerdictSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The verdict of a status change or a changed rating (its summary); null otherwise.",
+    )
+    correction = EventCorrectionSerializer(
+        read_only=True, allow_null=True, help_text="A correction's note and changes; null otherwise."
+    )
+    overdue = EventOverdueSerializer(
+        read_only=True, allow_null=True, help_text="For claim.overdue: the due date passed; null otherwise."
+    )
+
+
+@extend_schema_field(EventDataSerializer)
+class EventDataField(serializers.JSONField):
+    """The payload, as stored: no field is re-read or re-formatted on the way out."""
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One public event, in the Standard Webhooks payload's shape (`type`, `timestamp`, `data`) with its id:
+    the body of a webhook delivery of the same event."""
+
+    id = serializers.IntegerField(
+        read_only=True, help_text="The event's place in the feed: ids only go up, in commit order."
+    )
+    type = serializers.ChoiceField(
+        choices=EventType.choices,
+        read_only=True,
+        help_text="claim.status_changed: a verdict was published. claim.corrected: a published claim was "
+        "corrected (its text or details, or a fact's rating, right after that verdict's status change). "
+        "claim.overdue: a promise or prediction passed its due date while still open (once per due date).",
+    )
+    timestamp = serializers.DateTimeField(source="created_at", read_only=True, help_text="When it happened.")
+    data = EventDataField(source="payload", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "type", "timestamp", "data"]
+        read_only_fields = fields

@@ -1,4 +1,5 @@
-"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections."""
+"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections,
+events."""
 
 from __future__ import annotations
 
@@ -15,5 +16,6 @@ router.register("sources", views.SourceViewSet, basename="source")
 router.register("statuses", views.StatusViewSet, basename="status")
 router.register("changes", views.StatusChangeViewSet, basename="change")
 router.register("corrections", views.CorrectionViewSet, basename="correction")
+router.register("events", views.EventViewSet, basename="event")
 
 urlpatterns = router.urls

@@ -26,6 +26,7 @@ from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimSerializer,
     CorrectionSerializer,
+    EventSerializer,
     FeedEntrySerializer,
     SourceDetailSerializer,
     SourceSerializer,
@@ -33,13 +34,16 @@ from claims.api.serializers import (
     SpeakerSerializer,
     StatusSerializer,
 )
-from claims.filters import ClaimFilterSet
+from claims.filters import ClaimFilterSet, SpeakerFilter
 from claims.models import (
     ChangeFeed,
     Claim,
     ClaimQuerySet,
     Correction,
     CorrectionQuerySet,
+    Event,
+    EventQuerySet,
+    EventType,
     OldSpeakerSlug,
     Source,
     SourceQuerySet,
@@ -53,6 +57,7 @@ from claims.pagination import (
     ChangeFeedPagination,
     ClaimPagination,
     CorrectionPagination,
+    EventFeedPagination,
     SourcePagination,
     SpeakerPagination,
     whole_number,
@@ -305,3 +310,91 @@ class CorrectionViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.Generic
     def get_queryset(self) -> CorrectionQuerySet:
         """One query a page, claim joined in; with ?claim=, on claims_correction_claim_idx."""
         return Correction.objects.published().for_listing()
+
+
+# The events feed ---------------------------------------------------------------------------------------
+
+
+class EventTypesField(forms.MultipleChoiceField):
+    """One or several event types, repeated (?type=a&type=b), comma-separated (?type=a,b) or both. An empty
+    value is no filter, as elsewhere in the API."""
+
+    default_error_messages = {
+        "invalid_choice": "There is no event type “%(value)s”. The types are: "
+        + ", ".join(EventType.values)
+        + "."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", EventType.choices)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[str]:
+        return [part for text in super().to_python(value) for part in text.split(",") if part]
+
+
+class EventTypesFilter(django_filters.Filter):
+    field_class = EventTypesField
+
+
+class EventFilterSet(django_filters.FilterSet):
+    """The events feed's filters. Each narrows the feed on its own index: ?claim= on claims_event_claim_idx
+    and ?speaker= on claims_event_speaker_idx, in id order (one query more for ?speaker=, to read the slug, as
+    on the claim list), ?type= on claims_event_type_idx."""
+
+    claim = ClaimIdFilter(
+        field_name="claim",
+        label="Claim",
+        help_text="Only this claim's events (its id, as in /api/v1/claims/).",
+    )
+    speaker = SpeakerFilter(
+        label="Speaker",
+        field_name="speaker",
+        queryset=Speaker.objects.published(),
+        to_field_name="slug",
+        help_text="Only events of this speaker's claims (their slug, as in /api/v1/speakers/, or a former "
+        "one): the speaker when the event happened.",
+        error_messages={"invalid_choice": "There is no speaker “%(value)s” with published claims."},
+    )
+    type = EventTypesFilter(label="Type", field_name="type", lookup_expr="in")
+
+    class Meta:
+        model = Event
+        fields = ["claim", "speaker", "type"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The feed of every public event",
+        description="Every public event, oldest first: a published status change (`claim.status_changed`), "
+        "a correction (`claim.corrected`) and a promise or prediction become overdue (`claim.overdue`). "
+        "Each is `{id, type, timestamp, data}`: `data` is the event as published, the same body a webhook "
+        "delivers, with the claim in brief, its speaker, the statuses before and after, the verdict's "
+        "summary, the correction or the due date passed. Keep the `last_id` of each page and ask for "
+        "`?after=<last_id>`: events commit in id order, so you see each once, in order, with nothing skipped "
+        "(the `next` link keeps your filters). The changes feed (/api/v1/changes/) has the status changes "
+        "and corrections only, in its older shape; this feed is the complete one.",
+        parameters=[
+            OpenApiParameter(
+                "type",
+                str,
+                enum=EventType.values,
+                many=True,
+                explode=True,
+                description="Only events of these types: one or several, repeated (?type=claim.corrected"
+                "&type=claim.overdue) or comma-separated (?type=claim.corrected,claim.overdue).",
+            )
+        ],
+        responses={200: EventSerializer(many=True), **_LIST_ERRORS},
+    ),
+)
+class EventViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    schema = PublicReadSchema()
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    pagination_class = EventFeedPagination
+
+    def get_queryset(self) -> EventQuerySet:
+        """One query a page (EventQuerySet.page), on the index of the filter given; ?speaker= reads the
+        speaker first (one query more)."""
+        return Event.objects.all()
