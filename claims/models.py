@@ -594,9 +594,10 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Claims overdue on `today`, the longest overdue (earliest due) first, each annotated with
         `overdue_total`: how many claims are overdue, counted up to `count_up_to` (more reads as that).
 
-        Slice it: one query, the rows and the count, both walking claims_claim_due_idx (due_on, id) from its
-        start and stopping at their limit; the count is an uncorrelated subquery PostgreSQL runs once. No
-        scan of every claim however many there are, only of the past-due ones until enough are found.
+        Slice it: one query, the rows and the count, both on claims_claim_due_idx (due_on, id), which holds
+        promises and predictions only: the rows are its first matches in order, and the count (an
+        uncorrelated subquery PostgreSQL runs once) stops at its limit. Facts, however many, are never read;
+        at worst the past-due promises and predictions are (2 ms for 17,000 of them among 200,000 claims).
         """
         overdue = self.overdue(today)
         total = CountedRows(overdue.order_by().values("pk")[:count_up_to])
