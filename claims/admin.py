@@ -59,6 +59,7 @@ from claims.models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
+    overdue_condition,
 )
 from claims.services import (
     archive_source_text,
@@ -560,6 +561,24 @@ class StatusAdmin(AuditHistoryMixin, CheckedLookupsMixin, VersionedAdminMixin, a
 # Claims ---------------------------------------------------------------------------------------------------
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Claims overdue today (claims.models.overdue_condition), or not: the ones an editor should settle."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+        condition = overdue_condition(timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(condition)
+        if self.value() == "no":
+            return queryset.exclude(condition)
+        return queryset
+
+
 class SpeakerFilter(admin.ListFilter):
     """Claims of one speaker, found by typing part of a name.
 
@@ -727,7 +746,7 @@ class ClaimAdmin(
     form = ClaimForm
     list_display = ["claim_text", "speaker_link", "kind", "current_status", "said_on", "last_change"]
     list_display_links = ["claim_text"]
-    list_filter = ["status", "kind", SpeakerFilter]
+    list_filter = ["status", "kind", OverdueFilter, SpeakerFilter]
     # No list_select_related: get_queryset joins speaker and status (the changelist then adds nothing).
     # Shown as the search box's fields; get_search_results searches them through the full-text column.
     search_fields = ["text", "quote", "speaker__name"]

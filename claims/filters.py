@@ -6,15 +6,16 @@ is a note on the page (which then lists no claims) and a 400 naming the paramete
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField, ModelChoiceField
 
-from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status
+from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, overdue_condition
 
 # Longer search text is cut here: a search box needs no more, and it bounds the work of one request.
 MAX_SEARCH_LENGTH = 1000
@@ -75,6 +76,53 @@ class StatusFilter(django_filters.CharFilter):
     field_class = StatusSlugField
 
 
+class TrueFalseField(forms.Field):
+    """`true` or `false` (a checkbox sends `true`); anything else is refused, not read as "no filter"."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError(self.error_messages["invalid"], "invalid")
+
+
+class TrueFalseFilter(django_filters.Filter):
+    field_class = TrueFalseField
+
+
+# The earliest day ?as_of= may name: nothing was published before it.
+EARLIEST_AS_OF = date(1900, 1, 1)
+
+
+class AsOfField(forms.DateField):
+    """A past day (YYYY-MM-DD), from 1900 to today in the site's time zone: the day a claim is shown as of.
+    Read by the claim list's filters and by the claim page alike."""
+
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {
+        "invalid": "Must be a date as YYYY-MM-DD.",
+        "future": "Must be today (%(today)s) or earlier: the status of a day to come is not known.",
+        "too_early": "Must be 1900-01-01 or later.",
+    }
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is None:
+            return
+        today = timezone.localdate()
+        if value > today:
+            raise ValidationError(self.error_messages["future"], "future", {"today": today.isoformat()})
+        if value < EARLIEST_AS_OF:
+            raise ValidationError(self.error_messages["too_early"], "too_early")
+
+
+class AsOfFilter(django_filters.Filter):
+    field_class = AsOfField
+
+
 class SpeakerSlugField(ModelChoiceField):
     """A speaker's slug, or one of their former slugs (claims.models.OldSpeakerSlug): an old link to a
     speaker's claims keeps working. The old slug costs one query more, only when no speaker has the slug."""
@@ -117,7 +165,9 @@ class ClaimFilterSet(django_filters.FilterSet):
     status = StatusFilter(
         label="Status",
         field_name="status",
-        help_text="Claims whose current status is this one (its slug, as in /api/v1/statuses/).",
+        method="filter_status",
+        help_text="Claims whose current status (with `as_of`, their status on that day) is this one (its "
+        "slug, as in /api/v1/statuses/).",
     )
     kind = django_filters.ChoiceFilter(
         label="Kind",
@@ -137,6 +187,32 @@ class ClaimFilterSet(django_filters.FilterSet):
         lookup_expr="lte",
         help_text="Claims made on or before this date (YYYY-MM-DD).",
     )
+    overdue = TrueFalseFilter(
+        label="Overdue",
+        method="filter_overdue",
+        help_text="true: only overdue claims, promises and predictions whose due date has passed while their "
+        "status is still open (Open, In progress); false: only the others. Reckoned from today in the site's "
+        "time zone (with `as_of`, from that day).",
+    )
+    due_after = django_filters.DateFilter(
+        label="Due on or after",
+        field_name="due_on",
+        lookup_expr="gte",
+        help_text="Promises and predictions due on or after this date (YYYY-MM-DD).",
+    )
+    due_before = django_filters.DateFilter(
+        label="Due on or before",
+        field_name="due_on",
+        lookup_expr="lte",
+        help_text="Promises and predictions due on or before this date (YYYY-MM-DD).",
+    )
+    as_of = AsOfFilter(
+        label="As of",
+        method="filter_as_of",
+        help_text="Claims as they stood at the end of this day (YYYY-MM-DD, site time zone, from 1900 to "
+        "today): each claim's status and status_changed_at are those of its latest verdict published by "
+        "then, claims not yet rated then are left out, and the other filters read that status.",
+    )
     updated_since = UtcDateTimeFilter(
         label="Updated since",
         field_name="updated_at",
@@ -150,7 +226,19 @@ class ClaimFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Claim
-        fields = ["q", "speaker", "status", "kind", "said_on_after", "said_on_before", "updated_since"]
+        fields = [
+            "q",
+            "speaker",
+            "status",
+            "kind",
+            "said_on_after",
+            "said_on_before",
+            "overdue",
+            "due_after",
+            "due_before",
+            "as_of",
+            "updated_since",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,6 +250,34 @@ class ClaimFilterSet(django_filters.FilterSet):
         if self._statuses is None:
             self._statuses = list(Status.objects.all())
         return self._statuses
+
+    def filter_queryset(self, queryset: ClaimQuerySet) -> ClaimQuerySet:
+        """With ?as_of=, the claims as of that day first (ClaimQuerySet.as_of), so that every filter reads
+        their status then."""
+        day = self.form.cleaned_data.get("as_of")
+        if day is not None:
+            queryset = queryset.as_of(day)
+        return super().filter_queryset(queryset)
+
+    def filter_as_of(self, queryset: ClaimQuerySet, name: str, value: date) -> ClaimQuerySet:
+        """Applied first, by filter_queryset."""
+        return queryset
+
+    def today(self) -> date:
+        """The day overdue is reckoned from: ?as_of= when given, else today in the site's time zone."""
+        self.is_valid()
+        return self.form.cleaned_data.get("as_of") or timezone.localdate()
+
+    def filter_status(self, queryset: ClaimQuerySet, name: str, value: Status) -> ClaimQuerySet:
+        """The current status on claims_claim_status_idx; as of a day, the status then."""
+        if queryset.is_as_of:
+            return queryset.filter(as_of_status_id=value.pk)
+        return queryset.filter(status=value)
+
+    def filter_overdue(self, queryset: ClaimQuerySet, name: str, value: bool) -> ClaimQuerySet:
+        """The rule (claims.models.overdue_condition) on the day of today(), for the status of that day."""
+        condition = overdue_condition(self.today(), status="as_of_status" if queryset.is_as_of else "status")
+        return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_search(self, queryset: ClaimQuerySet, name: str, value: str) -> ClaimQuerySet:
         """Full-text match on the GIN-indexed search column, and near-spellings of speakers' names on their

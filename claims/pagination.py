@@ -161,9 +161,26 @@ SOURCES = Ordering(
 CORRECTIONS = Ordering("corrections", (Key("id", int),), descending=True)
 
 
+# Claims as of a past day (ClaimQuerySet.as_of): by their status change then, which the rows carry as an
+# annotation. Lists of their own, with cursors of their own: a cursor of today's list holds a position in
+# another order, so it is refused here (and the other way round). There is no index on a time computed per
+# day asked about: the claims are sorted, so a page as of a day costs a scan of the published claims.
+CLAIMS_AS_OF = Ordering("claims-as-of", (Key("as_of_changed_at", datetime), Key("id", int)), descending=True)
+SEARCH_AS_OF = Ordering(
+    "search-as-of",
+    (Key("rank", float), Key("as_of_changed_at", datetime), Key("id", int)),
+    descending=True,
+)
+
+
 def claim_ordering(queryset: QuerySet) -> Ordering:
-    """By relevance when the claims are a search (ClaimQuerySet.search annotates `rank`), else latest first."""
-    return SEARCH if "rank" in queryset.query.annotations else CLAIMS
+    """By relevance when the claims are a search (ClaimQuerySet.search annotates `rank`), else latest first;
+    as of a past day (ClaimQuerySet.as_of annotates `as_of_changed_at`), by the status change of that day."""
+    annotations = queryset.query.annotations
+    as_of = "as_of_changed_at" in annotations
+    if "rank" in annotations:
+        return SEARCH_AS_OF if as_of else SEARCH
+    return CLAIMS_AS_OF if as_of else CLAIMS
 
 
 # Cursors ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -33,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
 
 from claims.claimreview import claim_review, json_ld_script
-from claims.filters import ClaimFilterSet
+from claims.filters import AsOfField, ClaimFilterSet
 from claims.models import (
     Claim,
     ClaimQuerySet,
@@ -48,12 +49,17 @@ from claims.models import (
     Status,
     StatusChange,
     Verdict,
+    end_of_day,
 )
 from claims.pagination import CORRECTIONS, ClaimPage, paginate_claims, paginate_page
 from claims.site_urls import absolute_url
 
 # How many of the latest status changes the home page lists.
 LATEST_CHANGES = 10
+# How many overdue claims the home page lists (the longest overdue first), and up to how many it counts:
+# beyond that it says "more than", so the count stays a bounded scan of the due-date index.
+HOME_OVERDUE = 5
+OVERDUE_COUNT_CAP = 100
 # What a correction's changes are called on the pages and in the feed.
 CHANGED_FIELD_LABELS = {
     "text": "text",
@@ -132,10 +138,28 @@ class HomeView(ListView):
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        """Adds the statuses with their published-claim counts: one query."""
+        """Adds the statuses with their published-claim counts (one query) and the overdue claims (one)."""
         context = super().get_context_data(**kwargs)
         context["statuses"] = list(Status.objects.with_claim_counts())
+        today = timezone.localdate()
+        context.update(today=today, **overdue_on_home(today))
         return context
+
+
+def overdue_on_home(today: date) -> dict[str, Any]:
+    """The longest-overdue claims (HOME_OVERDUE of them, speaker, source and status joined) and how many
+    claims are overdue, counted up to OVERDUE_COUNT_CAP + 1: one query (ClaimQuerySet.longest_overdue), on
+    claims_claim_due_idx, that never reads every claim however many there are.
+    """
+    claims = list(
+        Claim.objects.longest_overdue(today, count_up_to=OVERDUE_COUNT_CAP + 1).for_listing()[:HOME_OVERDUE]
+    )
+    counted = claims[0].overdue_total if claims else 0
+    return {
+        "overdue_claims": claims,
+        "overdue_count": min(counted, OVERDUE_COUNT_CAP),
+        "overdue_more": counted > OVERDUE_COUNT_CAP,
+    }
 
 
 # Claim list and search ------------------------------------------------------------------------------
@@ -151,10 +175,24 @@ class ListedFilters:
     kind: str
     statuses: list[Status]
     problems: list[str]
+    overdue: bool | None = None
+    due_after: date | None = None
+    due_before: date | None = None
+    as_of: date | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.status or self.speaker or self.kind or self.problems)
+        return bool(
+            self.q
+            or self.status
+            or self.speaker
+            or self.kind
+            or self.problems
+            or self.overdue is not None
+            or self.due_after
+            or self.due_before
+            or self.as_of
+        )
 
 
 class ClaimListView(ListView):
@@ -192,9 +230,14 @@ class ClaimListView(ListView):
             kind=filterset.cleaned("kind") or "",
             statuses=filterset.statuses(),
             problems=filterset.problems,
+            overdue=filterset.cleaned("overdue"),
+            due_after=filterset.cleaned("due_after"),
+            due_before=filterset.cleaned("due_before"),
+            as_of=filterset.cleaned("as_of"),
         )
         context = super().get_context_data(object_list=page.claims, **kwargs)
-        context.update(page=page, filters=filters, kinds=Kind.choices)
+        # The day the Overdue badges are reckoned from: as of a past day, that day.
+        context.update(page=page, filters=filters, kinds=Kind.choices, today=filterset.today())
         return context
 
 
@@ -207,26 +250,47 @@ class ClaimDetailView(DetailView):
     template_name = "claims/claim_detail.html"
     context_object_name = "claim"
 
+    # ?as_of=: the day the page shows the claim as of (None: as it stands now), and what was wrong with it.
+    as_of: date | None = None
+    as_of_problem: str = ""
+
     def get_queryset(self) -> ClaimQuerySet:
         """The claim with speaker, source and status joined in, its scale's bounds and its verified quote's
         window of the archived text (one query), and its published verdicts with their evidence (one more):
         two queries for any number of verdicts. The page never reads the whole archived text.
+
+        As of a past day, the same two queries: the claim with its status then (ClaimQuerySet.as_of, a 404
+        when it had no published verdict by then), and the verdicts and corrections published by then.
         """
-        return (
+        before = end_of_day(self.as_of) if self.as_of is not None else None
+        claims = (
             Claim.objects.published()
             .select_related("speaker", "source", "status")
             .defer("search")
             .with_scale_bounds()
-            .with_corrections()
+            .with_corrections(before=before)
             .with_quote_context()
-            .with_timeline()
+            .with_timeline(before=before)
         )
+        return claims.as_of(self.as_of) if self.as_of is not None else claims
+
+    def read_as_of(self, request: HttpRequest) -> None:
+        """?as_of=, read as the claim list's filter reads it. A day we cannot answer for is a note on the
+        page, which then shows the claim as it stands now, with a 400."""
+        try:
+            self.as_of = AsOfField(required=False).clean(request.GET.get("as_of"))
+        except ValidationError as error:
+            self.as_of_problem = " ".join(error.messages)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """The claim; at a former slug of a published claim, a 301 to its page (one query more, only when
         no claim has the slug)."""
+        self.read_as_of(request)
         try:
-            return super().get(request, *args, **kwargs)
+            response = super().get(request, *args, **kwargs)
+            if self.as_of_problem:
+                response.status_code = 400
+            return response
         except Http404:
             claim = claim_slug_of_old_slug(kwargs["slug"])
             if claim is None:
@@ -248,11 +312,43 @@ class ClaimDetailView(DetailView):
             correction["changes_shown"] = changes_shown(correction["changes"])
         context["canonical_url"] = claim.public_url(self.request)
         context["claimreview_script"] = self.claimreview_script(claim)
+        today = self.as_of or timezone.localdate()
+        context.update(
+            today=today,
+            as_of=self.as_of,
+            as_of_problem=self.as_of_problem,
+            due=due_shown(claim, today),
+        )
         return context
 
     def claimreview_script(self, claim: Claim) -> str:
+        # As of a past day, none: ClaimReview says how we rate the claim, which is the current page's to say.
+        if self.as_of is not None:
+            return ""
         review = claim_review(claim, self.request)
         return json_ld_script(review) if review is not None else ""
+
+
+@dataclass(frozen=True)
+class DueShown:
+    """A claim's due date as the claim page says it: overdue since a day, or days left while open."""
+
+    due_on: date
+    overdue_since: date | None
+    # Days until the due date for a claim still open and not yet due (0: due today); None otherwise.
+    days_left: int | None
+
+
+def due_shown(claim: Claim, today: date) -> DueShown | None:
+    """What the page says of the due date on `today`: None without one. Runs no query (the status is joined)."""
+    if claim.due_on is None:
+        return None
+    since = claim.overdue_since(today)
+    still_open = claim.status_id is not None and claim.status.is_open
+    days_left = (
+        (claim.due_on - today).days if since is None and still_open and claim.due_on >= today else None
+    )
+    return DueShown(due_on=claim.due_on, overdue_since=since, days_left=days_left)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -279,6 +375,9 @@ class VerdictPreviewView(ClaimDetailView):
         response = super().dispatch(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+
+    def read_as_of(self, request: HttpRequest) -> None:
+        """A preview is of now: ?as_of= is not read."""
 
     def get_object(self, queryset: QuerySet[Claim] | None = None) -> Claim:
         """The draft's claim, published or not, with its published timeline: the draft is put on top."""
@@ -335,6 +434,7 @@ class SpeakerDetailView(DetailView):
         statuses = Status.objects.with_claim_counts(claims).filter(claim_count__gt=0)
         context["statuses"] = list(statuses)
         context["page"] = paginate_claims(claims.for_listing(), self.request)
+        context["today"] = timezone.localdate()
         return context
 
 

@@ -48,6 +48,26 @@ def anon_rate(settings, db, monkeypatch):
 
 
 @pytest.fixture
+def set_today(monkeypatch):
+    """Move the site's today: `set_today(date(2026, 11, 26))`. Every reader of "today" (the overdue rule's
+    callers, the views, ?as_of='s check, the services' check of dates said) asks
+    django.utils.timezone.localdate() with no argument; that call answers the day set, while localdate(a_time)
+    still converts a time. The clock (timezone.now()) is not moved.
+    """
+    from django.utils import timezone
+
+    real = timezone.localdate
+
+    def set_today(day):
+        def localdate(value=None, timezone=None):
+            return day if value is None else real(value, timezone)
+
+        monkeypatch.setattr("django.utils.timezone.localdate", localdate)
+
+    return set_today
+
+
+@pytest.fixture
 def statuses(db):
     """The two shipped status scales (fixtures/statuses.json)."""
     call_command("loaddata", "statuses", verbosity=0)

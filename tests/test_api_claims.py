@@ -40,6 +40,8 @@ CLAIM_FIELDS = {
     "source",
     "said_on",
     "due_on",
+    "overdue",
+    "overdue_since",
     "status",
     "status_changed_at",
     "url",
@@ -109,6 +111,9 @@ def test_a_claim_in_the_list_has_every_documented_field(client, statuses):
     }
     assert item["said_on"] == "2025-05-01"
     assert item["due_on"] == "2025-06-30"
+    # Due on 30 June 2025 and still open: overdue from 1 July 2025 (today is after it).
+    assert item["overdue"] is True
+    assert item["overdue_since"] == "2025-07-01"
     open_status = get_status("open")
     assert item["status"] == {
         "slug": "open",

@@ -45,10 +45,19 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         "q",
         "said_on_after",
         "said_on_before",
+        "overdue",
+        "due_after",
+        "due_before",
+        "as_of",
         "updated_since",
         "cursor",
         "page_size",
     }
+    params = {p["name"]: p for p in claims_list["parameters"]}
+    assert params["overdue"]["schema"] == {"type": "boolean"}
+    assert params["as_of"]["schema"] == {"type": "string", "format": "date"}
+    claim_detail = schema["paths"]["/api/v1/claims/{id}/"]["get"]
+    assert {p["name"] for p in claim_detail["parameters"]} == {"id", "as_of"}
     changes = schema["paths"]["/api/v1/changes/"]["get"]
     assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
     corrections = schema["paths"]["/api/v1/corrections/"]["get"]
@@ -92,6 +101,14 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         {"$ref": "#/components/schemas/SourceBrief"}
     ]
     assert components["Claim"]["properties"]["html_url"]["format"] == "uri"
+    assert components["Claim"]["properties"]["overdue"]["type"] == "boolean"
+    assert components["Claim"]["properties"]["overdue_since"] == {
+        "type": "string",
+        "format": "date",
+        "nullable": True,
+        "readOnly": True,
+        "description": components["Claim"]["properties"]["overdue_since"]["description"],
+    }
     assert set(components["PaginatedStatusChangeList"]["properties"]) == {"next", "last_id", "results"}
     # The feed's entries: what a status change always had, and (issue 7) its type and a correction's note.
     feed_entry = components["StatusChange"]
@@ -120,7 +137,14 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
     }
     for path, operations in schema["paths"].items():
         responses = operations["get"]["responses"]
-        errors = {"404"} if path.endswith("}/") else {"400"}
+        # A claim reads ?as_of=, which may be a bad date.
+        errors = (
+            {"400"}
+            if not path.endswith("}/")
+            else {"400", "404"}
+            if path == "/api/v1/claims/{id}/"
+            else {"404"}
+        )
         assert set(responses) == {"200", *errors, "406", "429", "503"}, path
         for status in [*errors, "406", "429", "503"]:
             [(media_type, content)] = responses[status]["content"].items()

@@ -350,8 +350,9 @@ def test_the_queue_costs_the_same_few_queries_for_1_and_25_drafts_and_links_to_t
     one = index_queries()
     for _ in range(24):
         draft_by(editor)
-    # Session, user, permissions (2), the drafts with their count, the admin's "Recent actions".
-    assert index_queries() == one == 6
+    # Session, user, permissions (2), the drafts with their count, the overdue claims with theirs
+    # (review_queue.overdue_queue), the admin's "Recent actions".
+    assert index_queries() == one == 7
     shown = queue(client)
     assert "Awaiting review (25)" in shown
     assert len(re.findall(r"<tr>", shown)) == 1 + 20

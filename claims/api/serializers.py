@@ -8,10 +8,11 @@ one shape per thing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -107,6 +108,14 @@ class ClaimSerializer(serializers.ModelSerializer):
         help_text="Whether the quote is verbatim and was found in the source's archived text. Only a "
         "verified quote is the speaker's exact words as the source quotes them.",
     )
+    overdue = serializers.SerializerMethodField(
+        help_text="Whether the claim is overdue: a promise or prediction whose due date has passed while its "
+        "status is still open (Open, In progress). Reckoned from today in the site's time zone (with "
+        "`as_of`, from that day); it stays overdue until an editor records a verdict that settles it."
+    )
+    overdue_since = serializers.SerializerMethodField(
+        help_text="The first day the claim was overdue (the day after its due date); null when not overdue."
+    )
 
     class Meta:
         model = Claim
@@ -122,6 +131,8 @@ class ClaimSerializer(serializers.ModelSerializer):
             "source",
             "said_on",
             "due_on",
+            "overdue",
+            "overdue_since",
             "status",
             "status_changed_at",
             "url",
@@ -134,6 +145,18 @@ class ClaimSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_html_url(self, claim: Claim) -> str:
         return claim.public_url(self.context.get("request"))
+
+    def today(self) -> date:
+        """The day overdue is reckoned from: the view's (as_of, or today), else today in the site's zone."""
+        return self.context.get("today") or timezone.localdate()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_overdue(self, claim: Claim) -> bool:
+        return claim.overdue_since(self.today()) is not None
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_overdue_since(self, claim: Claim) -> date | None:
+        return claim.overdue_since(self.today())
 
 
 class JsonDateTimeField(serializers.DateTimeField):

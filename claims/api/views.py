@@ -7,6 +7,7 @@ claims.services, which the admin calls).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import django_filters
@@ -14,7 +15,9 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
@@ -34,7 +37,7 @@ from claims.api.serializers import (
     SpeakerSerializer,
     StatusSerializer,
 )
-from claims.filters import ClaimFilterSet, SpeakerFilter
+from claims.filters import AsOfField, ClaimFilterSet, SpeakerFilter
 from claims.models import (
     ChangeFeed,
     Claim,
@@ -51,6 +54,7 @@ from claims.models import (
     SpeakerQuerySet,
     Status,
     StatusQuerySet,
+    end_of_day,
 )
 from claims.pagination import (
     MAX_BIGINT,
@@ -113,13 +117,24 @@ class PublicListMixin:
     list=extend_schema(
         summary="List published claims",
         description="Claims with a published verdict, the latest status change first (by relevance first "
-        "when searching with `q`). Paged by cursor: follow `next` and `previous`.",
+        "when searching with `q`). Paged by cursor: follow `next` and `previous`. With `as_of`, the claims as "
+        "they stood at the end of that day, by their status change then.",
         responses={200: ClaimSerializer(many=True), **_LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="A published claim with its verdicts",
-        description="The claim, and its published verdicts newest first, each with its evidence.",
-        responses={200: ClaimDetailSerializer, **_DETAIL_ERRORS},
+        description="The claim, and its published verdicts newest first, each with its evidence. With "
+        "`as_of`, the claim as it stood at the end of that day: its status then, and the verdicts published "
+        "by then (a 404 when none was).",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                description="The claim as it stood at the end of this day (YYYY-MM-DD, site time zone, from "
+                "1900 to today).",
+            )
+        ],
+        responses={200: ClaimDetailSerializer, **problem_responses(400, 404, 406, 429, 503)},
     ),
 )
 class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
@@ -131,13 +146,29 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts),
         its verified quote's paragraph read in the first (a window of the archived text, never all of it).
 
-        The paginator orders the list: latest status change first, or by rank when searching.
+        The paginator orders the list: latest status change first, or by rank when searching. ?as_of= is a
+        filter (ClaimFilterSet, for the list and a claim alike); a claim's timeline then stops at that day.
         """
         queryset = Claim.objects.published().for_listing()
         if self.action == "retrieve":
             # The corrections and the quote's paragraph come in the claim's own query, as annotations.
-            queryset = queryset.with_timeline().with_corrections().with_quote_context()
+            day = self.as_of()
+            before = end_of_day(day) if day is not None else None
+            queryset = (
+                queryset.with_timeline(before=before).with_corrections(before=before).with_quote_context()
+            )
         return queryset
+
+    def as_of(self) -> date | None:
+        """?as_of=, read as the filters read it; a 400 naming it when it is no day we can answer for."""
+        try:
+            return AsOfField(required=False).clean(self.request.query_params.get("as_of"))
+        except DjangoValidationError as error:
+            raise ValidationError({"as_of": error.messages}) from None
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        """`today`, the day `overdue` is reckoned from: ?as_of= when given, else today in the site's zone."""
+        return {**super().get_serializer_context(), "today": self.as_of() or timezone.localdate()}
 
     def get_serializer_class(self) -> type[ClaimSerializer]:
         return ClaimDetailSerializer if self.action == "retrieve" else ClaimSerializer
