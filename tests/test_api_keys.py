@@ -447,6 +447,92 @@ def test_a_published_verdict_changes_the_status_and_enters_the_feed_as_the_admin
     assert feed[-1]["correction"]["note"] == "New figures."
 
 
+# --- editing a claim ------------------------------------------------------------------------------------------
+
+
+def patch(client, url: str, body: dict, key: str):
+    return client.patch(
+        url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
+    )
+
+
+@pytest.mark.django_db
+def test_an_edit_writes_the_fields_sent_from_the_version_read(client, statuses):
+    key, secret = make_key()
+    claim = make_claim(kind="promise", text="Old wording.", due_on=None)
+
+    response = patch(
+        client,
+        f"/api/v1/claims/{claim.pk}/",
+        {"expected_version": claim.version, "text": "New wording."},
+        secret,
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["text"] == "New wording." and response.json()["version"] == claim.version + 1
+    claim.refresh_from_db()
+    assert claim.text == "New wording." and claim.kind == "promise"
+    [edit, _] = history_of(claim)
+    assert edit.who == key.user.get_username()
+    # Only what changed is written (and the time of the edit).
+    assert {field.field for field in edit.fields} == {"text", "updated at"}
+    assert [field.new for field in edit.fields if field.field == "text"] == ["New wording."]
+
+
+@pytest.mark.django_db
+def test_an_edit_from_a_stale_version_is_a_409_and_writes_nothing(client, statuses):
+    _, secret = make_key()
+    claim = make_claim(kind="promise", text="Old wording.")
+    Claim.objects.filter(pk=claim.pk).update(text="Someone else's wording.")  # the version moves (0015)
+
+    response = patch(
+        client, f"/api/v1/claims/{claim.pk}/", {"expected_version": claim.version, "text": "Mine."}, secret
+    )
+
+    assert "Since you opened this page" in problem_body(response, 409)["detail"]
+    claim.refresh_from_db()
+    assert claim.text == "Someone else's wording."
+
+
+@pytest.mark.django_db
+def test_a_published_claims_edit_is_a_correction_with_its_note(client, statuses):
+    _, secret = make_key()
+    claim = make_rated_claim(kind="fact", text="Old wording.")
+    url = f"/api/v1/claims/{claim.pk}/"
+
+    refused = patch(client, url, {"expected_version": claim.version, "text": "New wording."}, secret)
+    corrected = patch(
+        client,
+        url,
+        {"expected_version": claim.version, "text": "New wording.", "correction_note": "The quote was cut."},
+        secret,
+    )
+
+    assert "correction_note" in problem_body(refused, 400)["errors"]
+    assert corrected.status_code == 200, corrected.content
+    [correction] = corrected.json()["corrections"]
+    assert correction["note"] == "The quote was cut."
+    assert correction["changes"] == {"text": {"old": "Old wording.", "new": "New wording."}}
+    assert client.get("/api/v1/changes/").json()["results"][-1]["type"] == "correction"
+
+
+@pytest.mark.django_db
+def test_editing_takes_the_users_change_permission_and_an_existing_claim(client, statuses):
+    user = make_user(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_claim"))
+    _, adder = make_key(user=user, scopes=[Scope.WRITE_CLAIMS])
+    _, editor = make_key()
+    claim = make_claim()
+
+    refused = patch(client, f"/api/v1/claims/{claim.pk}/", {"expected_version": 1, "text": "x"}, adder)
+    missing = patch(client, "/api/v1/claims/999999/", {"expected_version": 1, "text": "x"}, editor)
+    no_version = patch(client, f"/api/v1/claims/{claim.pk}/", {"text": "x"}, editor)
+
+    assert "claims.change_claim" in problem_body(refused, 403)["detail"]
+    problem_body(missing, 404)
+    assert set(problem_body(no_version, 400)["errors"]) == {"expected_version"}
+
+
 # --- the throttle --------------------------------------------------------------------------------------------
 
 
@@ -495,6 +581,14 @@ def test_the_writes_cost_a_pinned_number_of_queries(client, statuses, django_ass
             secret,
         )
         assert response.status_code == 201
+    with django_assert_num_queries(36):
+        response = patch(
+            client,
+            f"/api/v1/claims/{claim.pk}/",
+            {"expected_version": claim.version, "text": "Edited."},
+            secret,
+        )
+        assert response.status_code == 200
     # A verdict costs the same with one source cited as with three.
     for evidence in (cited[:1], cited):
         with django_assert_num_queries(20):

@@ -57,6 +57,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     components = schema["components"]["schemas"]
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
     assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {
+        "version",
         "quote_context",
         "verdicts",
         "corrections",
@@ -102,6 +103,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
                 writes.add((method, path))
     assert writes == {
         ("post", "/api/v1/claims/"),
+        ("patch", "/api/v1/claims/{id}/"),
         ("post", "/api/v1/claims/{id}/verdicts/"),
         ("post", "/api/v1/speakers/"),
         ("post", "/api/v1/sources/"),
@@ -151,8 +153,12 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
                 }
             }, (path, status)
         assert [status for status, response in responses.items() if "headers" in response] == ["429", "503"]
-    # A write's refusals are problems too; its 401 names the scheme, its 201 gives the Location.
+    # A write's refusals are problems too; its 401 names the scheme, a creation's 201 gives the Location.
     for path, operations in schema["paths"].items():
+        if "patch" in operations:
+            responses = operations["patch"]["responses"]
+            assert set(responses) == {"200", "400", "401", "403", "404", "406", "409", "415", "429", "503"}
+            assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
         if "post" not in operations:
             continue
         responses = operations["post"]["responses"]
@@ -282,8 +288,9 @@ def test_a_superusers_session_cannot_write_nor_edit(client, statuses, method):
         url, data=json.dumps({"text": "Changed."}), content_type="application/json"
     )
 
-    # Creating takes an API key (a session reads only); editing and deleting are no API actions at all.
-    if method == "post":
+    # Creating and editing a claim take an API key (a session reads only); replacing and deleting are no API
+    # actions at all.
+    if method in ("post", "patch"):
         assert "takes an API key" in problem_body(response, 403)["detail"]
     else:
         assert response.status_code == 405

@@ -294,6 +294,12 @@ ERROR_RESPONSES = {
         "This API key does not have the scope write_claims.",
     ),
     404: _error_response(404, "Nothing is published at this URL.", NOT_FOUND),
+    409: _error_response(
+        409,
+        "The claim was edited since the version you sent: `detail` says who changed what; read it again.",
+        "Since you opened this page, ada changed Text (10:42). Your changes are kept below: review them "
+        "against the current values, then save again.",
+    ),
     406: _error_response(
         406,
         "The Accept header asks for a format the API does not serve.",

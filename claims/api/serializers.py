@@ -172,8 +172,14 @@ class ClaimDetailSerializer(ClaimSerializer):
         "speech or a quote not verified."
     )
 
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="The claim's edit count: send it as `expected_version` to edit the claim (PATCH, with an API "
+        "key), so an edit made since you read it is not overwritten.",
+    )
+
     class Meta(ClaimSerializer.Meta):
-        fields = [*ClaimSerializer.Meta.fields, "quote_context", "verdicts", "corrections"]
+        fields = [*ClaimSerializer.Meta.fields, "version", "quote_context", "verdicts", "corrections"]
         read_only_fields = fields
 
     @extend_schema_field(QuoteContextSerializer(allow_null=True))
@@ -391,6 +397,32 @@ class ClaimWriteSerializer(serializers.Serializer):
         default=False,
         help_text="Claims much like this one exist: true once you have checked none of them is this claim "
         "(the 400 that asks for it lists none; the admin's claim page shows them).",
+    )
+
+
+class ClaimEditSerializer(serializers.Serializer):
+    """An edit of a claim: the fields to change (any of a new claim's) and the version the client read."""
+
+    expected_version = serializers.IntegerField(
+        min_value=1,
+        help_text="The claim's `version` as you read it: the edit is refused (409) if the claim was edited since.",
+    )
+    text = serializers.CharField(required=False)
+    slug = serializers.CharField(max_length=200, required=False)
+    speaker = serializers.IntegerField(required=False)
+    source = serializers.IntegerField(required=False)
+    quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    fidelity = serializers.ChoiceField(
+        choices=[("", "No quote, or verbatim"), *Fidelity.choices], required=False, allow_blank=True
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    said_on = serializers.DateField(required=False)
+    due_on = serializers.DateField(required=False, allow_null=True)
+    correction_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Required when changing a published claim's text, quote, speaker, source, date said or kind: "
+        "what was corrected and why, published as a correction.",
     )
 
 

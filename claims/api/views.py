@@ -1,10 +1,10 @@
 """The REST API. Every list starts from published data and costs one query a page at any size.
 
 Anyone may read. Writing takes an API key (claims.api.keys): POST a speaker, a source, a claim, or a verdict
-on a claim, each checked by the admin's own rules (its forms, claims.services' checks) and written by the
+on a claim, or PATCH a claim, each checked by the admin's own rules (its forms, claims.services' checks) and written by the
 services the admin calls, in one transaction, recorded in the audit history as the key's user's. Without a
 key a write is a 401 (403 when signed in to the site: a session reads only); any other method is refused
-(403 without the model permission, 405 otherwise): nothing is edited or deleted through the API.
+(403 without the model permission, 405 otherwise): nothing else is edited, nor anything deleted.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ from claims.api.errors import (
 from claims.api.keys import KeyScope, acting_with_key
 from claims.api.serializers import (
     ClaimDetailSerializer,
+    ClaimEditSerializer,
     ClaimSerializer,
     ClaimWriteSerializer,
     CorrectionSerializer,
@@ -82,10 +83,12 @@ from claims.pagination import (
 from claims.services import (
     EvidenceItem,
     archive_source_text,
+    lock_for_edit,
     publication_permission_errors,
     rating_correction_errors,
     record_verdict,
     save_claim,
+    stale_messages,
     verdict_errors,
 )
 
@@ -177,6 +180,23 @@ SourceWriteForm = modelform_factory(
 )
 
 
+def _form_values(claim: Claim) -> dict[str, Any]:
+    """The claim's current values as the claim form reads them (related objects by id)."""
+    return {
+        name: Claim._meta.get_field(name).value_from_object(claim)
+        for name in ClaimForm._meta.fields
+        if name != "due_on" or claim.due_on is not None
+    }
+
+
+class Conflict(APIException):
+    """409: the object was edited since the version the client sent."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Edited since the version you sent."
+    default_code = "conflict"
+
+
 class KeyWritesMixin:
     """A viewset whose writes (`write_permissions`: action → KeyScope) take an API key; its reads keep the
     default permission (anyone reads). A write's body is JSON.
@@ -226,6 +246,17 @@ class KeyWritesMixin:
         responses={201: ClaimDetailSerializer, **_WRITE_ERRORS},
         parameters=[LOCATION],
     ),
+    partial_update=extend_schema(
+        summary="Edit a claim (API key: write_claims, and the user's change_claim)",
+        description="The fields sent, and `expected_version`, the claim's `version` as you read it: an edit "
+        "made since is never overwritten (409). Checked by the admin's claim form and saved by "
+        "claims.services.save_claim, as the admin saves an edit: only the fields that change are written; a "
+        "published claim's text, quote, speaker, source, date said or kind changes only with a "
+        "`correction_note`, published as a correction (and in the changes feed). The claim need not be "
+        "published yet.",
+        request=ClaimEditSerializer,
+        responses={200: ClaimDetailSerializer, **_WRITE_ERRORS, **problem_responses(404, 409)},
+    ),
 )
 class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
     schema = PublicReadSchema()
@@ -233,6 +264,7 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
     pagination_class = ClaimPagination
     write_permissions = {
         "create": KeyScope(Scope.WRITE_CLAIMS),
+        "partial_update": KeyScope(Scope.WRITE_CLAIMS, "claims.change_claim"),
         "verdicts": KeyScope(Scope.RECORD_VERDICTS),
     }
 
@@ -277,6 +309,58 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
             request.build_absolute_uri(url),
         )
 
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The claim locked, its version compared (409 when edited since), the admin's claim form over its
+        current values with the fields sent, then save_claim with the fields that changed. A fixed number of
+        queries."""
+        claim_id = self._claim_id(kwargs.get("pk"))
+        data = self.body(ClaimEditSerializer, request)
+        expected_version = data.pop("expected_version")
+        note = data.pop("correction_note", None)
+        with acting_with_key(request):
+            try:
+                current = lock_for_edit(Claim, claim_id)
+            except Claim.DoesNotExist:
+                raise Http404 from None
+            if current.version != expected_version:
+                raise Conflict(" ".join(stale_messages(current=current, expected_version=expected_version)))
+            if note is not None and not current.is_published:
+                raise ValidationError(
+                    {"correction_note": ["This claim is not published: an edit corrects nothing public."]}
+                )
+            form = ClaimForm(
+                instance=current, data={**_form_values(current), **data, "correction_note": note or ""}
+            )
+            for field in form.fields.values():
+                # Changed means changed from the claim as locked (not from a page's hidden initial values).
+                field.show_hidden_initial = False
+            if not form.is_valid():
+                raise validation_error(form.errors)
+            claim = form.save(commit=False)
+            with refusals_as_400():
+                save_claim(
+                    claim=claim,
+                    expected_version=expected_version,
+                    fields=form.edited_fields,
+                    correction_note=note or "",
+                    by=request.user,
+                )
+        edited = (
+            Claim.objects.for_listing()
+            .with_timeline()
+            .with_corrections()
+            .with_quote_context()
+            .get(pk=claim_id)
+        )
+        return Response(ClaimDetailSerializer(edited, context=self.get_serializer_context()).data)
+
+    def _claim_id(self, pk: str | None) -> int:
+        """A claim's id from the URL, or a 404 (read as the changes feed reads ids: digits only)."""
+        try:
+            return whole_number(pk or "", low=1)
+        except ValueError:
+            raise Http404 from None
+
     @extend_schema(
         summary="Record a verdict on a claim (API key: record_verdicts)",
         description="A dated verdict with its evidence, through claims.services.record_verdict, as the admin "
@@ -293,10 +377,7 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
         """The claim by id (any claim, published or not), the verdict's checks as the admin's new-verdict
         row makes them (verdict_errors, rating_correction_errors), then record_verdict. A fixed number of
         queries whatever the number of evidence items (the sources read in one query)."""
-        try:
-            claim_id = whole_number(pk or "", low=1)
-        except ValueError:
-            raise Http404 from None
+        claim_id = self._claim_id(pk)
         claim = Claim.objects.defer("search").select_related("status").filter(pk=claim_id).first()
         if claim is None:
             raise Http404
