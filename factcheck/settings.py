@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
     "key's user, within the key's scopes.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema's one security scheme is the API key: a session reads only, as anyone may (claims.api.keys).
+    "AUTHENTICATION_WHITELIST": ["claims.api.keys.ClientKeyAuthentication"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

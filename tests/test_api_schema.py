@@ -108,6 +108,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         ("post", "/api/v1/speakers/"),
         ("post", "/api/v1/sources/"),
     }
+    assert set(schema["components"]["securitySchemes"]) == {"ApiKey"}
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey",
         "in": "header",

@@ -242,7 +242,7 @@ class ProblemSerializer(serializers.Serializer):
 
 
 # The header a throttled 429 and an outage's 503 always carry: a response header of those two in the document
-# (claims.api.views.PublicReadSchema adds it to every operation). DRF and factcheck.health write whole seconds.
+# (claims.api.views.ApiSchema adds it to every operation). DRF and factcheck.health write whole seconds.
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     {"type": "integer", "minimum": 0},

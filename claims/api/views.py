@@ -110,7 +110,7 @@ LOCATION = OpenApiParameter(
 )
 
 
-class PublicReadSchema(AutoSchema):
+class ApiSchema(AutoSchema):
     """The OpenAPI description of an API operation: tagged by its resource; a read is public, a write takes
     an API key.
 
@@ -201,9 +201,9 @@ class KeyWritesMixin:
     """A viewset whose writes (`write_permissions`: action → KeyScope) take an API key; its reads keep the
     default permission (anyone reads). A write's body is JSON.
 
-    `written(...)`: the write's block, one transaction recorded in the audit history as the key's user's
-    (claims.api.keys.acting_with_key); a refusal (a form's errors, a service's ValidationError) rolls it all
-    back and is a 400 naming the fields (claims.api.errors.validation_error).
+    Each write runs in claims.api.keys.acting_with_key: one transaction, recorded in the audit history as the
+    key's user's; a refusal inside it (a form's errors, claims.api.errors.validation_error; a service's
+    ValidationError, refusals_as_400) rolls it all back and is a 400 naming the fields.
     """
 
     write_permissions: dict[str, KeyScope] = {}
@@ -259,7 +259,7 @@ class KeyWritesMixin:
     ),
 )
 class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     filterset_class = ClaimFilterSet
     pagination_class = ClaimPagination
     write_permissions = {
@@ -454,7 +454,7 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
     ),
 )
 class SpeakerViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     lookup_field = "slug"
     pagination_class = SpeakerPagination
     write_permissions = {"create": KeyScope(Scope.WRITE_SPEAKERS)}
@@ -528,7 +528,7 @@ class SpeakerViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelView
     ),
 )
 class SourceViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     pagination_class = SourcePagination
     write_permissions = {"create": KeyScope(Scope.WRITE_SOURCES)}
 
@@ -581,7 +581,7 @@ class SourceViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewS
     retrieve=extend_schema(summary="A status", responses={200: StatusSerializer, **_DETAIL_ERRORS}),
 )
 class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = StatusSerializer
     lookup_field = "slug"
     # A dozen rows: one unpaged list.
@@ -602,7 +602,7 @@ class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     ),
 )
 class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = FeedEntrySerializer
     pagination_class = ChangeFeedPagination
     # The feed is no one model's queryset: no filter backend reads it.
@@ -656,7 +656,7 @@ class CorrectionFilterSet(django_filters.FilterSet):
     ),
 )
 class CorrectionViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = CorrectionSerializer
     filterset_class = CorrectionFilterSet
     pagination_class = CorrectionPagination
