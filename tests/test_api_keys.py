@@ -447,6 +447,36 @@ def test_a_published_verdict_changes_the_status_and_enters_the_feed_as_the_admin
     assert feed[-1]["correction"]["note"] == "New figures."
 
 
+@pytest.mark.django_db
+def test_a_reviewers_key_publishes_an_editors_draft_and_never_its_own(client, statuses):
+    editor_key, editor = make_key(user=make_user(editor=True))
+    reviewer_key, reviewer = make_key(
+        user=make_user(reviewer=True), scopes=[Scope.RECORD_VERDICTS, Scope.PUBLISH_VERDICTS]
+    )
+    claim = make_claim(kind="promise")
+    draft = post(client, f"/api/v1/claims/{claim.pk}/verdicts/", {"status": "open", "summary": "x"}, editor)
+    own = post(client, f"/api/v1/claims/{claim.pk}/verdicts/", {"status": "open", "summary": "y"}, reviewer)
+    publish = "/api/v1/claims/{claim}/verdicts/{verdict}/publish/"
+
+    by_editor = post(client, publish.format(claim=claim.pk, verdict=draft.json()["id"]), {}, editor)
+    by_author = post(client, publish.format(claim=claim.pk, verdict=own.json()["id"]), {}, reviewer)
+    wrong_claim = post(
+        client, publish.format(claim=make_claim().pk, verdict=draft.json()["id"]), {}, reviewer
+    )
+    published = post(client, publish.format(claim=claim.pk, verdict=draft.json()["id"]), {}, reviewer)
+    again = post(client, publish.format(claim=claim.pk, verdict=draft.json()["id"]), {}, reviewer)
+
+    assert problem_body(by_editor, 403)["detail"] == "This API key does not have the scope publish_verdicts."
+    assert "someone other than its author" in problem_body(by_author, 403)["detail"]
+    problem_body(wrong_claim, 404)
+    assert published.status_code == 200, published.content
+    assert published.json()["published_at"] is not None
+    change = StatusChange.objects.get()
+    assert change.published_by == reviewer_key.user and change.verdict.created_by == editor_key.user
+    assert client.get(f"/api/v1/claims/{claim.pk}/").json()["status"]["slug"] == "open"
+    assert "already published" in problem_body(again, 400)["errors"]["non_field_errors"][0]
+
+
 # --- editing a claim ------------------------------------------------------------------------------------------
 
 
@@ -588,6 +618,18 @@ def test_the_writes_cost_a_pinned_number_of_queries(client, statuses, django_ass
             {"expected_version": claim.version, "text": "Edited."},
             secret,
         )
+        assert response.status_code == 200
+    draft = Verdict.objects.create(
+        claim=claim,
+        status=get_status("open"),
+        scale=claim.expected_scale,
+        summary="x",
+        created_by=make_user(),
+    )
+    _, reviewer = make_key(user=make_user(reviewer=True), scopes=[Scope.PUBLISH_VERDICTS])
+    # Publishing: the draft, the review rule, publish_verdict's locks, feed and status writes, the answer.
+    with django_assert_num_queries(17):
+        response = post(client, f"/api/v1/claims/{claim.pk}/verdicts/{draft.pk}/publish/", {}, reviewer)
         assert response.status_code == 200
     # A verdict costs the same with one source cited as with three.
     for evidence in (cited[:1], cited):

@@ -1,7 +1,7 @@
 """The REST API. Every list starts from published data and costs one query a page at any size.
 
 Anyone may read. Writing takes an API key (claims.api.keys): POST a speaker, a source, a claim, or a verdict
-on a claim, or PATCH a claim, each checked by the admin's own rules (its forms, claims.services' checks) and written by the
+on a claim, publish a draft verdict, or PATCH a claim, each checked by the admin's own rules (its forms, claims.services' checks) and written by the
 services the admin calls, in one transaction, recorded in the audit history as the key's user's. Without a
 key a write is a 401 (403 when signed in to the site: a session reads only); any other method is refused
 (403 without the model permission, 405 otherwise): nothing else is edited, nor anything deleted.
@@ -85,6 +85,7 @@ from claims.services import (
     archive_source_text,
     lock_for_edit,
     publication_permission_errors,
+    publish_verdict,
     rating_correction_errors,
     record_verdict,
     save_claim,
@@ -266,6 +267,7 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
         "create": KeyScope(Scope.WRITE_CLAIMS),
         "partial_update": KeyScope(Scope.WRITE_CLAIMS, "claims.change_claim"),
         "verdicts": KeyScope(Scope.RECORD_VERDICTS),
+        "publish": KeyScope(Scope.PUBLISH_VERDICTS),
     }
 
     def get_queryset(self) -> ClaimQuerySet:
@@ -413,6 +415,33 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
         created = Verdict.objects.with_evidence().get(pk=verdict.pk)
         url = reverse("api:claim-detail", kwargs={"pk": claim.pk})
         return self.created(VerdictSerializer(created).data, request.build_absolute_uri(url))
+
+    @extend_schema(
+        summary="Publish a draft verdict (API key: publish_verdicts)",
+        description="Publishes a draft recorded on this claim (by the admin or a key) through "
+        "claims.services.publish_verdict: it becomes the claim's status, with its entry in the changes feed "
+        "(and a correction for a fact's changed rating, with the draft's reason). Takes the user's "
+        "publish_verdict permission and, with review required (the default), a user other than the draft's "
+        "author (403). A 400 when the draft cannot be published now (already published, or a newer verdict "
+        "on the claim).",
+        request=None,
+        responses={200: VerdictSerializer, **_WRITE_ERRORS, **problem_responses(404)},
+    )
+    @action(detail=True, methods=["post"], url_path=r"verdicts/(?P<verdict_id>[0-9]+)/publish")
+    def publish(self, request: Request, pk: str | None = None, verdict_id: str | None = None) -> Response:
+        """The draft by claim and id, the review rule checked (a 403 naming it), then publish_verdict. A
+        fixed number of queries."""
+        claim_id, draft_id = self._claim_id(pk), self._claim_id(verdict_id)
+        draft = Verdict.objects.filter(pk=draft_id, claim_id=claim_id).only("pk", "created_by_id").first()
+        if draft is None:
+            raise Http404
+        refused = publication_permission_errors(author_id=draft.created_by_id, by=request.user)
+        if refused:
+            raise PermissionDenied(" ".join(refused))
+        with acting_with_key(request), refusals_as_400():
+            publish_verdict(verdict=draft, by=request.user)
+        published = Verdict.objects.with_evidence().get(pk=draft.pk)
+        return Response(VerdictSerializer(published).data)
 
     def _check_may_publish(self, request: Request) -> None:
         """A 403 unless the key has the publish_verdicts scope and its user may publish their own verdict
