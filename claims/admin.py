@@ -1416,8 +1416,8 @@ class ClientKeyForm(forms.ModelForm):
 class ClientKeyAdmin(AuditHistoryMixin, CheckedLookupsMixin, APIKeyModelAdmin):
     """API keys (djangorestframework-api-key's admin): the key is shown once, in a message, when it is made;
     only its hash is stored. A revoked key is read-only, and revoking cannot be undone. Superusers only,
-    unless a user is given the claims API key permissions: a key acts as its user, so making one is
-    handing out that user's access."""
+    unless a user is given the API key permissions; such a user makes keys for themselves only (a key acts
+    as its user, so making one is handing out that user's access)."""
 
     form = ClientKeyForm
     list_display = [
@@ -1448,6 +1448,13 @@ class ClientKeyAdmin(AuditHistoryMixin, CheckedLookupsMixin, APIKeyModelAdmin):
             return ("prefix", "name", "user", "scopes", "throttle_rate", "expiry_date", "revoked", "created")
         # A key keeps its user: moving it to another user would hand that user's access to its holder.
         return ("prefix", "user", "created")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only a superuser makes a key for someone else: a key acts as its user, so making one for another
+        # user would hand their access to whoever holds it.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="scopes")
     def scope_list(self, key: ClientKey) -> str:

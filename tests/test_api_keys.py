@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from claims.audit import history_of
@@ -120,6 +121,50 @@ def test_the_admin_refuses_a_bad_throttle_rate_and_revokes_for_good(django_app):
     assert key.revoked
     page = django_app.get(f"/admin/claims/clientkey/{key.pk}/change/", user=admin)
     assert "revoked" not in page.forms["clientkey_form"].fields  # read-only once revoked
+
+
+@pytest.mark.django_db
+def test_a_keys_history_page_never_shows_the_hash_and_the_list_costs_the_same_for_1_and_10_keys(
+    client, django_assert_num_queries
+):
+    admin = make_user(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    key, secret = make_key()
+
+    history = client.get(f"/admin/claims/clientkey/{key.pk}/history/")
+
+    assert history.status_code == 200
+    assert key.prefix in history.content.decode()
+    assert key.hashed_key.split("$$")[1] not in history.content.decode()
+    assert secret not in history.content.decode()
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/admin/claims/clientkey/").status_code == 200
+        counts.append(len(queries))
+        for _ in range(9):
+            make_key()
+    assert counts[0] == counts[1]
+    with django_assert_num_queries(counts[0]):
+        client.get("/admin/claims/clientkey/")
+    # The session, its user, the count and the page of keys with their users joined: none per key.
+    assert counts[0] == 4
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_makes_a_key_for_someone_else(django_app):
+    manager = make_user(is_staff=True)
+    manager.user_permissions.add(*Permission.objects.filter(codename__endswith="_clientkey"))
+    other = make_user(editor=True)
+    form = django_app.get("/admin/claims/clientkey/add/", user=manager).forms["clientkey_form"]
+    form["name"] = "Mine"
+    form["user"].force_value(str(other.pk))
+
+    assert "Select a valid choice" in form.submit().text
+
+    form["user"].force_value(str(manager.pk))
+    form.submit().follow()
+    assert ClientKey.objects.get().user == manager
 
 
 # --- who may write -------------------------------------------------------------------------------------------
