@@ -309,6 +309,10 @@ def test_creating_a_speaker_a_source_and_a_claim_answers_as_the_read_api(client,
     # Recorded as the key's user, with the key.
     [created] = history_of(Claim.objects.get())
     assert created.who == key.user.get_username()
+    assert created.via == "POST /api/v1/claims/"
+    event = Claim.objects.get().audit_events.select_related("pgh_context").get()
+    assert event.pgh_context.metadata["api_key"] == key.prefix
+    assert event.pgh_context.metadata["user"] == key.user_id
 
 
 @pytest.mark.django_db
