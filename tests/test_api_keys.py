@@ -190,11 +190,13 @@ def test_a_signed_in_superuser_cannot_write_without_a_key(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("state", ["unknown", "revoked", "expired", "inactive user"])
+@pytest.mark.parametrize("state", ["unknown", "malformed", "revoked", "expired", "inactive user"])
 def test_a_key_that_is_not_valid_is_a_401_on_reads_and_writes(client, state):
     key, secret = make_key()
     if state == "unknown":
         secret = key.prefix + ".x" + secret[-31:]
+    elif state == "malformed":
+        secret = key.prefix + ".\x00" + "x" * 5000
     elif state == "revoked":
         ClientKey.objects.filter(pk=key.pk).update(revoked=True)
     elif state == "expired":

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,9 @@ SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Scope.MANAGE_WEBHOOKS: (),
 }
 
+KEY_SHAPE = re.compile(r"[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,64}")
+NOT_VALID = "This API key is not valid: unknown or revoked."
+
 NEEDS_A_KEY = (
     f"Writing through the API takes an API key (Authorization: {KEYWORD} <key>); signing in to the site gives "
     "read access only."
@@ -63,10 +67,15 @@ class ClientKeyAuthentication(authentication.BaseAuthentication):
         key = self.key_parser.get(request)
         if key is None:
             return None
+        key = key.strip()
+        # The package's keys are letters and digits around one dot: anything else (a NUL, which PostgreSQL
+        # refuses in a string, or a megabyte of text) is no key, and is not looked up.
+        if not KEY_SHAPE.fullmatch(key):
+            raise exceptions.AuthenticationFailed(NOT_VALID)
         try:
-            client_key = ClientKey.objects.get_from_key(key.strip())
+            client_key = ClientKey.objects.get_from_key(key)
         except ClientKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("This API key is not valid: unknown or revoked.") from None
+            raise exceptions.AuthenticationFailed(NOT_VALID) from None
         if client_key.has_expired:
             expired = timezone.localtime(client_key.expiry_date)
             raise exceptions.AuthenticationFailed(f"This API key expired on {expired:%Y-%m-%d %H:%M %Z}.")
