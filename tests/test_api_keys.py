@@ -4,14 +4,18 @@ user, within the key's scopes and the user's permissions, at the key's rate; eve
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import connection, connections
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from claims.api.keys import ClientKeyThrottle, KeyScope
 from claims.audit import history_of
 from claims.models import Claim, ClientKey, Scope, Source, Speaker, StatusChange, Verdict
 from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
@@ -269,8 +273,6 @@ def test_archiving_a_sources_text_takes_its_own_permission(client):
 
 @pytest.mark.django_db
 def test_the_key_scope_permission_refuses_an_unknown_scope():
-    from claims.api.keys import KeyScope
-
     with pytest.raises(ValueError, match="Unknown API key scope"):
         KeyScope("write_everything")
     assert KeyScope("manage_webhooks", "webhooks.add_webhook").perms == ("webhooks.add_webhook",)
@@ -635,6 +637,34 @@ def test_each_key_is_throttled_at_its_own_rate(client, anon_rate, settings):
     assert problem_body(default_answers[-1], 429)["status"] == 429
     # The anonymous client is not held back by the keys' use.
     assert client.get("/api/v1/statuses/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_keys_burst_on_many_connections_at_once_lets_exactly_its_rate_through(anon_rate):
+    """12 requests with one key at the same instant, each on its own database connection (as 12 gunicorn
+    workers would be): exactly the key's 4 pass, as the anonymous throttle's storage guarantees."""
+    anon_rate("1000/minute")
+    key, _ = make_key(throttle_rate="4/minute")
+    request = RequestFactory().get("/api/v1/statuses/")
+    request.user, request.auth = key.user, key
+    start = threading.Barrier(12)
+
+    def ask() -> bool:
+        try:
+            throttle = ClientKeyThrottle()
+            connections["default"].ensure_connection()  # connected before the start, so all ask at once
+            start.wait(timeout=20)
+            return throttle.allow_request(request, None)
+        finally:
+            connections["default"].close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: ask(), range(12)))
+
+    assert sum(answers) == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM factcheck_api_throttle")
+        assert [row for (row,) in cursor.fetchall()] == [f"throttle_key_{key.pk}"]
 
 
 # --- query counts --------------------------------------------------------------------------------------------
