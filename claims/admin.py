@@ -29,6 +29,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from claims.audit import HISTORY_LIMIT, history_of
 from claims.forms import (
@@ -46,10 +48,12 @@ from claims.forms import (
 )
 from claims.models import (
     Claim,
+    ClientKey,
     Correction,
     EventType,
     Evidence,
     Fidelity,
+    Scope,
     Source,
     SourceSnapshot,
     Speaker,
@@ -1654,3 +1658,74 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{queued} deliveries queued again; the worker sends them.", messages.SUCCESS
             )
+
+
+# API keys -------------------------------------------------------------------------------------------------
+
+# The package's own key model is not used (claims.ClientKey is): its admin page would only mislead.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+class ClientKeyForm(forms.ModelForm):
+    """An API key's settings; the scopes as checkboxes (the column is an array of scope names)."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=ClientKey._meta.get_field("scopes").help_text,
+    )
+
+    class Meta:
+        model = ClientKey
+        fields = ["name", "user", "scopes", "throttle_rate", "expiry_date", "revoked"]
+
+
+@admin.register(ClientKey)
+class ClientKeyAdmin(AuditHistoryMixin, CheckedLookupsMixin, APIKeyModelAdmin):
+    """API keys (djangorestframework-api-key's admin): the key is shown once, in a message, when it is made;
+    only its hash is stored. A revoked key is read-only, and revoking cannot be undone. Superusers only,
+    unless a user is given the API key permissions; such a user makes keys for themselves only (a key acts
+    as its user, so making one is handing out that user's access)."""
+
+    form = ClientKeyForm
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "scope_list",
+        "throttle_rate",
+        "created",
+        "expiry_date",
+        "revoked",
+    ]
+    list_filter = ["revoked"]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    autocomplete_fields = ["user"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_fields(self, request: HttpRequest, obj: ClientKey | None = None) -> list[str]:
+        fields = ["name", "user", "scopes", "throttle_rate", "expiry_date", "revoked"]
+        return fields if obj is None else ["prefix", *fields, "created"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ClientKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        if obj.revoked:
+            return ("prefix", "name", "user", "scopes", "throttle_rate", "expiry_date", "revoked", "created")
+        # A key keeps its user: moving it to another user would hand that user's access to its holder.
+        return ("prefix", "user", "created")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only a superuser makes a key for someone else: a key acts as its user, so making one for another
+        # user would hand their access to whoever holds it.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ClientKey) -> str:
+        return ", ".join(key.scopes) or "read only"

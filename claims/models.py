@@ -28,6 +28,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Case, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now, Substr
@@ -36,6 +37,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from claims.audit import track_history
 from claims.quotes import QuoteInContext, paragraph_around
@@ -1691,3 +1693,104 @@ class WebhookAttempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# API keys -------------------------------------------------------------------------------------------------
+
+
+class Scope(models.TextChoices):
+    """What an API key may write (claims.api.keys.KeyScope). A key never does more than its user may: each
+    write also takes the user's Django permissions (claims.api.keys.SCOPE_PERMISSIONS)."""
+
+    WRITE_SPEAKERS = "write_speakers", "Create speakers"
+    WRITE_SOURCES = "write_sources", "Create sources (and archive their text)"
+    WRITE_CLAIMS = "write_claims", "Create claims"
+    RECORD_VERDICTS = "record_verdicts", "Record draft verdicts"
+    PUBLISH_VERDICTS = "publish_verdicts", "Publish verdicts"
+    MANAGE_WEBHOOKS = "manage_webhooks", "Manage webhooks"
+
+
+class ClientKeyQuerySet(models.QuerySet["ClientKey"]):
+    def usable(self) -> ClientKeyQuerySet:
+        """Keys not revoked whose user is active, with the user joined in (the request acts as them).
+        An expired key is found, so the refusal can say it expired."""
+        return self.filter(revoked=False, user__is_active=True).select_related("user")
+
+
+class ClientKeyManager(BaseAPIKeyManager.from_queryset(ClientKeyQuerySet)):  # type: ignore[misc]
+    """The package's manager (create_key, get_from_key: a key is found by its prefix, then its SHA-512
+    compared in constant time), with a key's primary key its own number: the package's default id is
+    "<prefix>.<hash>", which every foreign key and the audit history would then copy."""
+
+    def assign_key(self, obj: AbstractAPIKey) -> str:
+        """Give `obj` a new key's prefix and hash; return the key itself, which is stored nowhere."""
+        key, prefix, hashed_key = self.key_generator.generate()
+        obj.prefix, obj.hashed_key = prefix, hashed_key
+        return key
+
+    def get_usable_keys(self) -> ClientKeyQuerySet:
+        return self.get_queryset().usable()
+
+
+# Excluded from the history: the hash of the key, which only the key's holder needs to match.
+@track_history(exclude=["hashed_key"])
+class ClientKey(AbstractAPIKey):
+    """An API key: a client sends `Authorization: Api-Key <key>` and acts as the key's user, within the key's
+    scopes and the user's permissions, at the key's throttle rate. Only its SHA-512 is stored (the key is
+    shown once, when it is made in the admin); its first eight characters, the prefix, find it.
+
+    Revoking is for ever (the package refuses to un-revoke); an expiry date ends it at that time.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text="The key acts as this user: its writes are recorded as theirs, and it may do no more than "
+        "their permissions allow.",
+    )
+    scopes = ArrayField(
+        models.CharField(max_length=32, choices=Scope.choices),
+        default=list,
+        blank=True,
+        help_text="What the key may write. None: it reads only, as anyone may.",
+    )
+    throttle_rate = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                rf"^(?:{settings.THROTTLE_RATE_PATTERN})\Z",
+                "Requests per period, such as 600/minute (second, minute, hour or day).",
+            )
+        ],
+        help_text="Requests per period, such as 600/minute. Empty: the site's default (API_KEY_THROTTLE_RATE).",
+    )
+
+    objects = ClientKeyManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["-created", "-id"], name="claims_clientkey_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scopes__contained_by=Scope.values),
+                name="claims_clientkey_known_scopes",
+                violation_error_message="An API key's scopes are among the listed ones.",
+            ),
+            models.CheckConstraint(
+                condition=Q(throttle_rate="")
+                | Q(throttle_rate__regex=rf"^({settings.THROTTLE_RATE_PATTERN})$"),
+                name="claims_clientkey_throttle_rate",
+                violation_error_message="A throttle rate is requests per period, such as 600/minute.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,7 +1,8 @@
 """The writes that change what the public sees of a claim. Each is one transaction.
 
-The admin, management commands and tests call these (the API is read-only); nothing else sets a claim's
-status, status_changed_at, or appends a StatusChange, and the database refuses any other writer (migration
+The admin, the API (a client with an API key: claims.api.keys), management commands and tests call these;
+nothing else sets a claim's status, status_changed_at, or appends a StatusChange, and the database refuses any
+other writer (migration
 0007): a claim's status can only become its latest published verdict's, and the changes feed runs forward.
 """
 

@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, SimpleRateThrottle
 
 # An IPv6 client usually holds a whole /64 (one address per device, or a new one per connection with
 # privacy extensions): counting per address would give it billions of fresh starts.
@@ -44,38 +44,29 @@ def client_address(request: HttpRequest) -> str:
     return "0.0.0.0"  # noqa: S104 - no address at all (a Unix-socket server without a proxy): one shared client
 
 
-class AnonymousClientThrottle(AnonRateThrottle):
-    """DRF's throttle of anonymous requests (scope "anon", rate API_ANON_THROTTLE_RATE), per client_address().
+class DatabaseRateThrottle(SimpleRateThrottle):
+    """A DRF throttle whose state is a row of factcheck_api_throttle (claims migration 0012) per client, so
+    every process sees it; subclasses say who the client is (get_cache_key) and at what rate (get_rate).
 
     The generic cell rate algorithm (GCRA): a rate of N per period allows a burst of N, then one request
     every period/N. Each client's row holds its theoretical arrival time (TAT): a request passes if the TAT is
     at most period - period/N ahead of now, and then moves it period/N later (from now, if it was past); a
     refused request waits until the TAT is that close again.
 
-    One statement per anonymous request decides, records and yields the wait (an upsert of the client's row
-    in factcheck_api_throttle, claims migration 0012; the wait is zero if the request passes). Its row lock
-    makes concurrent requests of one client take turns, so a burst lets exactly N through; the database's
-    clock is the only clock, so every process agrees.
+    One statement per throttled request decides, records and yields the wait (an upsert of the client's row;
+    the wait is zero if the request passes). Its row lock makes concurrent requests of one client take
+    turns, so a burst lets exactly N through; the database's clock is the only clock, so every process agrees.
     """
 
-    # Every this many anonymous requests a process deletes the rows that are past (a client whose TAT is
+    # Every this many throttled requests a process deletes the rows that are past (a client whose TAT is
     # past is as if never seen): the table holds the clients of the last period, plus at most this many
     # rows per process.
     PRUNE_EVERY = 1000
     _requests = itertools.count(1)
 
-    def get_rate(self) -> str | None:
-        # Read at request time (DRF reads it once, at import), so a changed setting takes effect.
-        from rest_framework.settings import api_settings
-
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def get_ident(self, request: HttpRequest) -> str:
-        return client_address(request)
-
     def allow_request(self, request: HttpRequest, view: object) -> bool:
-        """True if the request may pass. One query for an anonymous request (two every PRUNE_EVERY-th of
-        the process); none when the throttle is off or the user is logged in."""
+        """True if the request may pass. One query for a throttled request (two every PRUNE_EVERY-th of
+        the process); none when the throttle is off or the request is not this throttle's."""
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
@@ -103,7 +94,7 @@ class AnonymousClientThrottle(AnonRateThrottle):
                 {"key": self.key, "emission": emission, "burst": burst},
             )
             (self.seconds_to_wait,) = cursor.fetchone()
-            if next(self._requests) % self.PRUNE_EVERY == 0:
+            if next(DatabaseRateThrottle._requests) % self.PRUNE_EVERY == 0:
                 # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two
                 # prunes cannot deadlock).
                 cursor.execute(
@@ -119,6 +110,20 @@ class AnonymousClientThrottle(AnonRateThrottle):
     def wait(self) -> float:
         """Seconds until the refused client may make its next request. No query."""
         return float(self.seconds_to_wait)
+
+
+class AnonymousClientThrottle(DatabaseRateThrottle, AnonRateThrottle):
+    """DRF's throttle of anonymous requests (scope "anon", rate API_ANON_THROTTLE_RATE), per client_address(),
+    on the database (DatabaseRateThrottle). A signed-in user or an API key's client is not this throttle's."""
+
+    def get_rate(self) -> str | None:
+        # Read at request time (DRF reads it once, at import), so a changed setting takes effect.
+        from rest_framework.settings import api_settings
+
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: HttpRequest) -> str:
+        return client_address(request)
 
 
 def login_locked_out(

@@ -60,10 +60,15 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# A DRF throttle rate, "<requests>/<second|minute|hour|day>": the rule of env_rate and of an API key's own rate
+# (claims.ClientKey.throttle_rate, whose database constraint holds the same pattern).
+THROTTLE_RATE_PATTERN = r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)"
+
+
 def env_rate(name: str, default: str) -> str:
     """A DRF throttle rate, "<requests>/<second|minute|hour|day>", checked here: DRF reads it per request."""
     value = os.environ.get(name, "").strip() or default
-    if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+    if not re.fullmatch(THROTTLE_RATE_PATTERN, value):
         raise ImproperlyConfigured(f"{name} must be requests per period, such as 60/minute, not {value!r}")
     return value
 
@@ -113,6 +118,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    # Its abstract key model, hashing and admin; its own APIKey model is unused (claims.ClientKey is ours).
+    "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -241,17 +248,27 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0 if DEBUG else 1)
 if NUM_PROXIES < 0:
     raise ImproperlyConfigured(f"NUM_PROXIES must be 0 or more, not {NUM_PROXIES}")
 
+# The throttle of a client with an API key (claims.api.keys.ClientKeyThrottle), unless the key has its own rate.
+API_KEY_THROTTLE_RATE = env_rate("API_KEY_THROTTLE_RATE", "600/minute")
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Session only: the API is read-only, and Basic would hash a password on every request that sends
-        # one (about 0.4 s each) and answer whether it is right.
+        # An API key (`Authorization: Api-Key <key>`) first: it is the only way to write, and its scheme is
+        # what a 401 names in WWW-Authenticate. Then the session, which reads only (claims.api.keys).
+        # No Basic: it would hash a password on every request that sends one (about 0.4 s each) and answer
+        # whether it is right.
+        "claims.api.keys.ClientKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Anonymous clients only, each as factcheck.abuse.client_address() sees it; logged-in users are not throttled.
-    "DEFAULT_THROTTLE_CLASSES": ["factcheck.abuse.AnonymousClientThrottle"],
+    # Anonymous clients, each as factcheck.abuse.client_address() sees it, and each API key at its own rate;
+    # signed-in users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "factcheck.abuse.AnonymousClientThrottle",
+        "claims.api.keys.ClientKeyThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": env_rate("API_ANON_THROTTLE_RATE", "60/minute")},
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": [
@@ -265,9 +282,13 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "factcheck API",
-    "DESCRIPTION": "Claims, their statuses and every status change. Read-only for anonymous users.",
+    "DESCRIPTION": "Claims, their statuses and every status change. Read-only without an API key; "
+    "with one (`Authorization: Api-Key <key>`), a client creates speakers, sources, claims and verdicts as the "
+    "key's user, within the key's scopes.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema's one security scheme is the API key: a session reads only, as anyone may (claims.api.keys).
+    "AUTHENTICATION_WHITELIST": ["claims.api.keys.ClientKeyAuthentication"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The events feed's `type` and the changes feed's are two enums: each its own component name (the changes

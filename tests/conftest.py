@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from factcheck.abuse import AnonymousClientThrottle
+from factcheck.abuse import DatabaseRateThrottle
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +28,8 @@ def _api_throttle_off(settings):
     tests/test_throttling.py turns it on with the `anon_rate` fixture, and pins what it adds per request.
     """
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None}}
+    # API keys likewise, unless a key has its own rate (tests/test_api_keys.py sets one).
+    settings.API_KEY_THROTTLE_RATE = None
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def anon_rate(settings, db, monkeypatch):
     """
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM factcheck_api_throttle")
-    monkeypatch.setattr(AnonymousClientThrottle, "_requests", itertools.count(1))
+    monkeypatch.setattr(DatabaseRateThrottle, "_requests", itertools.count(1))
 
     def set_rate(rate: str) -> None:
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": rate}}

@@ -199,7 +199,7 @@ def test_a_claim_shows_its_published_verdicts_newest_first_with_evidence(client,
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == CLAIM_FIELDS | {"quote_context", "verdicts", "corrections"}
+    assert set(body) == CLAIM_FIELDS | {"version", "quote_context", "verdicts", "corrections"}
     assert body["status"]["slug"] == "false"
     newest, oldest = body["verdicts"]
     assert set(newest) == {"id", "status", "summary", "explanation", "evidence", "published_at"}

@@ -106,7 +106,7 @@ def test_a_host_we_do_not_serve_is_a_problem_under_api_and_a_page_elsewhere(clie
         "/api",
         "/api/v2/claims/",
         "/api/v1/nothing/",
-        "/api/v1/claims/1/verdicts/",
+        "/api/v1/claims/1/timeline/",
         "/api/v1/claims/999999/",
         "/api/v1/claims/abc/",
         "/api/v1/speakers/nobody/",
@@ -142,15 +142,16 @@ def test_an_unknown_page_outside_the_api_is_still_an_html_page(client):
 
 
 @pytest.mark.django_db
-def test_an_anonymous_write_is_a_403_problem(client):
+def test_an_anonymous_write_is_a_401_problem_naming_the_api_key_scheme(client):
     response = client.post("/api/v1/claims/", "{}", content_type="application/json")
 
-    assert problem_body(response, 403)["detail"] == "Authentication credentials were not provided."
+    assert problem_body(response, 401)["detail"] == "Authentication credentials were not provided."
+    assert response["WWW-Authenticate"] == "Api-Key"
 
 
 @pytest.mark.django_db
 def test_a_method_the_api_does_not_have_is_a_405_problem_with_allow(admin_client):
-    response = admin_client.post("/api/v1/claims/", "{}", content_type="application/json")
+    response = admin_client.post("/api/v1/statuses/", "{}", content_type="application/json")
 
     assert problem_body(response, 405)["detail"] == 'Method "POST" not allowed.'
     assert response["Allow"] == "GET, HEAD, OPTIONS"

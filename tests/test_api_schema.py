@@ -1,4 +1,5 @@
-"""The REST API as a whole: the OpenAPI schema and docs, the root, and writes (there are none: refused)."""
+"""The REST API as a whole: the OpenAPI schema and docs, the root, and writes without an API key (refused;
+tests/test_api_keys.py writes with one)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert set(schema["paths"]) == {
         "/api/v1/claims/",
         "/api/v1/claims/{id}/",
+        "/api/v1/claims/{id}/verdicts/",
+        "/api/v1/claims/{id}/verdicts/{verdict_id}/publish/",
         "/api/v1/speakers/",
         "/api/v1/speakers/{slug}/",
         "/api/v1/sources/",
@@ -75,6 +78,7 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert components["EventTypeEnum"]["enum"] == EventType.values
     assert set(components["Claim"]["properties"]) == CLAIM_FIELDS
     assert set(components["ClaimDetail"]["properties"]) == CLAIM_FIELDS | {
+        "version",
         "quote_context",
         "verdicts",
         "corrections",
@@ -117,11 +121,34 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     }
     assert components["TypeEnum"]["enum"] == ["status_change", "correction"]
     assert set(components["Correction"]["properties"]) == {"id", "claim", "note", "changes", "verdict", "at"}
-    # Every operation is public: no security requirement, so the docs show no padlock.
-    for path in schema["paths"].values():
-        for operation in path.values():
-            assert not operation.get("security"), operation["operationId"]
+    # Every read is public: no security requirement, so the docs show no padlock; a write takes an API key.
+    writes = set()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method == "get":
+                assert not operation.get("security"), operation["operationId"]
+            else:
+                assert operation["security"] == [{"ApiKey": []}], operation["operationId"]
+                writes.add((method, path))
+    assert writes == {
+        ("post", "/api/v1/claims/"),
+        ("patch", "/api/v1/claims/{id}/"),
+        ("post", "/api/v1/claims/{id}/verdicts/"),
+        ("post", "/api/v1/claims/{id}/verdicts/{verdict_id}/publish/"),
+        ("post", "/api/v1/speakers/"),
+        ("post", "/api/v1/sources/"),
+    }
+    assert set(schema["components"]["securitySchemes"]) == {"ApiKey"}
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schema["components"]["securitySchemes"]["ApiKey"]["description"],
+    }
+    assert "Api-Key <key>" in schema["components"]["securitySchemes"]["ApiKey"]["description"]
     assert "security" not in schema
+    for write in ("Speaker", "Source", "Claim", "Verdict"):
+        assert f"{write}Write" in components
 
 
 @pytest.mark.django_db
@@ -136,6 +163,8 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
         "items": {"type": "string"},
     }
     for path, operations in schema["paths"].items():
+        if "get" not in operations:
+            continue  # a write: below
         responses = operations["get"]["responses"]
         # A claim reads ?as_of=, which may be a bad date.
         errors = (
@@ -162,6 +191,26 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
                 }
             }, (path, status)
         assert [status for status, response in responses.items() if "headers" in response] == ["429", "503"]
+    # A write's refusals are problems too; its 401 names the scheme, a creation's 201 gives the Location.
+    for path, operations in schema["paths"].items():
+        if "patch" in operations:
+            responses = operations["patch"]["responses"]
+            assert set(responses) == {"200", "400", "401", "403", "404", "406", "409", "415", "429", "503"}
+            assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
+        if "post" not in operations:
+            continue
+        responses = operations["post"]["responses"]
+        errors = {"400", "401", "403", "406", "415", "429", "503"} | ({"404"} if "{id}" in path else set())
+        if path.endswith("/publish/"):  # publishing creates nothing: the draft, published
+            assert set(responses) == {"200", *errors}, path
+            continue
+        assert set(responses) == {"201", *errors}, path
+        for status in errors:
+            [(media_type, content)] = responses[status]["content"].items()
+            assert media_type == "application/problem+json"
+        assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
+        assert set(responses["201"]["headers"]) == {"Location"}
+        assert list(operations["post"]["requestBody"]["content"]) == ["application/json"]
     # The examples the docs page shows are what the API answers.
     claims = schema["paths"]["/api/v1/claims/"]["get"]["responses"]
     claim = schema["paths"]["/api/v1/claims/{id}/"]["get"]["responses"]
@@ -249,7 +298,9 @@ def test_anonymous_writes_are_refused_and_change_nothing(client, statuses, metho
         url, data=json.dumps({"text": "Changed."}), content_type="application/json"
     )
 
-    assert problem_body(response, 403)["detail"] == "Authentication credentials were not provided."
+    # 401: credentials are what is missing, and the challenge names the scheme to send them in.
+    assert problem_body(response, 401)["detail"] == "Authentication credentials were not provided."
+    assert response["WWW-Authenticate"] == "Api-Key"
     claim.refresh_from_db()
     assert claim.text == "Unchanged."
     assert Claim.objects.count() == 1
@@ -272,7 +323,7 @@ def test_a_signed_in_reader_without_permissions_cannot_write(client, statuses, m
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_the_api_has_no_write_actions_even_for_a_superuser(client, statuses, method):
+def test_a_superusers_session_cannot_write_nor_edit(client, statuses, method):
     claim = make_rated_claim(text="Unchanged.")
     client.force_login(make_user(is_superuser=True))
     url = "/api/v1/claims/" if method == "post" else f"/api/v1/claims/{claim.id}/"
@@ -281,6 +332,11 @@ def test_the_api_has_no_write_actions_even_for_a_superuser(client, statuses, met
         url, data=json.dumps({"text": "Changed."}), content_type="application/json"
     )
 
-    assert response.status_code == 405
+    # Creating and editing a claim take an API key (a session reads only); replacing and deleting are no API
+    # actions at all.
+    if method in ("post", "patch"):
+        assert "takes an API key" in problem_body(response, 403)["detail"]
+    else:
+        assert response.status_code == 405
     claim.refresh_from_db()
     assert claim.text == "Unchanged."

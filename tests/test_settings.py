@@ -23,7 +23,13 @@ def _load_settings(
         if not k.startswith(
             (
                 *("DEBUG", "SECRET_KEY", "DATABASE", "SECURE_", "SITE_URL", "ORGANIZATION_URL"),
-                *("NUM_PROXIES", "API_ANON_THROTTLE_RATE", "LOGIN_", "REVIEW_REQUIRED"),
+                *(
+                    "NUM_PROXIES",
+                    "API_ANON_THROTTLE_RATE",
+                    "API_KEY_THROTTLE_RATE",
+                    "LOGIN_",
+                    "REVIEW_REQUIRED",
+                ),
             )
         )
     }
@@ -166,9 +172,12 @@ def test_site_and_organisation_urls_are_read_as_given():
 
 
 def test_the_abuse_defences_default_to_a_proxy_in_production_and_none_in_development():
-    show = "s.NUM_PROXIES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon'], s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME"
+    show = (
+        "s.NUM_PROXIES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon'], s.AXES_FAILURE_LIMIT, "
+        "s.AXES_COOLOFF_TIME, s.API_KEY_THROTTLE_RATE"
+    )
     production = _load_settings(show=show, DEBUG="false", SECRET_KEY="k3y-" + "abcdefghij" * 5)
-    assert production.stdout.split() == ["1", "60/minute", "5", "0:15:00"], production.stderr
+    assert production.stdout.split() == ["1", "60/minute", "5", "0:15:00", "600/minute"], production.stderr
     development = _load_settings(show=show, DEBUG="true")
     assert development.stdout.split()[0] == "0", development.stderr
     chosen = _load_settings(
@@ -178,8 +187,9 @@ def test_the_abuse_defences_default_to_a_proxy_in_production_and_none_in_develop
         API_ANON_THROTTLE_RATE="1000/hour",
         LOGIN_FAILURE_LIMIT="10",
         LOGIN_COOLOFF_MINUTES="60",
+        API_KEY_THROTTLE_RATE="50/second",
     )
-    assert chosen.stdout.split() == ["2", "1000/hour", "10", "1:00:00"], chosen.stderr
+    assert chosen.stdout.split() == ["2", "1000/hour", "10", "1:00:00", "50/second"], chosen.stderr
 
 
 @pytest.mark.parametrize(
@@ -188,6 +198,7 @@ def test_the_abuse_defences_default_to_a_proxy_in_production_and_none_in_develop
         ({"API_ANON_THROTTLE_RATE": "60 per minute"}, "API_ANON_THROTTLE_RATE must be requests per period"),
         ({"API_ANON_THROTTLE_RATE": "0/minute"}, "API_ANON_THROTTLE_RATE must be requests per period"),
         ({"API_ANON_THROTTLE_RATE": "60/fortnight"}, "API_ANON_THROTTLE_RATE must be requests per period"),
+        ({"API_KEY_THROTTLE_RATE": "lots"}, "API_KEY_THROTTLE_RATE must be requests per period"),
         ({"NUM_PROXIES": "-1"}, "NUM_PROXIES must be 0 or more"),
         ({"NUM_PROXIES": "one"}, "NUM_PROXIES must be a whole number"),
         ({"LOGIN_FAILURE_LIMIT": "0"}, "must be 1 or more"),

@@ -19,12 +19,17 @@ header. One builder, `problem_response`, makes every one of them, whichever part
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import strip_tags
 from django.views import defaults
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers
@@ -129,6 +134,41 @@ def _messages(detail: Any) -> list[str]:
     return [str(detail)]
 
 
+# A write's refusals: the admin's form errors and the services' ValidationError, as a 400 naming the fields.
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+
+
+def plain_text(message: str) -> str:
+    """An error message as text: the admin's messages may hold a link (a duplicate claim's), kept as
+    "its text (its address)"."""
+    return html.unescape(strip_tags(_LINK.sub(r"\2 (\1)", str(message))))
+
+
+def validation_error(errors: Mapping[Any, Any]) -> exceptions.ValidationError:
+    """A form's or a service's errors ({field or None or "__all__": [message, ...]}) as DRF's 400, each
+    message as text; errors not tied to one field go under "non_field_errors"."""
+    detail: dict[str, list[str]] = {}
+    for field, messages in errors.items():
+        name = api_settings.NON_FIELD_ERRORS_KEY if field in (None, "__all__") else str(field)
+        detail.setdefault(name, []).extend(plain_text(message) for message in messages)
+    return exceptions.ValidationError(detail)
+
+
+@contextlib.contextmanager
+def refusals_as_400(renamed: Mapping[str, str] | None = None) -> Iterator[None]:
+    """A service's refusal (Django's ValidationError) inside the block becomes a 400 naming the fields
+    (`renamed`: a service's field name → the API's)."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        renamed = renamed or {}
+        raise validation_error(
+            {renamed.get(field, field): messages for field, messages in errors.items()}
+        ) from None
+
+
 # Django's error views (factcheck/urls.py) ---------------------------------------------------------------
 
 
@@ -202,7 +242,7 @@ class ProblemSerializer(serializers.Serializer):
 
 
 # The header a throttled 429 and an outage's 503 always carry: a response header of those two in the document
-# (claims.api.views.PublicReadSchema adds it to every operation). DRF and factcheck.health write whole seconds.
+# (claims.api.views.ApiSchema adds it to every operation). DRF and factcheck.health write whole seconds.
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     {"type": "integer", "minimum": 0},
@@ -210,6 +250,17 @@ RETRY_AFTER = OpenApiParameter(
     required=True,
     description="How many seconds to wait before trying again.",
     response=[429, 503],  # a list: drf-spectacular reads any other true value as "every response"
+)
+
+
+# A 401's challenge: the scheme to authenticate with (claims.api.keys). Documented on the writes.
+WWW_AUTHENTICATE = OpenApiParameter(
+    "WWW-Authenticate",
+    {"type": "string"},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="The scheme to send credentials in: `Api-Key` (the header `Authorization: Api-Key <key>`).",
+    response=[401],
 )
 
 
@@ -231,11 +282,33 @@ ERROR_RESPONSES = {
         "The parameter page_size is not valid.",
         page_size=["Must be a whole number from 1 to 100."],
     ),
+    401: _error_response(
+        401,
+        "No API key, or one that is not valid (unknown, revoked or expired): WWW-Authenticate names the scheme.",
+        str(exceptions.NotAuthenticated.default_detail),
+    ),
+    403: _error_response(
+        403,
+        "The API key lacks the scope, or its user the permission, this write takes; or the request was "
+        "made with a session, which reads only.",
+        "This API key does not have the scope write_claims.",
+    ),
     404: _error_response(404, "Nothing is published at this URL.", NOT_FOUND),
+    409: _error_response(
+        409,
+        "The claim was edited since the version you sent: `detail` says who changed what; read it again.",
+        "Since you opened this page, ada changed Text (10:42). Your changes are kept below: review them "
+        "against the current values, then save again.",
+    ),
     406: _error_response(
         406,
         "The Accept header asks for a format the API does not serve.",
         str(exceptions.NotAcceptable.default_detail),
+    ),
+    415: _error_response(
+        415,
+        "The body is not JSON (Content-Type: application/json).",
+        'Unsupported media type "text/plain" in request.',
     ),
     429: _error_response(
         429,

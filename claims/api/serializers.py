@@ -1,6 +1,7 @@
 """The API's JSON shapes. Every serializer lists its fields; list and detail shapes are apart where they differ.
 
-The API is read-only, so every field is too (and the schema marks every field as always present).
+What the API answers is read-only (and the schema marks every field as always present); the write shapes, at
+the end, are what a client with an API key sends.
 
 The nested "brief" shapes (status, speaker, source) are the same wherever they appear, so a consumer parses
 one shape per thing.
@@ -208,8 +209,14 @@ class ClaimDetailSerializer(ClaimSerializer):
         "speech or a quote not verified."
     )
 
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="The claim's edit count: send it as `expected_version` to edit the claim (PATCH, with an API "
+        "key), so an edit made since you read it is not overwritten.",
+    )
+
     class Meta(ClaimSerializer.Meta):
-        fields = [*ClaimSerializer.Meta.fields, "quote_context", "verdicts", "corrections"]
+        fields = [*ClaimSerializer.Meta.fields, "version", "quote_context", "verdicts", "corrections"]
         read_only_fields = fields
 
     @extend_schema_field(QuoteContextSerializer(allow_null=True))
@@ -513,3 +520,129 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = ["id", "type", "timestamp", "data"]
         read_only_fields = fields
+
+
+# Writes (an API key's client: claims.api.keys) ------------------------------------------------------------
+# The shapes a write reads. They check types only; the rules are the admin's own, applied after them (its
+# forms for speakers, sources and claims, claims.services' checks for verdicts), and the services write.
+
+
+class SpeakerWriteSerializer(serializers.Serializer):
+    """A new speaker."""
+
+    name = serializers.CharField(max_length=200, help_text="As readers know them: “Donald Trump”.")
+    slug = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The end of the speaker's address; left out, made from the name.",
+    )
+    role = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text="An official page or profile."
+    )
+
+
+class SourceWriteSerializer(serializers.Serializer):
+    """A new source, with its text archived when given (needed to check a verbatim quote against)."""
+
+    title = serializers.CharField(max_length=500)
+    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    authors = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    url = serializers.CharField(max_length=1000, help_text="Where the document was published.")
+    published_on = serializers.DateField(required=False, allow_null=True, default=None)
+    archived_text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        default="",
+        help_text="The document's text exactly as received: archived as the source's first capture "
+        "(takes the claims.add_sourcesnapshot permission). Never published.",
+    )
+    archived_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="When the text was captured; left out: now."
+    )
+
+
+class ClaimWriteSerializer(serializers.Serializer):
+    """A new claim, unrated: it is published with its first published verdict."""
+
+    text = serializers.CharField(help_text="The statement in the checker's neutral words.")
+    slug = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Left out: made from the text."
+    )
+    speaker = serializers.IntegerField(help_text="The speaker's id.")
+    source = serializers.IntegerField(help_text="The source's id.")
+    quote = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    fidelity = serializers.ChoiceField(
+        choices=[("", "No quote, or verbatim"), *Fidelity.choices],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A verbatim quote (the default for a quote) must be found in the source's archived text.",
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    said_on = serializers.DateField()
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+    different_claim = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Claims much like this one exist: true once you have checked none of them is this claim "
+        "(the 400 that asks for it lists none; the admin's claim page shows them).",
+    )
+
+
+class ClaimEditSerializer(serializers.Serializer):
+    """An edit of a claim: the fields to change (any of a new claim's) and the version the client read."""
+
+    expected_version = serializers.IntegerField(
+        min_value=1,
+        help_text="The claim's `version` as you read it: the edit is refused (409) if the claim was edited since.",
+    )
+    text = serializers.CharField(required=False)
+    slug = serializers.CharField(max_length=200, required=False)
+    speaker = serializers.IntegerField(required=False)
+    source = serializers.IntegerField(required=False)
+    quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    fidelity = serializers.ChoiceField(
+        choices=[("", "No quote, or verbatim"), *Fidelity.choices], required=False, allow_blank=True
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    said_on = serializers.DateField(required=False)
+    due_on = serializers.DateField(required=False, allow_null=True)
+    correction_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Required when changing a published claim's text, quote, speaker, source, date said or kind: "
+        "what was corrected and why, published as a correction.",
+    )
+
+
+class EvidenceWriteSerializer(serializers.Serializer):
+    source = serializers.IntegerField(help_text="The cited source's id.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", help_text="What it shows.")
+
+
+class VerdictWriteSerializer(serializers.Serializer):
+    """A verdict on a claim: a draft, or published at once with `published` (see the operation)."""
+
+    status = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Status.objects.all(), help_text="The status's slug (/api/v1/statuses/)."
+    )
+    summary = serializers.CharField(help_text="One line.")
+    explanation = serializers.CharField(required=False, allow_blank=True, default="")
+    evidence = EvidenceWriteSerializer(many=True, required=False, default=list)
+    correction_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the verdict changes a fact's published rating: the reason, published with it.",
+    )
+    published = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Publish at once: takes the publish_verdicts scope and the user's publish_verdict "
+        "permission, and with review required (the default) is refused: a verdict is published by someone "
+        "other than its author.",
+    )

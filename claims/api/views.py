@@ -1,8 +1,10 @@
-"""The read-only REST API. Every list starts from published data and costs one query a page at any size.
+"""The REST API. Every list starts from published data and costs one query a page at any size.
 
-Anonymous users may read. Any write is refused: 403 for anonymous users and users without the model
-permission, 405 for editors, as there are no write actions (a claim's status changes only through
-claims.services, which the admin calls).
+Anyone may read. Writing takes an API key (claims.api.keys): POST a speaker, a source, a claim, or a verdict
+on a claim, publish a draft verdict, or PATCH a claim, each checked by the admin's own rules (its forms, claims.services' checks) and written by the
+services the admin calls, in one transaction, recorded in the audit history as the key's user's. Without a
+key a write is a 401 (403 when signed in to the site: a session reads only); any other method is refused
+(403 without the model permission, 405 otherwise): nothing else is edited, nor anything deleted.
 """
 
 from __future__ import annotations
@@ -13,31 +15,49 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.forms.models import modelform_factory
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from claims.api.errors import RETRY_AFTER, problem_responses
+from claims.api.errors import (
+    RETRY_AFTER,
+    WWW_AUTHENTICATE,
+    problem_responses,
+    refusals_as_400,
+    validation_error,
+)
+from claims.api.keys import KeyScope, acting_with_key
 from claims.api.serializers import (
     ClaimDetailSerializer,
+    ClaimEditSerializer,
     ClaimSerializer,
+    ClaimWriteSerializer,
     CorrectionSerializer,
     EventSerializer,
     FeedEntrySerializer,
     SourceDetailSerializer,
     SourceSerializer,
+    SourceWriteSerializer,
     SpeakerDetailSerializer,
     SpeakerSerializer,
+    SpeakerWriteSerializer,
     StatusSerializer,
+    VerdictSerializer,
+    VerdictWriteSerializer,
 )
 from claims.filters import AsOfField, ClaimFilterSet, SpeakerFilter
+from claims.forms import ClaimForm, SpeakerForm, VersionedForm
 from claims.models import (
     ChangeFeed,
     Claim,
@@ -48,13 +68,16 @@ from claims.models import (
     EventQuerySet,
     EventType,
     OldSpeakerSlug,
+    Scope,
     Source,
     SourceQuerySet,
     Speaker,
     SpeakerQuerySet,
     Status,
     StatusQuerySet,
+    Verdict,
     end_of_day,
+    slug_for,
 )
 from claims.pagination import (
     MAX_BIGINT,
@@ -66,31 +89,62 @@ from claims.pagination import (
     SpeakerPagination,
     whole_number,
 )
+from claims.services import (
+    EvidenceItem,
+    archive_source_text,
+    lock_for_edit,
+    publication_permission_errors,
+    publish_verdict,
+    rating_correction_errors,
+    record_verdict,
+    save_claim,
+    stale_messages,
+    verdict_errors,
+)
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
 # format we do not serve, be throttled, or find the database out of reach.
 _LIST_ERRORS = problem_responses(400, 406, 429, 503)
 _DETAIL_ERRORS = problem_responses(404, 406, 429, 503)
+# A write may also be refused its credentials (401), its scope or permission (403), or a body not JSON (415).
+_WRITE_ERRORS = problem_responses(400, 401, 403, 406, 415, 429, 503)
+# The created object's address in the API (a claim's answers once the claim is published).
+LOCATION = OpenApiParameter(
+    "Location",
+    {"type": "string", "format": "uri"},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="The created object's address in the API. A claim's answers once the claim is published.",
+    response=[201],
+)
 
 
-class PublicReadSchema(AutoSchema):
-    """The OpenAPI description of an API operation: tagged by its resource, and public.
+class ApiSchema(AutoSchema):
+    """The OpenAPI description of an API operation: tagged by its resource; a read is public, a write takes
+    an API key.
 
-    Every operation is a read that anyone may make without signing in, and a signed-in user reads the same
-    published data, so no operation lists a security requirement (drf-spectacular would list the session
-    cookie: it does not know that DjangoModelPermissionsOrAnonReadOnly lets anyone read). Its throttled 429
-    and outage 503 carry the Retry-After header.
+    A read is made by anyone without signing in, and a signed-in user reads the same published data, so no
+    read lists a security requirement (drf-spectacular would list the session cookie: it does not know that
+    DjangoModelPermissionsOrAnonReadOnly lets anyone read). A write lists the ApiKey scheme alone (a session
+    cannot write: claims.api.keys), and its 401 carries WWW-Authenticate. A throttled 429 and an outage's
+    503 carry the Retry-After header.
     """
 
     def get_tags(self) -> list[str]:
         return [self.path.split("/")[3]]  # /api/v1/<resource>/...
 
+    def is_write(self) -> bool:
+        return self.method not in ("GET", "HEAD", "OPTIONS")
+
     def get_auth(self) -> list[dict[str, list[str]]]:
-        return []
+        if not self.is_write():
+            return []
+        return [scheme for scheme in super().get_auth() if "ApiKey" in scheme]
 
     def get_override_parameters(self) -> list[OpenApiParameter]:
-        return [*super().get_override_parameters(), RETRY_AFTER]
+        extra = [WWW_AUTHENTICATE] if self.is_write() else []
+        return [*super().get_override_parameters(), RETRY_AFTER, *extra]
 
 
 class PublicListMixin:
@@ -111,6 +165,73 @@ class PublicListMixin:
                 {name: [f"Unknown parameter. This list reads: {accepted}."] for name in unknown}
             )
         return super().list(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def _url_field(field: models.Field, **kwargs: Any) -> Any:
+    """A model field's form field as the admin makes it (claims.admin.URL_FIELDS: a URL without a scheme
+    is https)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+# The admin's forms, as the admin builds them, with the fields a client sends.
+SpeakerWriteForm = modelform_factory(
+    Speaker,
+    form=SpeakerForm,
+    fields=["name", "slug", "role", "description", "url"],
+    formfield_callback=_url_field,
+)
+SourceWriteForm = modelform_factory(
+    Source,
+    form=VersionedForm,
+    fields=["title", "publisher", "authors", "url", "published_on"],
+    formfield_callback=_url_field,
+)
+
+
+def _form_values(claim: Claim) -> dict[str, Any]:
+    """The claim's current values as the claim form reads them (related objects by id)."""
+    return {
+        name: Claim._meta.get_field(name).value_from_object(claim)
+        for name in ClaimForm._meta.fields
+        if name != "due_on" or claim.due_on is not None
+    }
+
+
+class Conflict(APIException):
+    """409: the object was edited since the version the client sent."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Edited since the version you sent."
+    default_code = "conflict"
+
+
+class KeyWritesMixin:
+    """A viewset whose writes (`write_permissions`: action → KeyScope) take an API key; its reads keep the
+    default permission (anyone reads). A write's body is JSON.
+
+    Each write runs in claims.api.keys.acting_with_key: one transaction, recorded in the audit history as the
+    key's user's; a refusal inside it (a form's errors, claims.api.errors.validation_error; a service's
+    ValidationError, refusals_as_400) rolls it all back and is a 400 naming the fields.
+    """
+
+    write_permissions: dict[str, KeyScope] = {}
+    parser_classes = [JSONParser]
+
+    def get_permissions(self) -> list[Any]:
+        scope = self.write_permissions.get(self.action)  # type: ignore[attr-defined]
+        return [scope] if scope is not None else super().get_permissions()  # type: ignore[misc]
+
+    def body(self, serializer_class: type, request: Request) -> dict[str, Any]:
+        """The request body, its types checked (a 400 naming each wrong field). Runs no query, unless the
+        serializer looks an object up."""
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def created(self, data: Any, location: str) -> Response:
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 @extend_schema_view(
@@ -136,11 +257,38 @@ class PublicListMixin:
         ],
         responses={200: ClaimDetailSerializer, **problem_responses(400, 404, 406, 429, 503)},
     ),
+    create=extend_schema(
+        summary="Create a claim (API key: write_claims)",
+        description="A new claim, unrated, through the admin's claim form and claims.services.save_claim: "
+        "a verbatim quote must be found in the source's archived text, the same speaker's quote from the "
+        "same source is refused as a duplicate, a claim much like another needs `different_claim`. The "
+        "answer is the claim as the API shows it; it is public once a verdict on it is published.",
+        request=ClaimWriteSerializer,
+        responses={201: ClaimDetailSerializer, **_WRITE_ERRORS},
+        parameters=[LOCATION],
+    ),
+    partial_update=extend_schema(
+        summary="Edit a claim (API key: write_claims, and the user's change_claim)",
+        description="The fields sent, and `expected_version`, the claim's `version` as you read it: an edit "
+        "made since is never overwritten (409). Checked by the admin's claim form and saved by "
+        "claims.services.save_claim, as the admin saves an edit: only the fields that change are written; a "
+        "published claim's text, quote, speaker, source, date said or kind changes only with a "
+        "`correction_note`, published as a correction (and in the changes feed). The claim need not be "
+        "published yet.",
+        request=ClaimEditSerializer,
+        responses={200: ClaimDetailSerializer, **_WRITE_ERRORS, **problem_responses(404, 409)},
+    ),
 )
-class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
+    schema = ApiSchema()
     filterset_class = ClaimFilterSet
     pagination_class = ClaimPagination
+    write_permissions = {
+        "create": KeyScope(Scope.WRITE_CLAIMS),
+        "partial_update": KeyScope(Scope.WRITE_CLAIMS, "claims.change_claim"),
+        "verdicts": KeyScope(Scope.RECORD_VERDICTS),
+        "publish": KeyScope(Scope.PUBLISH_VERDICTS),
+    }
 
     def get_queryset(self) -> ClaimQuerySet:
         """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts),
@@ -173,6 +321,182 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self) -> type[ClaimSerializer]:
         return ClaimDetailSerializer if self.action == "retrieve" else ClaimSerializer
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The admin's claim form checks the claim (slug from the text, duplicates, similar claims, the
+        quote against the source's archived text, the dates and kind), save_claim checks again and writes
+        it; then it is read back as the claim's detail. A fixed number of queries (pinned in the tests).
+        """
+        data = self.body(ClaimWriteSerializer, request)
+        with acting_with_key(request):
+            form = ClaimForm(data={name: value for name, value in data.items() if value is not None})
+            if not form.is_valid():
+                raise validation_error(form.errors)
+            claim = form.save(commit=False)
+            with refusals_as_400():
+                save_claim(claim=claim, by=request.user)
+        created = (
+            Claim.objects.for_listing()
+            .with_timeline()
+            .with_corrections()
+            .with_quote_context()
+            .get(pk=claim.pk)
+        )
+        url = reverse("api:claim-detail", kwargs={"pk": claim.pk})
+        return self.created(
+            ClaimDetailSerializer(created, context=self.get_serializer_context()).data,
+            request.build_absolute_uri(url),
+        )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The claim locked, its version compared (409 when edited since), the admin's claim form over its
+        current values with the fields sent, then save_claim with the fields that changed. A fixed number of
+        queries."""
+        claim_id = self._claim_id(kwargs.get("pk"))
+        data = self.body(ClaimEditSerializer, request)
+        expected_version = data.pop("expected_version")
+        note = data.pop("correction_note", None)
+        with acting_with_key(request):
+            try:
+                current = lock_for_edit(Claim, claim_id)
+            except Claim.DoesNotExist:
+                raise Http404 from None
+            if current.version != expected_version:
+                raise Conflict(" ".join(stale_messages(current=current, expected_version=expected_version)))
+            if note is not None and not current.is_published:
+                raise ValidationError(
+                    {"correction_note": ["This claim is not published: an edit corrects nothing public."]}
+                )
+            form = ClaimForm(
+                instance=current, data={**_form_values(current), **data, "correction_note": note or ""}
+            )
+            for field in form.fields.values():
+                # Changed means changed from the claim as locked (not from a page's hidden initial values).
+                field.show_hidden_initial = False
+            if not form.is_valid():
+                raise validation_error(form.errors)
+            claim = form.save(commit=False)
+            with refusals_as_400():
+                save_claim(
+                    claim=claim,
+                    expected_version=expected_version,
+                    fields=form.edited_fields,
+                    correction_note=note or "",
+                    by=request.user,
+                )
+        edited = (
+            Claim.objects.for_listing()
+            .with_timeline()
+            .with_corrections()
+            .with_quote_context()
+            .get(pk=claim_id)
+        )
+        return Response(ClaimDetailSerializer(edited, context=self.get_serializer_context()).data)
+
+    def _claim_id(self, pk: str | None) -> int:
+        """A claim's id from the URL, or a 404 (read as the changes feed reads ids: digits only)."""
+        try:
+            return whole_number(pk or "", low=1)
+        except ValueError:
+            raise Http404 from None
+
+    @extend_schema(
+        summary="Record a verdict on a claim (API key: record_verdicts)",
+        description="A dated verdict with its evidence, through claims.services.record_verdict, as the admin "
+        "records one: a draft, which changes nothing public until a reviewer publishes it. With `published`, "
+        "it is published at once (the publish_verdicts scope, and the user's publish_verdict permission; with "
+        "review required, never by its own author: a 403). A published verdict becomes the claim's status, "
+        "with its entry in the changes feed. The claim need not be published yet.",
+        request=VerdictWriteSerializer,
+        responses={201: VerdictSerializer, **_WRITE_ERRORS, **problem_responses(404)},
+        parameters=[LOCATION],
+    )
+    @action(detail=True, methods=["post"], url_path="verdicts")
+    def verdicts(self, request: Request, pk: str | None = None) -> Response:
+        """The claim by id (any claim, published or not), the verdict's checks as the admin's new-verdict
+        row makes them (verdict_errors, rating_correction_errors), then record_verdict. A fixed number of
+        queries whatever the number of evidence items (the sources read in one query)."""
+        claim_id = self._claim_id(pk)
+        claim = Claim.objects.defer("search").select_related("status").filter(pk=claim_id).first()
+        if claim is None:
+            raise Http404
+        data = self.body(VerdictWriteSerializer, request)
+        if data["published"]:
+            self._check_may_publish(request)
+        evidence = self._evidence(data["evidence"])
+        errors = verdict_errors(
+            claim=claim,
+            status=data["status"],
+            summary=data["summary"],
+            evidence=evidence,
+            publish=data["published"],
+        )
+        errors.update(
+            rating_correction_errors(
+                claim=claim, status=data["status"], correction_note=data["correction_note"]
+            )
+        )
+        if errors:
+            raise validation_error(errors)
+        with acting_with_key(request), refusals_as_400():
+            verdict = record_verdict(
+                claim=claim,
+                status=data["status"],
+                summary=data["summary"],
+                explanation=data["explanation"],
+                evidence=evidence,
+                publish=data["published"],
+                by=request.user,
+                correction_note=data["correction_note"],
+            )
+        created = Verdict.objects.with_evidence().get(pk=verdict.pk)
+        url = reverse("api:claim-detail", kwargs={"pk": claim.pk})
+        return self.created(VerdictSerializer(created).data, request.build_absolute_uri(url))
+
+    @extend_schema(
+        summary="Publish a draft verdict (API key: publish_verdicts)",
+        description="Publishes a draft recorded on this claim (by the admin or a key) through "
+        "claims.services.publish_verdict: it becomes the claim's status, with its entry in the changes feed "
+        "(and a correction for a fact's changed rating, with the draft's reason). Takes the user's "
+        "publish_verdict permission and, with review required (the default), a user other than the draft's "
+        "author (403). A 400 when the draft cannot be published now (already published, or a newer verdict "
+        "on the claim).",
+        request=None,
+        responses={200: VerdictSerializer, **_WRITE_ERRORS, **problem_responses(404)},
+    )
+    @action(detail=True, methods=["post"], url_path=r"verdicts/(?P<verdict_id>[0-9]+)/publish")
+    def publish(self, request: Request, pk: str | None = None, verdict_id: str | None = None) -> Response:
+        """The draft by claim and id, the review rule checked (a 403 naming it), then publish_verdict. A
+        fixed number of queries."""
+        claim_id, draft_id = self._claim_id(pk), self._claim_id(verdict_id)
+        draft = Verdict.objects.filter(pk=draft_id, claim_id=claim_id).only("pk", "created_by_id").first()
+        if draft is None:
+            raise Http404
+        refused = publication_permission_errors(author_id=draft.created_by_id, by=request.user)
+        if refused:
+            raise PermissionDenied(" ".join(refused))
+        with acting_with_key(request), refusals_as_400():
+            publish_verdict(verdict=draft, by=request.user)
+        published = Verdict.objects.with_evidence().get(pk=draft.pk)
+        return Response(VerdictSerializer(published).data)
+
+    def _check_may_publish(self, request: Request) -> None:
+        """A 403 unless the key has the publish_verdicts scope and its user may publish their own verdict
+        (claims.services.publication_permission_errors: with review required, nobody may)."""
+        KeyScope(Scope.PUBLISH_VERDICTS).has_permission(request, self)  # raises PermissionDenied
+        refused = publication_permission_errors(author_id=request.user.pk, by=request.user)
+        if refused:
+            raise PermissionDenied(" ".join(refused))
+
+    def _evidence(self, items: list[dict[str, Any]]) -> list[EvidenceItem]:
+        """The cited sources, read in one query; an unknown id is a 400 on `evidence`."""
+        sources = Source.objects.in_bulk([item["source"] for item in items])
+        missing = sorted({item["source"] for item in items} - set(sources))
+        if missing:
+            raise ValidationError(
+                {"evidence": [f"No source has the id {', '.join(str(pk) for pk in missing)}."]}
+            )
+        return [EvidenceItem(source=sources[item["source"]], note=item["note"]) for item in items]
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -185,11 +509,38 @@ class ClaimViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         description="A speaker's former slug answers with a permanent redirect (301) to their current one.",
         responses={200: SpeakerDetailSerializer, **_DETAIL_ERRORS},
     ),
+    create=extend_schema(
+        summary="Create a speaker (API key: write_speakers)",
+        description="Checked by the admin's speaker form (a slug taken, or another speaker's old address, is "
+        "refused). The answer is the speaker as the API shows them, once they have a published claim.",
+        request=SpeakerWriteSerializer,
+        responses={201: SpeakerDetailSerializer, **_WRITE_ERRORS},
+        parameters=[LOCATION],
+    ),
 )
-class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+class SpeakerViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
+    schema = ApiSchema()
     lookup_field = "slug"
     pagination_class = SpeakerPagination
+    write_permissions = {"create": KeyScope(Scope.WRITE_SPEAKERS)}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The admin's speaker form, then saved as the admin saves a new speaker; read back with its claim
+        count. A fixed number of queries."""
+        data = self.body(SpeakerWriteSerializer, request)
+        if not data.get("slug"):
+            data["slug"] = slug_for(data["name"], Speaker._meta.get_field("slug").max_length)
+        with acting_with_key(request):
+            form = SpeakerWriteForm(data=data)
+            if not form.is_valid():
+                raise validation_error(form.errors)
+            speaker = form.save()
+        created = Speaker.objects.with_claim_counts().get(pk=speaker.pk)
+        url = reverse("api:speaker-detail", kwargs={"slug": speaker.slug})
+        return self.created(
+            SpeakerDetailSerializer(created, context=self.get_serializer_context()).data,
+            request.build_absolute_uri(url),
+        )
 
     def get_queryset(self) -> SpeakerQuerySet:
         """One query: speakers with a published claim, each with the count of their published claims."""
@@ -230,10 +581,47 @@ class SpeakerViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
         description="A source, with when its text was last archived and that text's SHA-256 (not the text).",
         responses={200: SourceDetailSerializer, **_DETAIL_ERRORS},
     ),
+    create=extend_schema(
+        summary="Create a source (API key: write_sources)",
+        description="Checked by the admin's source form (a URL already a source's is refused); with "
+        "`archived_text`, its text is archived as its first capture (claims.services.archive_source_text), "
+        "so verbatim quotes can be checked against it. The answer gives the capture's time and SHA-256, "
+        "never the text.",
+        request=SourceWriteSerializer,
+        responses={201: SourceDetailSerializer, **_WRITE_ERRORS},
+        parameters=[LOCATION],
+    ),
 )
-class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+class SourceViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSet):
+    schema = ApiSchema()
     pagination_class = SourcePagination
+    write_permissions = {"create": KeyScope(Scope.WRITE_SOURCES)}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The admin's source form, then saved as the admin saves a new source, and its text archived as
+        the admin's new-capture row does; read back with the capture's time and hash. A fixed number of
+        queries."""
+        data = self.body(SourceWriteSerializer, request)
+        text, captured_at = data.pop("archived_text"), data.pop("archived_at")
+        if text and not request.user.has_perm("claims.add_sourcesnapshot"):
+            raise PermissionDenied(
+                f"The key's user, {request.user.get_username()}, does not have the permission "
+                "claims.add_sourcesnapshot: send the source without archived_text."
+            )
+        with acting_with_key(request):
+            form = SourceWriteForm(data={name: value for name, value in data.items() if value is not None})
+            if not form.is_valid():
+                raise validation_error(form.errors)
+            source = form.save()
+            if text or captured_at is not None:
+                with refusals_as_400(renamed={"text": "archived_text", "captured_at": "archived_at"}):
+                    archive_source_text(source=source, text=text, captured_at=captured_at, by=request.user)
+        created = Source.objects.with_archive().get(pk=source.pk)
+        url = reverse("api:source-detail", kwargs={"pk": source.pk})
+        return self.created(
+            SourceDetailSerializer(created, context=self.get_serializer_context()).data,
+            request.build_absolute_uri(url),
+        )
 
     def get_queryset(self) -> SourceQuerySet:
         """One query a page. A single source has its latest capture's time and hash (two subqueries in the
@@ -258,7 +646,7 @@ class SourceViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="A status", responses={200: StatusSerializer, **_DETAIL_ERRORS}),
 )
 class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = StatusSerializer
     lookup_field = "slug"
     # A dozen rows: one unpaged list.
@@ -279,7 +667,7 @@ class StatusViewSet(PublicListMixin, viewsets.ReadOnlyModelViewSet):
     ),
 )
 class StatusChangeViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = FeedEntrySerializer
     pagination_class = ChangeFeedPagination
     # The feed is no one model's queryset: no filter backend reads it.
@@ -333,7 +721,7 @@ class CorrectionFilterSet(django_filters.FilterSet):
     ),
 )
 class CorrectionViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = CorrectionSerializer
     filterset_class = CorrectionFilterSet
     pagination_class = CorrectionPagination
@@ -420,7 +808,7 @@ class EventFilterSet(django_filters.FilterSet):
     ),
 )
 class EventViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    schema = PublicReadSchema()
+    schema = ApiSchema()
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
     pagination_class = EventFeedPagination
