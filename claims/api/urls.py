@@ -1,7 +1,9 @@
-"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections."""
+"""The API's routes under /api/v1/ (namespace "api"): claims, speakers, sources, statuses, changes, corrections,
+and the exports of every published claim (claims.exports)."""
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from claims.api import views
@@ -16,4 +18,9 @@ router.register("statuses", views.StatusViewSet, basename="status")
 router.register("changes", views.StatusChangeViewSet, basename="change")
 router.register("corrections", views.CorrectionViewSet, basename="correction")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("exports/claims.csv", views.ClaimCsvExportView.as_view(), name="export-claims-csv"),
+    path("exports/claims.jsonl", views.ClaimJsonLinesExportView.as_view(), name="export-claims-jsonl"),
+    path("exports/claimreview.json", views.ClaimReviewFeedView.as_view(), name="export-claimreview"),
+]
