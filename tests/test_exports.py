@@ -437,6 +437,7 @@ def test_the_command_writes_the_same_export_as_the_api(
     # With SITE_URL set, links are the same from a request and from the command.
     settings.FACTCHECK_SITE_URL = "https://facts.example"
     settings.FACTCHECK_ORGANIZATION_URL = "https://facts.example/"
+    settings.ALLOWED_HOSTS = ["facts.example"]
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
     make_rated_claims(5)
     output = tmp_path / f"claims.{name}"

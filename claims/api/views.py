@@ -385,6 +385,9 @@ class ClaimExportView(GenericAPIView):
     filterset_class = ClaimFilterSet
     pagination_class = None
     export: ExportFormat
+    # GET and HEAD only: DRF would answer OPTIONS with its metadata through the export's renderer, labelled
+    # as CSV or JSON Lines. Any other method is refused (403 for anonymous users, 405 otherwise).
+    http_method_names = ["get", "head"]
     # A file to save (Content-Disposition: attachment), or a feed read in place.
     download = True
 
