@@ -196,8 +196,15 @@ def csv_stream(chunks: Iterable[list[Claim]], links: Links, *, feed_url: str) ->
         yield buffer.getvalue()
 
 
+# Characters that some readers take for a line break (Python's str.splitlines(), JavaScript before ES2019)
+# but JSON leaves as they are: written as escapes, which every JSON parser reads back as the same characters,
+# so that a line of JSON Lines is always one claim however it is split.
+_LINE_BREAK_ESCAPES = {ord("\x85"): "\\u0085", ord("\u2028"): "\\u2028", ord("\u2029"): "\\u2029"}
+
+
 def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 text as it is except the characters some readers split lines at."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_LINE_BREAK_ESCAPES)
 
 
 def jsonl_stream(chunks: Iterable[list[Claim]], links: Links, *, feed_url: str) -> Iterator[str]:
@@ -219,7 +226,7 @@ def claimreview_stream(chunks: Iterable[list[Claim]], links: Links, *, feed_url:
         "@context": "https://schema.org",
         "@type": "DataFeed",
         "name": f"{settings.FACTCHECK_ORGANIZATION_NAME}: fact checks",
-        "url": feed_url,
+        "url": feed_url or absolute_url(reverse("api:export-claimreview"), links.request),
         "dateModified": _time(timezone.now()),
     }
     yield _json(head)[:-1] + ',"dataFeedElement":['
