@@ -11,8 +11,9 @@ hold back vacuum for minutes, and a transaction-pooling pgbouncer cannot keep a 
 The price: the export is not one snapshot. A claim published while the download runs appears if its id is
 still ahead; every claim appears at most once (each id is read once), as it stood when its chunk was read.
 
-Memory: only one chunk's rows, and its text, are held at a time (tests/test_exports.py measures it with
-tracemalloc at two sizes).
+Memory: at most two chunks of claims are alive at once (the one being written, and the next one while it
+is read) and one chunk's text, whatever the number of claims (tests/test_exports.py counts the claims and
+measures the peak with tracemalloc at two sizes).
 
 A download cut short (the database lost mid-way, the server stopped) cannot turn into an error status any
 more: the response is already under way. HTTP/1.1 sends it chunked, so a client sees the transfer end

@@ -363,8 +363,8 @@ def export_renderer(export: ExportFormat, format_name: str) -> type[ExportRender
 
 _EXPORT_DESCRIPTION = (
     "Every published claim in one download, streamed in id order (the order claims were added), "
-    "{chunk:,} rows a database query: the response starts at once and the server holds one chunk at a "
-    "time, whatever the size. Reads the claim list's filters, with the same 400 for a bad value; `q` "
+    "{chunk:,} rows a database query: the response starts at once and the server holds a chunk or two at "
+    "a time, whatever the size. Reads the claim list's filters, with the same 400 for a bad value; `q` "
     "narrows the export but does not reorder it. A download cut short ends without HTTP's final chunk. "
     "Each claim appears at most once, as it stood when its chunk was read. HEAD answers the headers only."
 )
