@@ -4,7 +4,10 @@ Uses its own database (factcheck_bench on the embedded server, or BENCH_DATABASE
 `manage.py generate_claims` up to --claims public claims, then times requests through the whole Django
 stack (test Client, in process: the figures are the app's and the database's cost, without a network) and
 prints, for each path, the p50 / p95 / max in milliseconds, the number of SQL queries, and the peak memory
-of the process. Not part of the test run.
+of the process. Then it streams each export of every published claim (/api/v1/exports/...) to the end,
+--export-repeat times, and prints the time, the rows a second, the size, the queries and the process's peak
+resident memory after it (constant memory: it should not move from one export to the next, nor with
+--claims). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--export-repeat", type=int, default=3, help="Whole exports per format.")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url()
@@ -95,8 +99,43 @@ def main() -> None:
             f"{path[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
             f"{timings[-1]:8.1f} {len(queries):>8}"
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory of the benchmark process: {peak:.0f} MiB")
+    print(f"peak resident memory of the benchmark process: {_peak_rss():.0f} MiB")
+    _bench_exports(client, args.export_repeat)
+
+
+def _peak_rss() -> float:
+    """The process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _bench_exports(client, repeat: int) -> None:
+    """Each export streamed to the end, its body counted and dropped a piece at a time (as a client saving
+    it would): the median time, rows a second, size, queries, and the peak resident memory afterwards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claims.models import Claim
+
+    rows = Claim.objects.published().count()
+    print(f"\nexports of {rows} published claims, {repeat} each")
+    print(f"{'path':40} {'status':>6} {'p50 s':>8} {'rows/s':>9} {'MiB':>7} {'queries':>8} {'peak RSS':>9}")
+    for path in (
+        "/api/v1/exports/claims.csv",
+        "/api/v1/exports/claims.jsonl",
+        "/api/v1/exports/claimreview.json",
+    ):
+        timings = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(path)
+                size = sum(len(piece) for piece in response.streaming_content)
+                timings.append(time.perf_counter() - started)
+        seconds = statistics.median(timings)
+        print(
+            f"{path:40} {response.status_code:>6} {seconds:8.2f} {rows / seconds:9,.0f} {size / 2**20:7.1f} "
+            f"{len(queries):>8} {_peak_rss():>6.0f} MiB"
+        )
 
 
 def _cursor_for(claim) -> str:

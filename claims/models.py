@@ -765,6 +765,19 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Annotate status__worst_position / status__best_position (ClaimReview's ratings), in the same query."""
         return self.annotate(**_scale_bounds("status__"))
 
+    def for_export(self) -> ClaimQuerySet:
+        """for_listing(), and `verdict_summary`: the summary of the claim's latest published verdict (the one
+        that gave it its status), a subquery per row on claims_verdict_claim_idx, in the same query. The
+        exports (claims.exports) read it in id-ordered chunks, one query each.
+        """
+        latest = (
+            Verdict.objects.published()
+            .filter(claim=OuterRef("pk"))
+            .order_by("-published_at", "-id")
+            .values("summary")[:1]
+        )
+        return self.for_listing().annotate(verdict_summary=models.Subquery(latest))
+
 
 @track_history(exclude=["search", "speaker_name", "quote_normalised"])
 class Claim(TimestampedModel):

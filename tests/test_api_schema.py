@@ -39,6 +39,9 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         "/api/v1/changes/",
         "/api/v1/corrections/",
         "/api/v1/events/",
+        "/api/v1/exports/claims.csv",
+        "/api/v1/exports/claims.jsonl",
+        "/api/v1/exports/claimreview.json",
     }
     claims_list = schema["paths"]["/api/v1/claims/"]["get"]
     assert {p["name"] for p in claims_list["parameters"]} == {
@@ -63,6 +66,18 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert {p["name"] for p in claim_detail["parameters"]} == {"id", "as_of"}
     changes = schema["paths"]["/api/v1/changes/"]["get"]
     assert {p["name"] for p in changes["parameters"]} == {"after", "page_size"}
+    # The exports read the claim list's filters, no paging; each answers its own media type.
+    for path, media_type in [
+        ("/api/v1/exports/claims.csv", "text/csv"),
+        ("/api/v1/exports/claims.jsonl", "application/x-ndjson"),
+        ("/api/v1/exports/claimreview.json", "application/ld+json"),
+    ]:
+        export = schema["paths"][path]["get"]
+        assert {p["name"] for p in export["parameters"]} == {
+            *("speaker", "status", "kind", "q", "said_on_after", "said_on_before", "updated_since")
+        }
+        assert list(export["responses"]["200"]["content"]) == [media_type]
+        assert export["tags"] == ["exports"]
     corrections = schema["paths"]["/api/v1/corrections/"]["get"]
     assert {p["name"] for p in corrections["parameters"]} == {"claim", "cursor", "page_size"}
     events = schema["paths"]["/api/v1/events/"]["get"]

@@ -9,6 +9,7 @@ key a write is a 401 (403 when signed in to the site: a session reads only); any
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -17,16 +18,24 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.forms.models import modelform_factory
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -56,6 +65,7 @@ from claims.api.serializers import (
     VerdictSerializer,
     VerdictWriteSerializer,
 )
+from claims.exports import CHUNK_SIZE, FORMATS, ExportFormat, claim_chunks
 from claims.filters import AsOfField, ClaimFilterSet, SpeakerFilter
 from claims.forms import ClaimForm, SpeakerForm, VersionedForm
 from claims.models import (
@@ -154,16 +164,7 @@ class PublicListMixin:
     """
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        known = {"format", *getattr(self.pagination_class, "query_params", ())}
-        filterset_class = getattr(self, "filterset_class", None)
-        if filterset_class is not None:
-            known.update(filterset_class.base_filters)
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            accepted = ", ".join(sorted(known))
-            raise ValidationError(
-                {name: [f"Unknown parameter. This list reads: {accepted}."] for name in unknown}
-            )
+        refuse_unknown_parameters(self, request)
         return super().list(request, *args, **kwargs)  # type: ignore[misc]
 
 
@@ -232,6 +233,21 @@ class KeyWritesMixin:
 
     def created(self, data: Any, location: str) -> Response:
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+def refuse_unknown_parameters(view: Any, request: Request) -> None:
+    """A 400 naming each query parameter the view does not read: its filters, its paginator's parameters
+    and `format` (DRF's choice of renderer) are read."""
+    known = {"format", *getattr(view.pagination_class, "query_params", ())}
+    filterset_class = getattr(view, "filterset_class", None)
+    if filterset_class is not None:
+        known.update(filterset_class.base_filters)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        accepted = ", ".join(sorted(known))
+        raise ValidationError(
+            {name: [f"Unknown parameter. This list reads: {accepted}."] for name in unknown}
+        )
 
 
 @extend_schema_view(
@@ -817,3 +833,195 @@ class EventViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewS
         """One query a page (EventQuerySet.page), on the index of the filter given; ?speaker= reads the
         speaker first (one query more)."""
         return Event.objects.all()
+
+
+# Exports ---------------------------------------------------------------------------------------------------
+
+
+class ExportSchema(ApiSchema):
+    """An export in the OpenAPI document: one document rather than a list (no paging, the 200 body is not
+    an array of it), reading the claim list's filters (drf-spectacular documents filters of lists only)."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False
+
+    def get_filter_backends(self) -> list[Any]:
+        return list(getattr(self.view, "filter_backends", []))
+
+
+class ExportRenderer(BaseRenderer):
+    """An export's media type for content negotiation: an Accept header that does not allow it is a 406.
+
+    The export writes its own body (claims.exports) and errors are problem documents (claims.api.errors),
+    so nothing is rendered here; should anything be, it is written as JSON.
+    """
+
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def export_renderer(export: ExportFormat, format_name: str) -> type[ExportRenderer]:
+    return type(
+        f"{export.name.title()}Renderer",
+        (ExportRenderer,),
+        {"media_type": export.media_type.split(";")[0], "format": format_name},
+    )
+
+
+_EXPORT_DESCRIPTION = (
+    "Every published claim in one download, streamed in id order (the order claims were added), "
+    "{chunk:,} rows a database query: the response starts at once and the server holds a chunk or two at "
+    "a time, whatever the size. Reads the claim list's filters, with the same 400 for a bad value; `q` "
+    "narrows the export but does not reorder it. A download cut short ends without HTTP's final chunk. "
+    "Each claim appears at most once, as it stood when its chunk was read. HEAD answers the headers only."
+)
+_RECORD_DESCRIPTION = (
+    "The fields of the claim list (`/api/v1/claims/`), and `verdict_summary`: the one-line summary of the "
+    "verdict that gave the claim its status."
+)
+
+
+class ClaimExportView(GenericAPIView):
+    """Streams the published claims that the filters select in one export format (claims.exports).
+
+    Queries: the filters' own (a ?speaker=, the statuses for ?status=), then one a chunk of CHUNK_SIZE
+    claims, speaker, source, status and the latest verdict's summary joined in; none for HEAD.
+    """
+
+    schema = ExportSchema()
+    filterset_class = ClaimFilterSet
+    pagination_class = None
+    export: ExportFormat
+    # GET and HEAD only: DRF would answer OPTIONS with its metadata through the export's renderer, labelled
+    # as CSV or JSON Lines. Any other method is refused (403 for anonymous users, 405 otherwise).
+    http_method_names = ["get", "head"]
+    # A file to save (Content-Disposition: attachment), or a feed read in place.
+    download = True
+
+    def get_queryset(self) -> ClaimQuerySet:
+        return self.export.claims(Claim.objects.published())
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
+        refuse_unknown_parameters(self, request)
+        claims = self.filter_queryset(self.get_queryset())  # a bad filter value raises the 400 here
+        chunks = iter(()) if request.method == "HEAD" else claim_chunks(claims)
+        body = self.export.stream(chunks, request=request, feed_url=request.build_absolute_uri())
+        response = StreamingHttpResponse(body, content_type=self.export.media_type)
+        if self.download:
+            response["Content-Disposition"] = f'attachment; filename="{self.export.filename()}"'
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="exports_claims_csv",
+        summary="All published claims as CSV",
+        description=_EXPORT_DESCRIPTION.format(chunk=CHUNK_SIZE)
+        + "\n\n"
+        + _RECORD_DESCRIPTION
+        + " One row per claim after a header row; a nested object's fields are columns `<object>_<field>` "
+        "(`speaker_slug`, `source_url`, `status_label`...), `status` is the status's slug. UTF-8, RFC 4180 "
+        "(every cell quoted, CRLF line ends; a line break inside a claim's text stays inside its quotes). A "
+        "cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a `'` first, so "
+        "that a spreadsheet shows it as text and never runs it as a formula (OWASP's advice on CSV injection): "
+        "the JSON Lines export has the text exactly.",
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The claims, as an attachment named claims-<date>.csv.",
+                examples=[
+                    OpenApiExample(
+                        "CSV",
+                        value='"id","slug","url","html_url","text",...\r\n"1","first-talks",...\r\n',
+                        media_type="text/csv",
+                    )
+                ],
+            ),
+            **_LIST_ERRORS,
+        },
+    )
+)
+class ClaimCsvExportView(ClaimExportView):
+    export = FORMATS["csv"]
+    renderer_classes = [export_renderer(FORMATS["csv"], "csv")]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="exports_claims_jsonl",
+        summary="All published claims as JSON Lines",
+        description=_EXPORT_DESCRIPTION.format(chunk=CHUNK_SIZE)
+        + "\n\n"
+        + _RECORD_DESCRIPTION
+        + " One JSON object per line (the claim list's `Claim` shape, nested objects and all, plus "
+        "`verdict_summary`), UTF-8, each line ended by a line feed. Served as `application/x-ndjson`, the "
+        "media type most tools that read line-delimited JSON send and accept.",
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The claims, one JSON object a line, as an attachment named claims-<date>.jsonl.",
+                examples=[
+                    OpenApiExample(
+                        "JSON Lines",
+                        value='{"id":1,"slug":"first-talks",...,"verdict_summary":"Checked."}\n'
+                        '{"id":2,"slug":"ceasefire",...}\n',
+                        media_type="application/x-ndjson",
+                    )
+                ],
+            ),
+            **_LIST_ERRORS,
+        },
+    )
+)
+class ClaimJsonLinesExportView(ClaimExportView):
+    export = FORMATS["jsonl"]
+    renderer_classes = [export_renderer(FORMATS["jsonl"], "jsonl")]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="exports_claimreview",
+        summary="The ClaimReview feed for aggregators",
+        description=_EXPORT_DESCRIPTION.format(chunk=CHUNK_SIZE)
+        + "\n\nA schema.org `DataFeed` (JSON-LD), the shape of the ClaimReview feed Google's Fact Check "
+        "Markup Tool publishes through Data Commons: `dataFeedElement` holds a `DataFeedItem` per claim, whose "
+        "`item` is the claim page's own ClaimReview (the JSON-LD its page carries) and `dateModified` the "
+        "claim's last change. One JSON document, complete only at its end.",
+        responses={
+            (200, "application/ld+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The DataFeed.",
+                examples=[
+                    OpenApiExample(
+                        "DataFeed",
+                        value={
+                            "@context": "https://schema.org",
+                            "@type": "DataFeed",
+                            "name": "factcheck: fact checks",
+                            "url": "https://factcheck.example/api/v1/exports/claimreview.json",
+                            "dateModified": "2026-11-26T03:00:00Z",
+                            "dataFeedElement": [
+                                {
+                                    "@type": "DataFeedItem",
+                                    "url": "https://factcheck.example/claims/first-talks/",
+                                    "dateModified": "2026-11-25T10:00:00Z",
+                                    "item": [{"@context": "https://schema.org", "@type": "ClaimReview"}],
+                                }
+                            ],
+                        },
+                        media_type="application/ld+json",
+                    )
+                ],
+            ),
+            **_LIST_ERRORS,
+        },
+    )
+)
+class ClaimReviewFeedView(ClaimExportView):
+    export = FORMATS["claimreview"]
+    renderer_classes = [export_renderer(FORMATS["claimreview"], "jsonld")]
+    download = False
