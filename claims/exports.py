@@ -27,7 +27,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -87,6 +87,8 @@ class Links:
     request: HttpRequest | None = None
     # The time zone the export's times are written in (the current one; read once, not per row).
     zone: tzinfo | None = None
+    # The day overdue is reckoned from (the site's today when the export starts; read once, not per row).
+    today: date | None = None
 
     @classmethod
     def for_request(cls, request: HttpRequest | None) -> Links:
@@ -97,6 +99,7 @@ class Links:
             page_prefix=absolute_url(page, request),
             request=request,
             zone=timezone.get_current_timezone(),
+            today=timezone.localdate(),
         )
 
     def api(self, claim: Claim) -> str:
@@ -113,6 +116,7 @@ def claim_record(claim: Claim, links: Links) -> dict[str, Any]:
     Built by hand rather than by the serializer, which costs several times more per row.
     """
     speaker, source, status = claim.speaker, claim.source, claim.status
+    overdue_since = claim.overdue_since(links.today)
     return {
         "id": claim.id,
         "slug": claim.slug,
@@ -131,6 +135,8 @@ def claim_record(claim: Claim, links: Links) -> dict[str, Any]:
         },
         "said_on": claim.said_on.isoformat(),
         "due_on": claim.due_on.isoformat() if claim.due_on else None,
+        "overdue": overdue_since is not None,
+        "overdue_since": overdue_since.isoformat() if overdue_since else None,
         "status": {
             "slug": status.slug,
             "label": status.label,
@@ -154,6 +160,8 @@ CSV_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
     ),
     ("said_on", lambda record: record["said_on"]),
     ("due_on", lambda record: record["due_on"]),
+    ("overdue", lambda record: record["overdue"]),
+    ("overdue_since", lambda record: record["overdue_since"]),
     *(
         (f"speaker_{key}", lambda record, key=key: record["speaker"][key])
         for key in ("id", "slug", "name", "role")

@@ -74,7 +74,8 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     ]:
         export = schema["paths"][path]["get"]
         assert {p["name"] for p in export["parameters"]} == {
-            *("speaker", "status", "kind", "q", "said_on_after", "said_on_before", "updated_since")
+            *("speaker", "status", "kind", "q", "said_on_after", "said_on_before", "updated_since"),
+            *("overdue", "due_after", "due_before"),
         }
         assert list(export["responses"]["200"]["content"]) == [media_type]
         assert export["tags"] == ["exports"]

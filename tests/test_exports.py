@@ -521,3 +521,20 @@ def test_an_export_is_in_the_sites_time_zone_and_names_its_day(client, statuses,
     assert row["status_changed_at"] == timezone.localtime(claim.status_changed_at).isoformat()
     assert row["status_changed_at"][-6:] in ("+02:00", "+03:00")  # Kyiv's offset (EET or EEST), never "Z"
     assert f"claims-{timezone.localdate().isoformat()}.csv" in response["Content-Disposition"]
+
+
+def test_an_export_is_of_today_and_refuses_as_of_and_reads_overdue(client, statuses, set_today):
+    """An export's statuses, summaries and overdue are today's: ?as_of= is an unknown parameter there (a
+    400 naming it), and each record says whether the claim is overdue, as the claim list does."""
+    promise = make_rated_claim(
+        kind=Kind.PROMISE, due_on=date(2026, 1, 1), said_on=date(2025, 12, 1), status=get_status("open")
+    )
+    set_today(date(2026, 11, 26))
+    response = client.get(JSONL_URL, {"as_of": "2026-01-01"})
+    assert response.status_code == 400
+    assert "as_of" in response.json()["errors"]
+    records = {record["id"]: record for record in jsonl_rows(streamed(client.get(JSONL_URL)))}
+    assert records[promise.id]["overdue"] is True
+    assert records[promise.id]["overdue_since"] == "2026-01-02"
+    overdue_only = jsonl_rows(streamed(client.get(JSONL_URL, {"overdue": "true"})))
+    assert [record["id"] for record in overdue_only] == [promise.id]

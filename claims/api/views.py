@@ -885,6 +885,16 @@ _RECORD_DESCRIPTION = (
 )
 
 
+class ExportFilterSet(ClaimFilterSet):
+    """The claim list's filters but `as_of`: an export is of the claims as they stand (its verdict summaries
+    and overdue are today's), so a past day's statuses would mix two days in one file."""
+
+    as_of = None
+
+    class Meta(ClaimFilterSet.Meta):
+        fields = [name for name in ClaimFilterSet.Meta.fields if name != "as_of"]
+
+
 class ClaimExportView(GenericAPIView):
     """Streams the published claims that the filters select in one export format (claims.exports).
 
@@ -893,7 +903,7 @@ class ClaimExportView(GenericAPIView):
     """
 
     schema = ExportSchema()
-    filterset_class = ClaimFilterSet
+    filterset_class = ExportFilterSet
     pagination_class = None
     export: ExportFormat
     # GET and HEAD only: DRF would answer OPTIONS with its metadata through the export's renderer, labelled
