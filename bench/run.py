@@ -4,7 +4,8 @@ Uses its own database (factcheck_bench on the embedded server, or BENCH_DATABASE
 `manage.py generate_claims` up to --claims public claims, then times requests through the whole Django
 stack (test Client, in process: the figures are the app's and the database's cost, without a network) and
 prints, for each path, the p50 / p95 / max in milliseconds, the number of SQL queries, and the peak memory
-of the process. Not part of the test run.
+of the process. A path marked "(304)" is asked again with the ETag of its 200 (If-None-Match): the cost of
+a client or a CDN revalidating an unchanged response (factcheck.caching). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -79,20 +80,27 @@ def main() -> None:
         f"/claims/{sample.slug}/",
         "/",
     ]
+    # Revalidations: the same request with the ETag of its 200, answered 304 before the view.
+    revalidated = ["/api/v1/claims/", f"/api/v1/claims/{sample.pk}/", "/claims/", f"/claims/{sample.slug}/"]
     print(f"{total} claims; {args.repeat} requests per path after one warm-up")
     print(f"{'path':58} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
-    for path in paths:
-        client.get(path)
+    runs = [(path, path, {}) for path in paths] + [
+        # The tag is fetched as another client, so the throttle of the runs above cannot refuse it.
+        (f"{path} (304)", path, {"HTTP_IF_NONE_MATCH": client.get(path, REMOTE_ADDR="192.0.2.1")["ETag"]})
+        for path in revalidated
+    ]
+    for label, path, headers in runs:
+        client.get(path, **headers)
         timings = []
         for _ in range(args.repeat):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, **headers)
                 timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
         print(
-            f"{path[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
+            f"{label[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
             f"{timings[-1]:8.1f} {len(queries):>8}"
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
