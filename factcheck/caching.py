@@ -125,7 +125,8 @@ class ConditionalGetMiddleware:
       view answers, and a 200 gets ETag, Last-Modified, `Cache-Control: public, max-age=CACHE_MAX_AGE,
       stale-while-revalidate=CACHE_STALE_WHILE_REVALIDATE` and Vary; any other status gets
       `Cache-Control: no-store` unless the view set its own (an error or a 429 is never kept by a CDN).
-    - logged in, or with an Authorization header: no query, no 304, `Cache-Control: private, no-store`.
+    - logged in, or with an Authorization header: no query, no 304, `Cache-Control: private, no-store`
+      (so is any response that sets a cookie).
 
     The clock is read before the view, so a response's data is never older than its validators: a change
     that commits in between makes the data newer than the tag, and the next request gets a new tag.
@@ -145,6 +146,9 @@ class ConditionalGetMiddleware:
             patch_vary_headers(response, ["Cookie"])
         elif coverage.found is None:  # the clock could not be read (the view's 503 says why)
             pass
+        elif response.cookies:
+            # A response that sets a cookie is that one client's: never stored by a shared cache.
+            patch_cache_control(response, private=True, no_store=True)
         elif response.status_code == 200:
             set_public_cache_headers(response, coverage.found, api=coverage.api)
         elif response.status_code != 304 and not response.has_header("Cache-Control"):

@@ -496,3 +496,20 @@ def test_a_source_edit_of_what_no_claim_shows_touches_nothing(published):
     Source.objects.filter(pk=source.pk).update(title="Another title")
     Source.objects.filter(pk=published.source_id).update(authors="Someone")
     assert Claim.objects.get(pk=published.pk).updated_at == before
+
+
+@pytest.mark.django_db
+def test_a_response_that_sets_a_cookie_is_never_shared(client, published, monkeypatch):
+    from claims.views import ClaimListView
+
+    original = ClaimListView.get
+
+    def get_with_a_cookie(self, request, *args, **kwargs):
+        response = original(self, request, *args, **kwargs)
+        response.set_cookie("seen", "1")
+        return response
+
+    monkeypatch.setattr(ClaimListView, "get", get_with_a_cookie)
+    response = client.get("/claims/")
+    assert response.status_code == 200
+    assert set(response["Cache-Control"].split(", ")) == {"private", "no-store"}

@@ -90,6 +90,8 @@ def _attach(table: str, public_column: str | None) -> migrations.RunSQL:
     )
 
 
+# The conditions are flat ORs, not a row comparison: PostgreSQL stores a row comparison as nested ORs, which
+# a dump and restore would give back re-parenthesised (tests/test_backups.py compares the definitions).
 RENAMES = r"""
 CREATE OR REPLACE FUNCTION claims_speaker_rename_claims() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -99,7 +101,8 @@ BEGIN
 END $$;
 DROP TRIGGER claims_speaker_rename_claims ON claims_speaker;
 CREATE TRIGGER claims_speaker_rename_claims AFTER UPDATE OF name, slug, role ON claims_speaker
-    FOR EACH ROW WHEN ((OLD.name, OLD.slug, OLD.role) IS DISTINCT FROM (NEW.name, NEW.slug, NEW.role))
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.slug IS DISTINCT FROM NEW.slug
+                       OR OLD.role IS DISTINCT FROM NEW.role)
     EXECUTE FUNCTION claims_speaker_rename_claims();
 
 CREATE FUNCTION claims_source_edit_claims() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -115,8 +118,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER claims_source_edit_claims AFTER UPDATE OF title, publisher, url, published_on ON claims_source
-    FOR EACH ROW WHEN ((OLD.title, OLD.publisher, OLD.url, OLD.published_on)
-                       IS DISTINCT FROM (NEW.title, NEW.publisher, NEW.url, NEW.published_on))
+    FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.publisher IS DISTINCT FROM NEW.publisher
+                       OR OLD.url IS DISTINCT FROM NEW.url OR OLD.published_on IS DISTINCT FROM NEW.published_on)
     EXECUTE FUNCTION claims_source_edit_claims();
 """
 
