@@ -7,7 +7,8 @@ prints, for each path, the p50 / p95 / max in milliseconds, the number of SQL qu
 of the process. Then it streams each export of every published claim (/api/v1/exports/...) to the end,
 --export-repeat times, and prints the time, the rows a second, the size, the queries and the process's peak
 resident memory after it (constant memory: it should not move from one export to the next, nor with
---claims). Not part of the test run.
+--claims). A path marked "(304)" is asked again with the ETag of its 200 (If-None-Match): the cost of a
+client or a CDN revalidating an unchanged response (factcheck.caching). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -83,20 +84,27 @@ def main() -> None:
         f"/claims/{sample.slug}/",
         "/",
     ]
+    # Revalidations: the same request with the ETag of its 200, answered 304 before the view.
+    revalidated = ["/api/v1/claims/", f"/api/v1/claims/{sample.pk}/", "/claims/", f"/claims/{sample.slug}/"]
     print(f"{total} claims; {args.repeat} requests per path after one warm-up")
     print(f"{'path':58} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
-    for path in paths:
-        client.get(path)
+    runs = [(path, path, {}) for path in paths] + [
+        # The tag is fetched as another client, so the throttle of the runs above cannot refuse it.
+        (f"{path} (304)", path, {"HTTP_IF_NONE_MATCH": client.get(path, REMOTE_ADDR="192.0.2.1")["ETag"]})
+        for path in revalidated
+    ]
+    for label, path, headers in runs:
+        client.get(path, **headers)
         timings = []
         for _ in range(args.repeat):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, **headers)
                 timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
         print(
-            f"{path[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
+            f"{label[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
             f"{timings[-1]:8.1f} {len(queries):>8}"
         )
     print(f"peak resident memory of the benchmark process: {_peak_rss():.0f} MiB")

@@ -159,15 +159,25 @@ class DeleteEvent(_RecordsChanges, pghistory.DeleteEvent):
     """Fires on every delete: the old row, each column as [old, null]."""
 
 
-def track_history(*, exclude: Sequence[str] = ()) -> Callable[[type[M]], type[M]]:
+def track_history(
+    *, exclude: Sequence[str] = (), not_an_edit_alone: Sequence[str] = ()
+) -> Callable[[type[M]], type[M]]:
     """The decorator that records every insert, update and delete of a model in its event table.
 
-    `exclude`: columns not to record (derived ones, such as a search vector). Adding a model or a field
-    to the history is this decorator and `makemigrations` (which writes the event table and the triggers).
+    `exclude`: columns not to record (derived ones, such as a search vector). `not_an_edit_alone`: columns
+    recorded with an edit, whose change alone is no event (a claim's updated_at, which the database touches
+    when its speaker or source is renamed: the rename is recorded once, on the speaker or source). Adding a
+    model or a field to the history is this decorator and `makemigrations` (which writes the event table and
+    the triggers).
     """
+    update = (
+        UpdateEvent(condition=pgtrigger.AnyChange(exclude=list(not_an_edit_alone)))
+        if not_an_edit_alone
+        else UpdateEvent()
+    )
     return pghistory.track(
         InsertEvent(),
-        UpdateEvent(),
+        update,
         DeleteEvent(),
         exclude=list(exclude),
         append_only=True,

@@ -6,7 +6,7 @@ is a note on the page (which then lists no claims) and a 400 naming the paramete
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -19,6 +19,13 @@ from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, overdue_c
 
 # Longer search text is cut here: a search box needs no more, and it bounds the work of one request.
 MAX_SEARCH_LENGTH = 1000
+
+# How far back a client following `updated_since` should ask again, past its previous request: a claim's
+# updated_at is the time of the write, and the write is seen only once its transaction commits. The overlap
+# must outlast the longest write transaction: a request's is cut at gunicorn's 30-second worker timeout (its
+# connection closes, rolling back), and the commands that write (load_default_data, imports) take seconds.
+UPDATED_SINCE_OVERLAP = timedelta(minutes=5)
+UPDATED_SINCE_OVERLAP_TEXT = "five minutes"
 
 
 class SearchTextField(forms.CharField):
@@ -217,9 +224,13 @@ class ClaimFilterSet(django_filters.FilterSet):
         label="Updated since",
         field_name="updated_at",
         lookup_expr="gte",
-        help_text="Claims changed (including a new status) at or after this ISO 8601 time, such as "
-        "2025-05-19T10:00:00Z. A time without an offset is read in the site's time zone (UTC unless "
-        "configured); write the + of an offset as %2B.",
+        help_text="Claims changed (including a new status, and their speaker's or source's new name) at or "
+        "after this ISO 8601 time, such as 2025-05-19T10:00:00Z. A time without an offset is read in the "
+        "site's time zone (UTC unless configured); write the + of an offset as %2B. Approximate: a change is "
+        "dated when it is written, and may be committed (become visible) a little later, so ask again from "
+        f"the time of your previous request minus {UPDATED_SINCE_OVERLAP_TEXT} and skip what you have "
+        "already seen (same id and updated_at). To follow every change exactly, in commit order, read "
+        "/api/v1/changes/ with ?after=.",
     )
 
     # Each filter has its label: django-filter would otherwise work one out from the model on every request.

@@ -779,7 +779,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         return self.for_listing().annotate(verdict_summary=models.Subquery(latest))
 
 
-@track_history(exclude=["search", "speaker_name", "quote_normalised"])
+@track_history(exclude=["search", "speaker_name", "quote_normalised"], not_an_edit_alone=["updated_at"])
 class Claim(TimestampedModel):
     """One checkable statement by one speaker, as it appeared in one source."""
 
@@ -1807,3 +1807,67 @@ class ClientKey(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class SiteClockQuerySet(models.QuerySet["SiteClock"]):
+    def read(self) -> SiteClockReading:
+        """The clock's version and change time, and the database's time of reading them. One query.
+
+        A missing row (a test's flush, a restore of a dump without it) reads as version 0 at the epoch: the
+        next public write puts the row back (the trigger's upsert), at a new version and time.
+        """
+        row = (
+            self.filter(pk=SiteClock.ROW)
+            .annotate(read_at=models.Func(function="clock_timestamp", output_field=models.DateTimeField()))
+            .values_list("version", "changed_at", "read_at")
+            .first()
+        )
+        if row is None:
+            return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None)
+        return SiteClockReading(*row)
+
+
+@dataclass(frozen=True)
+class SiteClockReading:
+    """What SiteClock.objects.read() returns: `read_at` is None when there was no row to read."""
+
+    version: int
+    changed_at: datetime
+    read_at: datetime | None
+
+
+class SiteClock(models.Model):
+    """One row that moves with every committed change to what anonymous readers can see: the validator of
+    every public page and API response (factcheck.caching), read in one query instead of the data itself.
+
+    Moved by the database only (migration 0024): a deferred constraint trigger on each public table
+    (claims_site_clock_bump) bumps `version` and sets `changed_at` once per transaction, at its commit,
+    under the changes feed's advisory lock, so both follow commit order and every writer moves them (the
+    services, the admin, a queryset update, raw SQL). Not in the audit history: it is derived, and would
+    record one event per public write.
+    """
+
+    ROW = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ROW, editable=False)
+    version = models.BigIntegerField(
+        default=1, help_text="Goes up by one with each committed transaction that changed public data."
+    )
+    changed_at = models.DateTimeField(
+        db_default=Now(), help_text="When the latest such transaction committed (the database's clock)."
+    )
+
+    objects = SiteClockQuerySet.as_manager()
+
+    class Meta:
+        db_table = "claims_site_clock"
+        verbose_name = "site clock"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id=1), name="claims_site_clock_one_row", violation_error_message="One row only."
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.version}, changed {self.changed_at:%Y-%m-%d %H:%M:%S}"

@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "corsheaders",
     # The audit history (claims/audit.py): database triggers that record every write of a claims model.
     "pgtrigger",
     "pghistory",
@@ -139,6 +140,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Next: the probes answer before the HTTPS redirect, the host check and the session are reached.
     "factcheck.health.HealthProbeMiddleware",
+    # Before anything else that may answer, so the API's refusals (400, 304, 429) carry the CORS headers
+    # too and a browser script can read them; it answers the API's preflight requests itself.
+    "corsheaders.middleware.CorsMiddleware",
     "factcheck.middleware.RejectUnsafeCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -146,6 +150,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: a 304 from the site clock before the view, for anonymous readers of the public
+    # pages and the API; cache headers on their responses (factcheck/caching.py).
+    "factcheck.caching.ConditionalGetMiddleware",
     # After the user is known: the audit history records who made each write, through which request.
     "claims.audit.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -298,6 +305,23 @@ SPECTACULAR_SETTINGS = {
         "TypeEnum": ["status_change", "correction"],
     },
 }
+
+# Caching (factcheck/caching.py; README "Caching and conditional requests"): how long a browser or a CDN may
+# reuse an anonymous public response without asking, and how much longer a CDN may serve it while it asks.
+CACHE_MAX_AGE = env_int("CACHE_MAX_AGE", 60)
+CACHE_STALE_WHILE_REVALIDATE = env_int("CACHE_STALE_WHILE_REVALIDATE", 300)
+if CACHE_MAX_AGE < 0 or CACHE_STALE_WHILE_REVALIDATE < 0:
+    raise ImproperlyConfigured("CACHE_MAX_AGE and CACHE_STALE_WHILE_REVALIDATE must be 0 or more seconds.")
+
+# CORS (django-cors-headers) for the read-only API only: any origin's scripts may read it, without
+# credentials (no cookies: a session's responses are never for another site's page). The conditional
+# request headers are allowed, and the validators, paging links and throttle wait are readable.
+CORS_URLS_REGEX = r"^/api/v1/"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_HEADERS = ("accept", "accept-language", "content-type", "if-none-match", "if-modified-since")
+CORS_EXPOSE_HEADERS = ("ETag", "Last-Modified", "Link", "Retry-After")
 
 # The admin's login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username from one
 # client address, that pair is refused for LOGIN_COOLOFF_MINUTES, even with the right password. Locking the

@@ -19,6 +19,7 @@ from claims.api.errors import NOT_FOUND
 from claims.models import Kind
 from claims.services import EvidenceItem, record_verdict
 from tests.factories import (
+    SITE_CLOCK,
     get_status,
     make_claim,
     make_rated_claim,
@@ -478,7 +479,7 @@ def test_a_nul_byte_or_lone_surrogate_in_the_path_is_a_400(client, statuses, pat
 def test_a_claims_page_is_one_query_at_any_size(client, statuses, django_assert_num_queries, count, params):
     make_rated_claims(count)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         response = client.get("/api/v1/claims/" + params)
 
     assert response.status_code == 200
@@ -493,7 +494,7 @@ def test_a_claims_page_filtered_by_slug_adds_one_query_per_slug(
     ada = make_speaker(slug="ada")
     make_rated_claims(count, speaker=ada, status=get_status("true"))
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(SITE_CLOCK + 3):
         response = client.get("/api/v1/claims/?speaker=ada&status=true&page_size=50")
 
     assert len(response.json()["results"]) == count
@@ -504,7 +505,7 @@ def test_the_next_claims_page_is_one_query_too(client, statuses, django_assert_n
     make_rated_claims(30)
     next_url = client.get("/api/v1/claims/").json()["next"]
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         response = client.get(next_url)
 
     assert len(response.json()["results"]) == 10
@@ -525,7 +526,7 @@ def test_a_claim_is_two_queries_whatever_its_timeline(
             evidence=[EvidenceItem(source=make_source(), note=f"Note {i}.") for i in range(evidence)],
         )
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         response = client.get(f"/api/v1/claims/{claim.id}/")
 
     body = response.json()

@@ -12,6 +12,7 @@ import yaml
 from claims.api.errors import NOT_FOUND
 from claims.services import EvidenceItem, archive_source_text, record_verdict
 from tests.factories import (
+    SITE_CLOCK,
     get_status,
     make_claim,
     make_rated_claim,
@@ -244,9 +245,9 @@ def test_speaker_and_source_lists_are_one_query_at_any_size(
 ):
     make_rated_claims(count)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         speakers = client.get("/api/v1/speakers/?page_size=50")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         sources = client.get("/api/v1/sources/?page_size=50")
 
     assert len(speakers.json()["results"]) == count
@@ -257,17 +258,17 @@ def test_speaker_and_source_lists_are_one_query_at_any_size(
 def test_speaker_source_and_status_details_are_one_query(client, statuses, django_assert_num_queries):
     claim = make_rated_claim(speaker=make_speaker(slug="ada"))
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get("/api/v1/speakers/ada/").status_code == 200
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get(f"/api/v1/sources/{claim.source_id}/").status_code == 200
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get("/api/v1/statuses/false/").status_code == 200
 
 
 @pytest.mark.django_db
 def test_the_statuses_list_is_one_query(client, statuses, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         response = client.get("/api/v1/statuses/")
 
     assert len(response.json()) == 12

@@ -26,7 +26,15 @@ from playwright.sync_api import expect, sync_playwright
 
 from claims.models import Claim, Correction, Kind, StatusChange, Verdict
 from claims.services import publish_verdict, record_verdict, save_claim
-from tests.factories import get_status, make_claim, make_rated_claim, make_source, make_speaker, make_user
+from tests.factories import (
+    SITE_CLOCK,
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_source,
+    make_speaker,
+    make_user,
+)
 from tests.test_admin import change_url, claim_form, new_verdict_prefix, post_claim_page
 from tests.test_api_errors import parameter_errors
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -284,13 +292,13 @@ def test_corrections_cost_one_query_a_page_at_any_size(client, statuses, django_
     for n in range(count):
         corrected(make_rated_claim(), f"Note {n}.", text=f"Corrected text {n}.")
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get("/corrections/").content.decode().count('<li class="correction">') == count
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert len(client.get("/api/v1/corrections/").json()["results"]) == count
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get("/corrections/feed/").content.count(b"<entry>") == count
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert len(client.get("/api/v1/changes/").json()["results"]) == 2 * count
 
 

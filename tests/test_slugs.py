@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from claims.models import Claim, OldClaimSlug, OldSpeakerSlug, Speaker
 from claims.services import record_verdict, save_claim
-from tests.factories import get_status, make_claim, make_rated_claim, make_speaker, make_user
+from tests.factories import SITE_CLOCK, get_status, make_claim, make_rated_claim, make_speaker, make_user
 from tests.test_admin import change_url, post_claim_page
 from tests.test_api_errors import problem_body
 
@@ -146,8 +146,8 @@ def test_a_claim_page_and_a_speaker_page_cost_what_they_did(client, statuses, dj
     claim = make_rated_claim(slug="same-claim", speaker=speaker)
     renamed(claim, "same-claim-renamed")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         assert client.get("/claims/same-claim-renamed/").status_code == 200
     # The old slug: the page's query finds nothing, and one more finds the redirect.
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         assert client.get("/claims/same-claim/").status_code == 301
