@@ -116,9 +116,15 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def message_body(event: Event) -> bytes:
-    """The request body: Standard Webhooks' envelope around the event's data as published. Compact and
-    with sorted keys, so the same event always gives the same bytes."""
-    envelope = {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.payload}
+    """The request body: Standard Webhooks' envelope around the event's data as published, with the event's
+    id (its place in the events feed, so a consumer of both knows one event from the other). Compact and with
+    sorted keys, so the same event always gives the same bytes."""
+    envelope = {
+        "id": event.pk,
+        "type": event.type,
+        "timestamp": event.created_at.isoformat(),
+        "data": event.payload,
+    }
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 

@@ -17,10 +17,10 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
+from claims.events import CHANGE_FEED_LOCK
 from claims.filters import UPDATED_SINCE_OVERLAP
 from claims.models import Claim, SiteClock, Source, Speaker, Status
 from claims.services import (
-    CHANGE_FEED_LOCK,
     EvidenceItem,
     archive_source_text,
     record_verdict,

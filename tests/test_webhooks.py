@@ -148,6 +148,7 @@ def test_a_delivery_verifies_with_the_standardwebhooks_library(receiver):
     ((headers, body),) = hook.requests
     data = Webhook(endpoint.secret).verify(body, headers)
     assert data == {
+        "id": event.pk,
         "type": "claim.status_changed",
         "timestamp": event.created_at.isoformat(),
         "data": event.payload,
