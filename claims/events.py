@@ -172,18 +172,34 @@ def record_correction(correction: Correction, *, claim: Claim) -> Event:
 def record_overdue(today: date | None = None) -> list[Event]:
     """Emit one `claim.overdue` event for each published claim overdue on `today` (default: the site's today)
     that has none yet for its due date, and return them. Run on a schedule; safe to run at any time and
-    from several processes at once: the check runs under the feed's lock, and a unique constraint keeps one
-    event per claim and due date. Three queries and the inserts.
+    from several processes at once: the check runs again under the feed's lock, and a unique constraint
+    keeps one event per claim and due date.
+
+    Locks in the order every publication takes them, rows first, then the feed's lock: the candidates'
+    claim and speaker rows are locked FOR KEY SHARE (what the events' foreign keys need), skipping any an
+    editor holds right now (it is taken at the next run), and only then the feed's lock. Taken the other
+    way round, an editor publishing on a claim as it becomes overdue (holding the claim's row, waiting for
+    the feed's lock) and this run (holding the feed's lock, its insert waiting for the claim's row) would
+    deadlock. Four queries and the inserts.
     """
     today = today or timezone.localdate()
+    already = Event.objects.filter(type=EventType.OVERDUE, claim=OuterRef("pk"), due_on=OuterRef("due_on"))
+    due = Claim.objects.overdue(today).exclude(Exists(already))
     with transaction.atomic():
+        candidates, params = due.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.id FROM claims_claim c JOIN claims_speaker s ON s.id = c.speaker_id "  # noqa: S608
+                f"WHERE c.id IN ({candidates}) FOR KEY SHARE OF c, s SKIP LOCKED",
+                params,
+            )
+            locked = [row[0] for row in cursor.fetchall()]
+        if not locked:
+            return []
         now = lock_the_change_feed()
-        already = Event.objects.filter(
-            type=EventType.OVERDUE, claim=OuterRef("pk"), due_on=OuterRef("due_on")
-        )
+        # Read again under the feed's lock: another run may have committed their events meanwhile.
         claims = list(
-            Claim.objects.overdue(today)
-            .exclude(Exists(already))
+            due.filter(pk__in=locked)
             .select_related("speaker", "status")
             .defer("search", "quote_normalised")
             .order_by("due_on", "id")

@@ -29,18 +29,18 @@ def organization_url(request: HttpRequest | None = None) -> str:
 def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """`manage.py check --deploy`: a production site should say where it is published.
 
-    Without SITE_URL or ORGANIZATION_URL, every absolute link the site publishes (ClaimReview's url and
-    author, the footer, the API's html_url) is built from the Host header of each request, which behind a
-    proxy may be an internal name.
+    Without SITE_URL, every absolute link the site publishes (ClaimReview's url, the footer, the API's
+    html_url) is built from the Host header of each request, which behind a proxy may be an internal name;
+    and what leaves the site with no request (the events feed's and webhooks' claim urls, written once when
+    each event happens, and the exports of manage.py export_claims) can only carry the page's path.
     """
-    if settings.FACTCHECK_SITE_URL or settings.FACTCHECK_ORGANIZATION_URL:
+    if settings.FACTCHECK_SITE_URL:
         return []
     return [
         checks.Warning(
-            "Neither SITE_URL nor ORGANIZATION_URL is set: the site's absolute links and ClaimReview's "
-            "author URL are built from each request's Host header.",
-            hint="Set SITE_URL to the site's public address, such as https://factcheck.example "
-            "(ORGANIZATION_URL then defaults to it).",
+            "SITE_URL is not set: the site's absolute links are built from each request's Host header, "
+            "and events, webhooks and exported files carry claim pages as paths (/claims/...), not URLs.",
+            hint="Set SITE_URL to the site's public address, such as https://factcheck.example.",
             id="factcheck.W001",
         )
     ]

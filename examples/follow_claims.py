@@ -1,12 +1,15 @@
 """Follow a factcheck site's public events: poll the events feed with a cursor and an ETag, and receive its
-webhooks, verifying their Standard Webhooks signatures. Each event is handled once, by its id.
+webhooks, verifying their Standard Webhooks signatures. It prints each event as each way brings it: the feed
+brings every event once, in order; webhooks at least once (a retried delivery is recognised by its
+webhook-id). Both carry the event's id: a program acting on both would act once per id.
 
     pip install requests standardwebhooks
     python examples/follow_claims.py --site http://127.0.0.1:8000 \
         --listen 127.0.0.1:9000 --secret whsec_...   # the endpoint's secret, shown once in the admin
 
-Without --listen it only polls. The cursor and the ETag are kept in --state (a small JSON file), so a
-restart goes on where it stopped. Stop it with Ctrl-C.
+Without --listen it only polls. The cursor and the ETag are kept in --state (a small JSON file) after each
+page, so a restart goes on where it stopped (a crash between handling a page and saving it brings that page
+again: handle events by id where that matters). Stop it with Ctrl-C.
 """
 
 from __future__ import annotations

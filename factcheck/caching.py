@@ -9,10 +9,12 @@ what a client and a CDN in front may rely on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -37,6 +39,35 @@ NEVER_CACHED = frozenset({"claims:verdict-preview"})
 # the clock has been still this long, any later change is dated at least a second after the one sent. The
 # ETag, exact at every change, is sent always (and takes precedence when a client sends both).
 LAST_MODIFIED_SETTLE = timedelta(seconds=5)
+
+
+# What a release's responses are made of besides the data: its code and templates, and the settings they
+# print. A deploy that changes any of them changes every ETag, so no client or CDN keeps an old page.
+RELEASE_SOURCES = ("claims", "factcheck")
+RELEASE_SETTINGS = (
+    "FACTCHECK_SITE_URL",
+    "FACTCHECK_ORGANIZATION_URL",
+    "FACTCHECK_ORGANIZATION_NAME",
+    "TIME_ZONE",
+    "LANGUAGE_CODE",
+    "STATIC_URL",
+)
+
+
+@functools.cache
+def release_digest() -> str:
+    """A digest of this release's Python code and templates (the same in every worker process of one
+    deploy, read once per process) and of the settings its responses show."""
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(__file__).resolve().parent.parent
+    for package in RELEASE_SOURCES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".html", ".txt", ".xml") and "migrations" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    for name in RELEASE_SETTINGS:
+        digest.update(f"{name}={getattr(settings, name, None)!r}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,7 +104,8 @@ def validators(request: HttpRequest) -> Validators:
     depends on besides the data: the clock's version and time (the time too, so a clock restored or
     re-created at a lower version never repeats a tag), today's date in the site's time zone (what is
     overdue changes at midnight), the path and query string, and for the API the negotiated format (the
-    Accept header: JSON or the browsable HTML). Last-Modified is the later of the clock's time and the start
+    Accept header: JSON or the browsable HTML), and the release (release_digest: a deploy that changes a
+    template, a serializer or a shown setting changes every tag). Last-Modified is the later of the clock's time and the start
     of today, sent once the clock has settled (LAST_MODIFIED_SETTLE).
     """
     clock = SiteClock.objects.read()
@@ -82,6 +114,7 @@ def validators(request: HttpRequest) -> Validators:
     accept = request.META.get("HTTP_ACCEPT", "") if request.resolver_match.namespace == "api" else ""
     key = "\n".join(
         [
+            release_digest(),
             str(clock.version),
             clock.changed_at.isoformat(),
             today.isoformat(),
@@ -104,6 +137,9 @@ def set_public_cache_headers(response: HttpResponse, found: Validators, *, api: 
     response["ETag"] = found.etag
     if found.last_modified is not None:
         response["Last-Modified"] = http_date(found.last_modified)
+    elif response.has_header("Last-Modified"):
+        # The view's own (a syndication feed's newest entry): not sent while the clock settles, either.
+        del response["Last-Modified"]
     patch_cache_control(
         response,
         public=True,
@@ -146,8 +182,10 @@ class ConditionalGetMiddleware:
             patch_vary_headers(response, ["Cookie"])
         elif coverage.found is None:  # the clock could not be read (the view's 503 says why)
             pass
-        elif response.cookies:
-            # A response that sets a cookie is that one client's: never stored by a shared cache.
+        elif response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            # A response that sets a cookie, or holds this client's CSRF token (the browsable API's forms:
+            # Django flags every use of the token, and the CSRF middleware, outside this one, then sets
+            # its cookie), is that one client's: never stored by a shared cache.
             patch_cache_control(response, private=True, no_store=True)
         elif response.status_code == 200:
             set_public_cache_headers(response, coverage.found, api=coverage.api)

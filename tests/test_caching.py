@@ -154,11 +154,45 @@ def test_the_etag_differs_by_path_query_and_the_apis_format(client, published):
     tags = {
         client.get("/api/v1/claims/")["ETag"],
         client.get("/api/v1/claims/?kind=fact")["ETag"],
-        client.get("/api/v1/claims/", HTTP_ACCEPT="text/html")["ETag"],
+        client.get("/api/v1/claims/", HTTP_ACCEPT="application/json; indent=2")["ETag"],
         client.get("/claims/")["ETag"],
     }
     assert len(tags) == 4
     assert client.get("/api/v1/claims/")["ETag"] == client.get("/api/v1/claims/")["ETag"]
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_holds_the_readers_csrf_token_and_is_never_shared(client, published):
+    """The browsable API's page carries this client's CSRF token (and the CSRF middleware, outside the
+    caching one, sets its cookie): a CDN must never hand it to another reader."""
+    response = client.get("/api/v1/claims/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert "csrftoken" in response.cookies
+    assert {part.strip() for part in response["Cache-Control"].split(",")} == {"private", "no-store"}
+    assert "ETag" not in response
+
+
+@pytest.mark.django_db
+def test_a_new_release_changes_every_etag(client, published, monkeypatch):
+    """A deploy that changes a template, a serializer or a setting the pages show must not be answered 304
+    with the old body: the release's digest is part of every tag."""
+    before = client.get("/claims/")["ETag"]
+    assert client.get("/claims/", HTTP_IF_NONE_MATCH=before).status_code == 304
+    monkeypatch.setattr(caching, "release_digest", lambda: "another-release")
+    response = client.get("/claims/", HTTP_IF_NONE_MATCH=before)
+    assert response.status_code == 200
+    assert response["ETag"] != before
+
+
+@pytest.mark.django_db
+def test_a_feeds_own_last_modified_is_not_sent_while_the_clock_settles(client, published):
+    """Django's syndication feed dates itself by its newest entry: that date is not sent either until the
+    clock has settled, or If-Modified-Since alone could miss a second change within the same second."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE claims_site_clock SET changed_at = clock_timestamp()")
+    response = client.get("/feed/")
+    assert response.status_code == 200
+    assert "Last-Modified" not in response
 
 
 @pytest.mark.django_db

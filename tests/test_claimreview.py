@@ -238,8 +238,10 @@ def deployment_warnings() -> list[str]:
     ]
 
 
-def test_check_deploy_warns_when_neither_site_url_nor_organisation_url_is_set(settings):
-    settings.FACTCHECK_ORGANIZATION_URL = ""
+@pytest.mark.parametrize("organization_url", ["", "https://newsroom.example/"])
+def test_check_deploy_warns_when_site_url_is_not_set(settings, organization_url):
+    """ORGANIZATION_URL is not enough: events and webhooks, written with no request, need SITE_URL."""
+    settings.FACTCHECK_ORGANIZATION_URL = organization_url
     settings.FACTCHECK_SITE_URL = ""
     assert deployment_warnings() == ["factcheck.W001"]
     (warning,) = [m for m in checks.run_checks(include_deployment_checks=True) if m.id == "factcheck.W001"]
@@ -253,7 +255,6 @@ def test_check_deploy_warns_when_neither_site_url_nor_organisation_url_is_set(se
     ("site_url", "organization_url"),
     [
         ("https://facts.example", ""),
-        ("", "https://newsroom.example/"),
         ("https://facts.example", "https://newsroom.example/"),
     ],
 )

@@ -8,13 +8,15 @@ import io
 import threading
 from datetime import date
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connections, transaction
 
-from claims.events import record_overdue
+from claims.events import CHANGE_FEED_LOCK, record_overdue
 from claims.models import Claim, Event, EventType, Kind
 from claims.services import record_verdict, save_claim
+from tests.conftest import the_test_database_url
 from tests.factories import get_status, make_claim, make_rated_claim
 from tests.test_changes_feed import _waiting_for_the_feed_lock
 from tests.test_write_path import wait_until
@@ -214,3 +216,22 @@ def test_the_database_refuses_a_second_overdue_event_for_the_same_due_date(statu
             payload=event.payload,
             created_at=event.created_at,
         )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_skips_a_claim_an_editor_holds_and_cannot_deadlock_with_its_publication(statuses):
+    """An editor publishing on a claim holds its row, then waits for the feed's lock. A run taking the feed's
+    lock first and then needing that row (its event's foreign key) would deadlock with them: the run locks
+    its rows first, skips the held claim (taken at the next run) and never waits for the editor."""
+    held, free = promise(), promise()
+    with psycopg.connect(the_test_database_url()) as editor:
+        editor.execute("SELECT id FROM claims_claim WHERE id = %s FOR UPDATE", [held.pk])
+        with transaction.atomic():
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")  # a wait for the editor fails the test
+            assert [event.claim_id for event in record_overdue(AFTER_DUE)] == [free.pk]
+        # What the publication takes next is free at once: the run has committed and let it go.
+        editor.execute("SET LOCAL lock_timeout = '5s'")
+        editor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_FEED_LOCK])
+        editor.rollback()
+    assert [event.claim_id for event in record_overdue(AFTER_DUE)] == [held.pk]

@@ -19,7 +19,14 @@ from django.test import Client
 from claims.events import record_overdue
 from claims.models import Claim, Event, EventType, Kind, Speaker
 from claims.services import record_verdict
-from tests.factories import get_status, make_claim, make_rated_claim, make_rated_claims, make_speaker
+from tests.factories import (
+    SITE_CLOCK,
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_rated_claims,
+    make_speaker,
+)
 from tests.test_api_errors import parameter_errors
 from tests.test_changes_feed import _waiting_for_the_feed_lock
 from tests.test_corrections import corrected
@@ -181,13 +188,13 @@ def test_a_feed_page_is_one_query_at_any_size(client, statuses, django_assert_nu
     speaker = make_speaker(slug="many")
     claims = make_rated_claims(count, speaker=speaker)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert len(client.get("/api/v1/events/?page_size=50").json()["results"]) == count
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         response = client.get(f"/api/v1/events/?claim={claims[0].pk}&type=claim.status_changed,claim.overdue")
         assert len(response.json()["results"]) == 1
     # A speaker's slug is read first, as on the claim list: one query more.
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         assert len(client.get("/api/v1/events/?speaker=many").json()["results"]) == count
 
 
@@ -551,12 +558,12 @@ def test_an_atom_feed_costs_the_same_queries_for_1_and_20_events(
     for n in range(count - 1):
         record_verdict(claim=claim, status=get_status("kept" if n % 2 else "open"), summary=f"Round {n}.")
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get("/feed/").content.count(b"<entry>") == count
     # The speaker or claim, then its events.
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         assert client.get("/speakers/ada/feed/").content.count(b"<entry>") == count
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(SITE_CLOCK + 2):
         assert client.get("/claims/mine/feed/").content.count(b"<entry>") == count
 
 

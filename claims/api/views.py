@@ -331,8 +331,11 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
             raise ValidationError({"as_of": error.messages}) from None
 
     def get_serializer_context(self) -> dict[str, Any]:
-        """`today`, the day `overdue` is reckoned from: ?as_of= when given, else today in the site's zone."""
-        return {**super().get_serializer_context(), "today": self.as_of() or timezone.localdate()}
+        """`today`, the day `overdue` is reckoned from: ?as_of= when given to a read, else today in the site's
+        zone. A write's answer is the claim as it now stands: ?as_of= is not read (a bad one would refuse
+        an answer to a write already committed)."""
+        as_of = self.as_of() if self.request.method in ("GET", "HEAD") else None
+        return {**super().get_serializer_context(), "today": as_of or timezone.localdate()}
 
     def get_serializer_class(self) -> type[ClaimSerializer]:
         return ClaimDetailSerializer if self.action == "retrieve" else ClaimSerializer
