@@ -70,12 +70,15 @@ run:
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The worker: webhook deliveries and the periodic tasks (overdue events, stalled jobs), from procrastinate's
-# queue in the same database (the embedded one when DATABASE_URL is unset, as for run). Stop it with Ctrl-C:
-# it finishes the requests it is sending first; a worker killed outright loses nothing (its jobs are retried).
+# queue in the same database (the embedded one when DATABASE_URL is unset, as for run). It runs 4 jobs at
+# once (each sync job in a thread of its own, with its own database connection), so one slow receiver
+# (15 s at most per attempt) does not hold up the other deliveries and the periodic tasks. Stop it with
+# Ctrl-C: it finishes the requests it is sending first; a worker killed outright loses nothing (its jobs
+# are retried).
 worker:
 	@$(MAKE) --no-print-directory $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py procrastinate worker
+	$(BIN)/python manage.py procrastinate worker --concurrency=4
 
 # PYTEST_ARGS adds to the run, e.g. make test PYTEST_ARGS="-k api -x".
 test: $(VENV)/.installed-dev

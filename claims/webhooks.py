@@ -24,21 +24,24 @@ name, so a DNS answer that changes between check and connect cannot point the re
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import random
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -46,6 +49,7 @@ from django.utils import timezone
 from procrastinate import manager as procrastinate_manager
 from procrastinate import tasks as procrastinate_tasks
 from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from claims.models import (
     DeliveryState,
@@ -69,7 +73,9 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2
 # A Retry-After longer than this is cut to it: a receiver cannot park a delivery for a week.
 RETRY_AFTER_CAP = 10 * 3600
-# One request's whole time: connecting, sending and the response's status line and headers.
+# One attempt's whole time, by the wall clock: resolving the name, connecting (and TLS), sending, the
+# response's status line and headers, and reading the body's first EXCERPT_BYTES. Not a limit per socket
+# read: a receiver trickling a byte at a time cannot hold a worker's thread longer than this.
 TIMEOUT_SECONDS = 15.0
 # How much of a response body is kept for the delivery log (and read at all).
 EXCERPT_BYTES = 1024
@@ -101,11 +107,13 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # RFC 9110's delta-seconds are ASCII digits: str.isdigit() is also true of superscripts, which float()
+    # refuses, and of other scripts' digits, which no HTTP server sends.
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
@@ -158,11 +166,25 @@ def allow_private_addresses() -> bool:
     return settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES
 
 
+# IPv6 prefixes that carry an IPv4 address inside and reach it through a relay: 6to4 (RFC 3056, deprecated
+# by RFC 7526) and Teredo (RFC 4380). ipaddress counts 6to4 as global whatever IPv4 address it embeds (so
+# 2002:7f00:1:: would reach 127.0.0.1 through a relay), and Teredo's is obfuscated: both are refused outright.
+TUNNEL_PREFIXES: tuple[tuple[str, ipaddress.IPv6Network], ...] = (
+    ("a 6to4", ipaddress.IPv6Network("2002::/16")),
+    ("a Teredo", ipaddress.IPv6Network("2001::/32")),
+)
+
+
 def address_refusal(address: str) -> str | None:
-    """Why `address` is not one to send to (loopback, private, link-local, ...), or None if it is public."""
+    """Why `address` is not one to send to (loopback, private, link-local, an IPv4-in-IPv6 tunnel, ...), or
+    None if it is public."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        for kind, network in TUNNEL_PREFIXES:
+            if ip in network:
+                return f"{address} is {kind} address (IPv4 tunnelled in IPv6)"
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
     for kind, flag in (
         ("an unspecified", ip.is_unspecified),
         ("a loopback", ip.is_loopback),
@@ -177,10 +199,30 @@ def address_refusal(address: str) -> str | None:
     return None
 
 
-def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (one DNS look-up), in the resolver's order."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
+    """Every address `host` resolves to (one DNS look-up), in the resolver's order. With `timeout`, the
+    look-up runs in a thread of its own, given up on (TimeoutError) after that many seconds: getaddrinfo
+    cannot be interrupted, and a slow resolver must not hold the attempt past its deadline."""
+    if timeout is None:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return list(dict.fromkeys(info[4][0] for info in infos))
+    answer: list[list[str]] = []
+    failure: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(resolve(host, port))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=look_up, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if failure:
+        raise failure[0]
+    if not answer:
+        raise TimeoutError(f"no answer within {timeout:.1f} s")
+    return answer[0]
 
 
 @dataclass(frozen=True)
@@ -193,16 +235,33 @@ class Target:
     host_header: str
 
 
+def explicit_port(url: str) -> int | None:
+    """The URL's port, None if it names none. ValueError unless it is a number from 1 to 65535: urlsplit
+    raises only when `.port` is read (Django's URL check takes :99999), and takes :0."""
+    port = urlsplit(url).port
+    if port == 0:
+        raise ValueError("Port 0 is not one to connect to")
+    return port
+
+
 def url_problem(url: str) -> str | None:
-    """What is wrong with an endpoint URL before any look-up (the scheme, a literal private address), or
-    None. The admin form and the API serializer show it; `vet` checks it again at every attempt."""
-    parts = urlsplit(url)
+    """What is wrong with an endpoint URL before any look-up (the scheme, the port, a literal private
+    address), or None. The admin form and the API serializer show it; `vet` checks it again at every
+    attempt, so a URL saved before a check existed is refused at delivery, never crashes it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "The URL is malformed."
     if parts.scheme not in ("http", "https"):
         return "Use an http:// or https:// URL."
     if parts.scheme == "http" and not (settings.DEBUG or allow_private_addresses()):
         return "Use an https:// URL: events are signed, not encrypted."
     if not parts.hostname:
         return "The URL has no host."
+    try:
+        explicit_port(url)
+    except ValueError:
+        return "The URL's port must be a number from 1 to 65535."
     if parts.username or parts.password:
         return "Leave the user name and password out of the URL."
     if allow_private_addresses():
@@ -217,18 +276,18 @@ def url_problem(url: str) -> str | None:
     return f"Refused: {refusal}." if refusal else None
 
 
-def vet(url: str) -> Target:
-    """The address to send `url`'s request to: its host resolved, and every address it resolves to checked
-    (one private answer among public ones is refused too: which one a client uses is not ours to choose).
-    Raises RefusedURL."""
+def vet(url: str, *, timeout: float | None = None) -> Target:
+    """The address to send `url`'s request to: its host resolved (within `timeout` seconds, if given), and
+    every address it resolves to checked (one private answer among public ones is refused too: which one a
+    client uses is not ours to choose). Raises RefusedURL, never anything else for a bad URL."""
     problem = url_problem(url)
     if problem:
         raise RefusedURL(problem)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = explicit_port(url) or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = resolve(host, port)
+        addresses = resolve(host, port, timeout)
     except (OSError, UnicodeError) as exc:
         raise RefusedURL(f"{host} does not resolve ({exc})") from None
     if not addresses:
@@ -263,68 +322,151 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class _Deadline:
+    """An attempt's wall-clock limit. Every blocking step is given the time left as its socket timeout, but
+    a timeout bounds one read, not many: so a timer also shuts the connection's socket down when the time
+    is up, which ends whatever read or write is blocked on it (a receiver trickling a byte at a time, in the
+    TLS handshake, the headers or the body). The timer holds a duplicate of the socket's descriptor, taken
+    before TLS wraps (and detaches) the original; shutdown(2) acts on the connection, whichever descriptor."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """Seconds left; TimeoutError once there are none (a zero socket timeout would mean non-blocking)."""
+        left = self.ends - time.monotonic()
+        if left <= 0 or self.expired:
+            raise TimeoutError(f"the attempt's {self.seconds:g} s are up")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.expired:
+                raise TimeoutError(f"the attempt's {self.seconds:g} s are up")
+            self._socket = sock.dup()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._socket is not None:
+                with contextlib.suppress(OSError):  # already closed by the other end
+                    self._socket.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
+
+
+class _Connection(http.client.HTTPConnection):
+    """http.client's connection, made to the vetted address (not a new look-up of the name), with TLS
+    verified against the URL's host name and sent it as SNI, under the attempt's deadline."""
+
+    def __init__(self, target: Target, deadline: _Deadline) -> None:
+        super().__init__(target.address, target.port, timeout=deadline.left())
+        self.target = target
+        self.deadline = deadline
+        self.socket_in_use: socket.socket | None = None
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.target.address, self.target.port), timeout=self.deadline.left())
+        try:
+            self.deadline.watch(sock)
+            if self.target.scheme == "https":
+                context = ssl.create_default_context(cafile=CA_CERTS)
+                sock.settimeout(self.deadline.left())
+                sock = context.wrap_socket(sock, server_hostname=self.target.host)
+            sock.settimeout(self.deadline.left())
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = self.socket_in_use = sock
+
+    def time_left_to_socket(self) -> None:
+        """Give the socket the time left as its timeout, before the next read."""
+        if self.socket_in_use is not None and self.socket_in_use.fileno() != -1:
+            self.socket_in_use.settimeout(self.deadline.left())
+
+
+def _read_excerpt(connection: _Connection, response: http.client.HTTPResponse) -> bytes:
+    """The body's first EXCERPT_BYTES, or what of them arrives before the deadline or an error: the body
+    is for the log only, so a body cut short does not change the attempt's outcome."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < EXCERPT_BYTES:
+            connection.time_left_to_socket()
+            chunk = response.read1(EXCERPT_BYTES - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, http.client.HTTPException, ValueError):
+        pass  # a timeout, the deadline's shutdown, a reset, a malformed chunk: keep what came
+    return b"".join(chunks)
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     """POST `body` to `url` once: vetted, aimed at the vetted address, no redirect followed (a 3xx is a
-    failure), TIMEOUT_SECONDS for the connection and the response's head, the body's first EXCERPT_BYTES
-    read and the rest dropped. Never raises for the network: the error is in the Outcome.
+    failure), the body's first EXCERPT_BYTES read and the rest dropped, all of it within TIMEOUT_SECONDS
+    by the wall clock (_Deadline). The status and headers must arrive within it; the excerpt is what of it
+    has by then. Never raises: a refusal, a network error, a timeout or an unexpected error is the Outcome's
+    error, so that the attempt is recorded and retried.
 
-    urllib3, not requests or httpx: its connection pool takes the address to connect to apart from the
-    name to send as Host and to check the certificate against (server_hostname, assert_hostname), which
-    is what connecting to the vetted address needs, with no adapter or transport to write.
+    http.client, not requests or urllib3: the connection is made by our own connect() (to the vetted
+    address, with the URL's host for TLS and Host), which is also where the deadline's timer gets the socket
+    it shuts down, before the TLS handshake that a receiver could trickle too.
     """
-    try:
-        target = vet(url)
-    except RefusedURL as exc:
-        return Outcome(error=str(exc))
-    timeout = urllib3.Timeout(total=TIMEOUT_SECONDS)
-    if target.scheme == "https":
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            target.address,
-            target.port,
-            timeout=timeout,
-            retries=False,
-            maxsize=1,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=CA_CERTS,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(
-            target.address, target.port, timeout=timeout, retries=False, maxsize=1
-        )
+    deadline = _Deadline(TIMEOUT_SECONDS)
     started = time.monotonic()
+    connection: _Connection | None = None
+
+    def elapsed_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
     try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={**headers, "Host": target.host_header},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
-        latency_ms = round((time.monotonic() - started) * 1000)
         try:
-            excerpt = response.read(EXCERPT_BYTES)
-        except urllib3.exceptions.HTTPError:
-            excerpt = b""
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), timezone.now())
-        response.release_conn()
+            target = vet(url, timeout=deadline.left())
+        except RefusedURL as exc:
+            return Outcome(error=str(exc)[:500])
+        started = time.monotonic()
+        connection = _Connection(target, deadline)
+        connection.request("POST", target.path, body=body, headers={**headers, "Host": target.host_header})
+        connection.time_left_to_socket()
+        response = connection.getresponse()
+        if deadline.expired:
+            # The timer's shutdown reads as the end of the headers: those trickled past the deadline.
+            raise TimeoutError
+        latency_ms = elapsed_ms()
+        excerpt = _read_excerpt(connection, response)
         return Outcome(
             status_code=response.status,
             latency_ms=latency_ms,
             excerpt=excerpt.decode("utf-8", errors="replace"),
-            retry_after=retry_after,
+            retry_after=parse_retry_after(response.getheader("Retry-After"), timezone.now()),
         )
-    except urllib3.exceptions.HTTPError as exc:
-        latency_ms = round((time.monotonic() - started) * 1000)
-        reason = getattr(exc, "reason", None) or exc
-        kind = "Timed out" if isinstance(exc, urllib3.exceptions.TimeoutError) else "Could not send"
-        return Outcome(latency_ms=latency_ms, error=f"{kind}: {reason}"[:500])
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if deadline.expired or isinstance(exc, TimeoutError):
+            error = f"Timed out: no response within {TIMEOUT_SECONDS:g} s."
+        else:
+            error = f"Could not send: {exc or type(exc).__name__}"
+        return Outcome(latency_ms=elapsed_ms(), error=error[:500])
+    except Exception as exc:  # a defect of ours: recorded and retried like any failure, never a crashed job
+        logger.exception("webhook to %s: unexpected error while sending", url)
+        return Outcome(latency_ms=elapsed_ms(), error=f"Internal error: {type(exc).__name__}: {exc}"[:500])
     finally:
-        pool.close()
+        if connection is not None:
+            connection.close()
+        deadline.close()
 
 
 # Deferring jobs ----------------------------------------------------------------------------------------
@@ -406,11 +548,17 @@ def deliver(delivery_id: int, *, job_id: int, replay: bool = False) -> str:
         delivery.save(update_fields=["attempts", "next_attempt_at", "job_id"])
         attempt = WebhookAttempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
 
-    # No transaction (and no lock) is held while the request runs, for up to TIMEOUT_SECONDS.
-    body = message_body(delivery.event)
-    sent_at = int(time.time())
-    headers = signed_headers(endpoint.signing_secrets(timezone.now()), delivery.webhook_id, sent_at, body)
-    outcome = post(endpoint.url, body, headers)
+    # No transaction (and no lock) is held while the request runs, for up to TIMEOUT_SECONDS. Whatever goes
+    # wrong in between is an outcome recorded below (and retried): an exception escaping here would fail
+    # the job and leave the delivery pending with nothing scheduled.
+    try:
+        body = message_body(delivery.event)
+        sent_at = int(time.time())
+        headers = signed_headers(endpoint.signing_secrets(timezone.now()), delivery.webhook_id, sent_at, body)
+        outcome = post(endpoint.url, body, headers)
+    except Exception as exc:
+        logger.exception("webhook %s: unexpected error before sending", delivery.webhook_id)
+        outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}"[:500])
     return _record(delivery_id, attempt, outcome, job_id=job_id, replay=replay)
 
 
@@ -490,9 +638,30 @@ class ReplayRefused(Exception):
     pass
 
 
+# The job statuses of a delivery still in hand: queued (perhaps scheduled for a retry) or running.
+LIVE_JOB_STATUSES = ("todo", "doing")
+
+
+def live_job(delivery: WebhookDelivery) -> ProcrastinateJob | None:
+    """The queued or running job of `delivery`, if it has one. Any deliver_webhook job for it counts (the
+    first job is not recorded on the delivery; a stale duplicate soon ends): the look-up goes through
+    procrastinate's partial index of todo and doing jobs, a handful of rows."""
+    return (
+        ProcrastinateJob.objects.filter(
+            status__in=LIVE_JOB_STATUSES, task_name=DELIVER_TASK, args__delivery_id=delivery.pk
+        )
+        .only("id", "status", "scheduled_at")
+        .order_by("-id")
+        .first()
+    )
+
+
 def replay(delivery: WebhookDelivery) -> int:
-    """Send a finished delivery once more, with its webhook-id, through a new job (one attempt, not
-    retried). Returns the job id. Refused while it is still pending or its endpoint is disabled."""
+    """Send a delivery once more, with its webhook-id, through a new job (one attempt, not retried).
+    Returns the job id. A finished delivery can be replayed; a pending one only when it has no job queued
+    or running (its job failed after its retries, was cancelled or removed), so that a delivery stuck
+    pending can always be recovered, while one in hand is not sent twice at once. Refused too while its
+    endpoint is disabled."""
     with transaction.atomic():
         # The delivery's row only: _record locks a delivery, then its endpoint; locking both here could
         # meet it the other way round.
@@ -502,7 +671,12 @@ def replay(delivery: WebhookDelivery) -> int:
             .get(pk=delivery.pk)
         )
         if delivery.state == DeliveryState.PENDING:
-            raise ReplayRefused(f"{delivery.webhook_id} is still being delivered.")
+            job = live_job(delivery)
+            if job is not None:
+                when = f", next attempt at {job.scheduled_at:%Y-%m-%d %H:%M %Z}" if job.scheduled_at else ""
+                raise ReplayRefused(
+                    f"{delivery.webhook_id} is still being delivered (job {job.pk} is {job.status}{when})."
+                )
         if not delivery.endpoint.is_active:
             raise ReplayRefused(f"{delivery.webhook_id}: its endpoint is disabled; enable it first.")
         (job_id,) = _defer(delivery_ids=[delivery.pk], replay=True)

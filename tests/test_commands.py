@@ -184,7 +184,7 @@ def test_make_worker_migrates_then_runs_the_procrastinate_worker(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert steps == ["migrate", "procrastinate"]
     log = tmp_path / "log"
-    assert "procrastinate worker" in log.read_text()
+    assert "procrastinate worker --concurrency=4" in log.read_text()
 
 
 def test_make_worker_does_not_start_when_migrate_fails(tmp_path: Path):

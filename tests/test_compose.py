@@ -36,7 +36,8 @@ def test_the_worker_runs_the_web_image_with_the_same_settings():
     worker = SERVICES["worker"]
     assert worker["build"] == SERVICES["web"]["build"]
     assert worker["environment"] == SERVICES["web"]["environment"]
-    assert worker["command"] == ["python", "manage.py", "procrastinate", "worker"]
+    # Four jobs at once: a slow receiver does not hold up the other deliveries and the periodic tasks.
+    assert worker["command"] == ["python", "manage.py", "procrastinate", "worker", "--concurrency=4"]
     assert worker["depends_on"] == {"web": {"condition": "service_healthy"}}
     assert "ports" not in worker
     assert worker["restart"] == "unless-stopped"

@@ -760,3 +760,269 @@ def test_enabling_a_disabled_endpoint_again_clears_its_reason(admin_client_of_su
     assert endpoint.is_active
     assert (endpoint.disabled_reason, endpoint.disabled_at, endpoint.failing_since) == ("", None, None)
     assert endpoint.last_success_at is not None  # not put back by the form's save
+
+
+# A delivery never stuck pending ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "65536"])
+@pytest.mark.django_db
+def test_a_port_out_of_range_is_refused_at_registration_and_at_delivery(port, receiver, settings):
+    from django.core.exceptions import ValidationError
+
+    url = f"https://hooks.example:{port}/in"
+    message = "The URL's port must be a number from 1 to 65535."
+    assert webhooks.url_problem(url) == message
+    with pytest.raises(ValidationError, match="port must be"):
+        webhooks.validate_endpoint_url(url)
+    with pytest.raises(RefusedURL, match="port must be"):
+        webhooks.vet(url)
+    assert webhooks.url_problem("https://hooks.example:65535/in") is None
+    # One saved before the check existed (or past it): a recorded failed attempt, retried, not a crash.
+    WebhookEndpoint.objects.create(url=url)
+    published_event()
+    (job,) = delivery_jobs()
+    assert run_job(job) == "retry"
+    assert WebhookAttempt.objects.get().error == message
+    assert WebhookDelivery.objects.get().state == DeliveryState.PENDING
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_port_out_of_range(admin_client_of_superuser):
+    response = admin_client_of_superuser.post(
+        "/admin/claims/webhookendpoint/add/", {"url": "https://example.com:99999/", "is_active": "on"}
+    )
+    assert response.status_code == 200
+    assert "The URL&#x27;s port must be a number from 1 to 65535." in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_retry_after_counts_ascii_digits_only():
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert webhooks.parse_retry_after(" 120 ", now) == 120
+    for value in (
+        "²",
+        "1²",
+        "١٢٠",
+        "-5",
+        "1.5",
+        "Mon, 99 Jan 99999 00:00:00 GMT",
+        "1 Jan 0 00:00 +9999",
+    ):
+        assert webhooks.parse_retry_after(value, now) is None, value
+
+
+@pytest.mark.django_db
+def test_a_retry_after_that_is_not_a_number_is_ignored(receiver):
+    hook = receiver([(503, {"Retry-After": "²"}, b"busy")])
+    WebhookEndpoint.objects.create(url=hook.url)
+    published_event()
+    (job,) = delivery_jobs()
+    before = timezone.now()
+    assert run_job(job) == "retry"
+    delivery = WebhookDelivery.objects.get()
+    # The schedule's first wait (5 s ± 20%), as if there were no header.
+    assert timedelta(seconds=3.9) < delivery.next_attempt_at - before < timedelta(seconds=6.1)
+    assert WebhookAttempt.objects.get().status_code == 503
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_while_sending_is_a_failed_attempt_retried(receiver, monkeypatch):
+    hook = receiver()
+    WebhookEndpoint.objects.create(url=hook.url)
+    published_event()
+    (first,) = delivery_jobs()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    # In post(), the request...
+    monkeypatch.setattr(webhooks._Connection, "request", broken)
+    assert run_job(first) == "retry"
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.finished and attempt.error == "Internal error: RuntimeError: a defect"
+    delivery = WebhookDelivery.objects.get()
+    second = ProcrastinateJob.objects.get(pk=delivery.job_id)
+    assert (delivery.state, second.status) == (DeliveryState.PENDING, "todo")
+    # ...and in deliver(), before it.
+    monkeypatch.undo()
+    monkeypatch.setattr(webhooks, "signed_headers", broken)
+    assert run_job(second) == "retry"
+    assert WebhookAttempt.objects.get(number=2).error == "Internal error: RuntimeError: a defect"
+    assert hook.requests == []
+
+
+def _set_job(job_id: int, status: str | None) -> None:
+    """What the worker does at a job's end (succeeded, failed after its retries, cancelled), or the
+    clean-up's deletion (None)."""
+    with connections["default"].cursor() as cursor:
+        if status is None:
+            cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job_id])
+        else:
+            cursor.execute("UPDATE procrastinate_jobs SET status = %s WHERE id = %s", [status, job_id])
+
+
+@pytest.mark.parametrize("end", ["failed", "cancelled", None])
+@pytest.mark.django_db
+def test_a_pending_delivery_without_a_live_job_can_be_replayed(end, receiver):
+    hook = receiver([(503, {}, b"busy"), (200, {}, b"ok")])
+    WebhookEndpoint.objects.create(url=hook.url)
+    published_event()
+    (first,) = delivery_jobs()
+    delivery = WebhookDelivery.objects.get()
+    with pytest.raises(webhooks.ReplayRefused, match=rf"still being delivered \(job {first.pk} is todo"):
+        webhooks.replay(delivery)  # its first job is queued
+
+    assert run_job(first) == "retry"
+    _set_job(first.pk, "succeeded")  # as the worker does after it
+    delivery.refresh_from_db()
+    with pytest.raises(webhooks.ReplayRefused, match="next attempt at"):
+        webhooks.replay(delivery)  # its retry is scheduled
+
+    _set_job(delivery.job_id, end)  # the retry's job died (the database gone mid-way) or was removed
+    job_id = webhooks.replay(delivery)
+    replayed = ProcrastinateJob.objects.get(pk=job_id)
+    assert replayed.args == {"delivery_id": delivery.pk, "replay": True}
+    assert run_job(replayed) == "delivered"
+    assert WebhookDelivery.objects.get().state == DeliveryState.SUCCEEDED
+    assert len(hook.requests) == 2
+
+
+# One attempt's wall-clock limit --------------------------------------------------------------------------
+
+
+class Trickler:
+    """A receiver on 127.0.0.1 that reads the request, sends `first`, then one byte of `drip` every
+    `every` seconds, for ever: each read of the client's finds a byte well within any per-read timeout."""
+
+    def __init__(self, first: bytes, drip: bytes = b"x", every: float = 0.1) -> None:
+        self.first, self.drip, self.every = first, drip, every
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(10)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.getsockname()[1]
+
+    def serve(self) -> None:
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            try:
+                conn.recv(65536)
+                conn.sendall(self.first)
+                while not self.stop.wait(self.every):
+                    conn.sendall(self.drip)
+            except OSError:
+                return  # the client hung up: what the deadline does
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def trickler(settings, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1.0)  # 15 s in production
+    made: list[Trickler] = []
+
+    def make(*args, **kwargs) -> Trickler:
+        made.append(Trickler(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for trickler in made:
+        trickler.close()
+
+
+def _timed_post(url: str) -> tuple[webhooks.Outcome, float]:
+    started = time.monotonic()
+    outcome = webhooks.post(url, b"{}", {"Content-Type": "application/json"})
+    return outcome, time.monotonic() - started
+
+
+def test_headers_trickled_byte_by_byte_end_at_the_deadline(trickler):
+    slow = trickler(b"HTTP/1.1 200 OK\r\nX-Slow: ", drip=b"x")
+    outcome, took = _timed_post(f"http://127.0.0.1:{slow.port}/in")
+    assert 0.9 < took < 2.0
+    assert outcome.status_code is None and not outcome.succeeded
+    assert outcome.error == "Timed out: no response within 1 s."
+
+
+def test_a_body_trickled_byte_by_byte_is_cut_at_the_deadline(trickler):
+    # The status and headers came in time: the answer counts; the excerpt is what arrived by the deadline.
+    slow = trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nstart", drip=b"x")
+    outcome, took = _timed_post(f"http://127.0.0.1:{slow.port}/in")
+    assert 0.9 < took < 2.0
+    assert (outcome.status_code, outcome.error) == (200, "")
+    assert outcome.excerpt.startswith("start") and 5 < len(outcome.excerpt) < 100
+
+
+def test_a_tls_handshake_trickled_byte_by_byte_ends_at_the_deadline(trickler):
+    # A TLS record header announcing 16 KB, then a byte at a time: the client's handshake waits for it all.
+    slow = trickler(b"\x16\x03\x03\x40\x00", drip=b"\x00")
+    outcome, took = _timed_post(f"https://127.0.0.1:{slow.port}/in")
+    assert 0.9 < took < 2.0
+    assert outcome.error == "Timed out: no response within 1 s."
+
+
+@pytest.mark.django_db
+def test_a_trickling_receiver_is_a_failed_attempt_within_the_limit(trickler):
+    slow = trickler(b"HTTP/1.1 200 OK\r\n", drip=b"X")
+    WebhookEndpoint.objects.create(url=f"http://127.0.0.1:{slow.port}/in")
+    published_event()
+    (job,) = delivery_jobs()
+    started = time.monotonic()
+    assert run_job(job) == "retry"
+    assert time.monotonic() - started < 2.5
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.error.startswith("Timed out") and 900 <= attempt.latency_ms < 2000
+
+
+def test_a_slow_name_lookup_counts_against_the_limit(monkeypatch, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.5)
+    release = threading.Event()
+
+    def slow_getaddrinfo(*args, **kwargs):
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    try:
+        outcome, took = _timed_post("https://slow-dns.example/in")
+    finally:
+        release.set()
+    assert took < 1.5
+    assert outcome.error.startswith("slow-dns.example does not resolve (no answer within")
+
+
+# IPv4 tunnelled in IPv6 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("2002:7f00:1::1", "6to4"),  # 127.0.0.1 inside
+        ("2002:a00:1::1", "6to4"),  # 10.0.0.1 inside
+        ("2002:808:808::1", "6to4"),  # even a public one: refused outright
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+    ],
+)
+def test_6to4_and_teredo_addresses_are_refused(address, kind, monkeypatch, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    refusal = f"Refused: {address} is a {kind} address (IPv4 tunnelled in IPv6)."
+    assert webhooks.url_problem(f"https://[{address}]/in") == refusal  # registration
+    with pytest.raises(RefusedURL, match=kind):
+        webhooks.vet(f"https://[{address}]/in")
+    _resolving_to(monkeypatch, address)  # a name resolving to one, at delivery
+    with pytest.raises(RefusedURL, match=rf"tunnel\.example resolves to {address}; {address} is a {kind}"):
+        webhooks.vet("https://tunnel.example/in")

@@ -46,6 +46,7 @@ class Worker:
                     "manage.py",
                     "procrastinate",
                     "worker",
+                    "--concurrency=4",  # as the Makefile and compose run it
                     "--fetch-job-polling-interval=0.5",
                     "--shutdown-graceful-timeout=5",
                 ],
@@ -154,3 +155,29 @@ def test_a_worker_retries_a_failed_delivery_on_its_schedule(workers, receiver):
     assert (first.status_code, second.status_code) == (503, 204)
     assert 4 <= (second.started_at - first.started_at).total_seconds() < 15
     assert hook.requests[0][0]["webhook-id"] == hook.requests[1][0]["webhook-id"]
+
+
+def test_a_hanging_receiver_does_not_hold_up_another_endpoints_delivery(workers, receiver):
+    # Procrastinate runs each sync job in a thread of its own (asgiref's sync_to_async), and Django's
+    # connections are per thread: the second delivery runs and records beside the first, whose request hangs
+    # (until its 15 s are up). With one job at a time it would wait for them.
+    slow = receiver(hang_first=True)
+    slow_endpoint = WebhookEndpoint.objects.create(url=slow.url)
+    workers()
+    make_rated_claim()
+    assert slow.arrived.wait(25), workers.log.read_text()
+    hanging = WebhookDelivery.objects.get()
+
+    fast = receiver()
+    fast_endpoint = WebhookEndpoint.objects.create(url=fast.url)
+    make_rated_claim()
+    assert wait_until(
+        lambda: WebhookDelivery.objects.filter(
+            endpoint=fast_endpoint, state=DeliveryState.SUCCEEDED
+        ).exists(),
+        timeout=10,
+    ), workers.log.read_text()
+    assert len(fast.requests) == 1
+    # ...while the slow receiver's first attempt is still in its request.
+    assert WebhookAttempt.objects.get(delivery=hanging).finished is False
+    assert hanging.endpoint == slow_endpoint
