@@ -74,7 +74,14 @@ from claims.services import (
     save_draft,
     save_edit,
 )
-from claims.webhooks import ReplayRefused, replay, rotate_secret, save_endpoint, validate_endpoint_url
+from claims.webhooks import (
+    ReplayRefused,
+    delete_endpoint,
+    replay,
+    rotate_secret,
+    save_endpoint,
+    validate_endpoint_url,
+)
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -1564,6 +1571,13 @@ class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
             fields=WebhookEndpointForm.Meta.fields,
             enabled_again="is_active" in form.changed_data and obj.is_active,
         )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        delete_endpoint(obj)  # in the worker's lock order, as the API deletes one
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            delete_endpoint(endpoint)
 
     def _secret_page(
         self, request: HttpRequest, title: str, endpoints: list[tuple[WebhookEndpoint, str]]

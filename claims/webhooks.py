@@ -548,6 +548,25 @@ def save_endpoint(endpoint: WebhookEndpoint, *, fields: Collection[str], enabled
     return saved
 
 
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Delete `endpoint` with its deliveries and their attempts (a job left for one finds nothing: "stale").
+
+    The rows are locked in the worker's order first (_record locks a delivery, then its endpoint, then
+    writes the attempt): the deliveries, then the endpoint. Deleting straight away would lock attempts and
+    deliveries from the other end and could deadlock with a delivery being recorded; this waits for it.
+    Queries: the locks (two), then Django's cascade (the deliveries and attempts found and deleted).
+    """
+    with transaction.atomic():
+        list(
+            WebhookDelivery.objects.filter(endpoint_id=endpoint.pk)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("id").first()
+        endpoint.delete()
+
+
 def validate_endpoint_url(url: str) -> None:
     """The endpoint URL's check for forms and serializers: raises ValidationError."""
     problem = url_problem(url)

@@ -5,17 +5,29 @@ the secret is shown once; deliveries to them verify with it; a revoked key's end
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
+from django.db import connections, transaction
+from django.test import Client
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from claims import webhooks
 from claims.audit import history_of
-from claims.models import ClientKey, DeliveryState, EventType, Scope, WebhookDelivery, WebhookEndpoint
+from claims.models import (
+    ClientKey,
+    DeliveryState,
+    EventType,
+    Scope,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.factories import make_claim, make_rated_claim, make_speaker, make_user
 from tests.test_api_errors import problem_body
 from tests.test_api_keys import make_key
@@ -141,7 +153,7 @@ def test_rotating_through_the_api_shows_the_new_secret_once_and_both_sign_for_a_
     assert (endpoint.secret, endpoint.previous_secret) == (new, old)
     expires = endpoint.previous_secret_expires_at
     assert abs(expires - (timezone.now() + timedelta(hours=24))) < timedelta(minutes=1)
-    assert rotated["previous_secret_expires_at"] == expires.isoformat().replace("+00:00", "Z")
+    assert datetime.fromisoformat(rotated["previous_secret_expires_at"]) == expires
     assert new not in call(client, "get", f"{API}{endpoint.pk}/", key).content.decode()
 
     published_event()
@@ -358,6 +370,56 @@ def test_deleting_an_endpoint_takes_its_deliveries_and_their_jobs_send_nothing(c
     events = apps.get_model("claims", "WebhookEndpointAuditEvent").objects.select_related("pgh_context")
     deleted = events.get(pgh_obj_id=pk, pgh_label="delete")
     assert deleted.pgh_context.metadata["api_key"] == key.prefix
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_deleting_an_endpoint_while_the_worker_records_its_delivery_waits_instead_of_deadlocking():
+    """On two connections: the worker's _record holds a delivery and then takes its endpoint and writes the
+    attempt; a DELETE arriving in between waits for it (delete_endpoint locks in the same order) and then
+    deletes, where locking the endpoint first would deadlock and one side would fail."""
+    # The event first, so no job is deferred: the queue's table is not flushed after a transactional test.
+    event = published_event()
+    _, secret = webhook_key()
+    pk = register(Client(), secret).json()["id"]
+    delivery = WebhookDelivery.objects.create(endpoint_id=pk, event=event)
+    attempt = WebhookAttempt.objects.create(delivery=delivery, number=1, started_at=timezone.now())
+    holds_the_delivery, delete_sent = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def record() -> None:  # claims.webhooks._record's locks and writes, in its order
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+                holds_the_delivery.set()
+                delete_sent.wait(10)
+                time.sleep(0.5)  # the DELETE reaches its first lock meanwhile
+                WebhookEndpoint.objects.select_for_update().get(pk=pk)
+                WebhookAttempt.objects.filter(pk=attempt.pk).update(finished=True, status_code=200)
+            outcome["worker"] = "recorded"
+        except Exception as exc:
+            outcome["worker"] = repr(exc)
+        finally:
+            connections["default"].close()
+
+    def delete() -> None:
+        try:
+            delete_sent.set()
+            outcome["delete"] = call(Client(), "delete", f"{API}{pk}/", secret).status_code
+        except Exception as exc:
+            outcome["delete"] = repr(exc)
+        finally:
+            connections["default"].close()
+
+    worker = threading.Thread(target=record)
+    worker.start()
+    assert holds_the_delivery.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    worker.join(30)
+    deleter.join(30)
+
+    assert outcome == {"worker": "recorded", "delete": 204}
+    assert not WebhookEndpoint.objects.exists() and not WebhookAttempt.objects.exists()
 
 
 # --- bad input ----------------------------------------------------------------------------------------------------

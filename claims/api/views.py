@@ -116,7 +116,7 @@ from claims.services import (
     stale_messages,
     verdict_errors,
 )
-from claims.webhooks import rotate_secret, save_endpoint
+from claims.webhooks import delete_endpoint, rotate_secret, save_endpoint
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
@@ -1029,10 +1029,10 @@ class WebhookEndpointViewSet(
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The endpoint deleted with its deliveries and their attempts (their jobs, if any are left, find
-        nothing to send)."""
+        """The key's endpoint, deleted by claims.webhooks.delete_endpoint with its deliveries and their
+        attempts (as the admin deletes one)."""
         with acting_with_key(request):
-            self.get_object(lock=True).delete()
+            delete_endpoint(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
