@@ -74,7 +74,14 @@ from claims.services import (
     save_draft,
     save_edit,
 )
-from claims.webhooks import ReplayRefused, replay, rotate_secret, validate_endpoint_url
+from claims.webhooks import (
+    ReplayRefused,
+    delete_endpoint,
+    replay,
+    rotate_secret,
+    save_endpoint,
+    validate_endpoint_url,
+)
 
 
 def status_badge(status: Status | None) -> SafeString | str:
@@ -1452,13 +1459,14 @@ class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
     and never again; the change page shows its latest attempts (the delivery log)."""
 
     form = WebhookEndpointForm
-    list_display = ["__str__", "url", "is_active", "filters", "last_success_at", "disabled_reason"]
+    list_display = ["__str__", "url", "is_active", "filters", "owner", "last_success_at", "disabled_reason"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
     autocomplete_fields = ["speaker", "claim"]
-    list_select_related = ["speaker", "claim"]
+    list_select_related = ["speaker", "claim", "key__user"]
     formfield_overrides = URL_FIELDS
     readonly_fields = [
+        "owner",
         "secret_state",
         "disabled_reason",
         "disabled_at",
@@ -1489,6 +1497,16 @@ class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
             ", ".join(endpoint.event_types),
         ]
         return "; ".join(part for part in parts if part) or "all events"
+
+    @admin.display(description="API key")
+    def owner(self, endpoint: WebhookEndpoint) -> str:
+        """The key that registered it through the API (read-only: an endpoint stays its key's), and whether
+        the key still lets it be sent events."""
+        if endpoint.key_id is None:
+            return "None: made in the admin"
+        if endpoint.key.in_force(timezone.now()):
+            return str(endpoint.key)
+        return f"{endpoint.key}: revoked, expired or its user inactive, so it is sent nothing"
 
     @admin.display(description="secret")
     def secret_state(self, endpoint: WebhookEndpoint) -> str:
@@ -1547,16 +1565,19 @@ class WebhookEndpointAdmin(AuditHistoryMixin, admin.ModelAdmin):
             obj.created_by = request.user
             super().save_model(request, obj, form, change)
             return
-        # Only the form's fields: the worker updates the endpoint's state (last success, failing since) as
-        # it sends, and a whole-row save would put back what the form loaded.
-        fields = list(WebhookEndpointForm.Meta.fields)
-        if "is_active" in form.changed_data and obj.is_active:
-            # Enabled again by hand: the reason it was disabled, and its failing streak, are over.
-            obj.disabled_reason = ""
-            obj.disabled_at = None
-            obj.failing_since = None
-            fields += ["disabled_reason", "disabled_at", "failing_since"]
-        obj.save(update_fields=fields)
+        # The form's fields only; ticking "active" again clears why it was disabled (as the API's PATCH).
+        save_endpoint(
+            obj,
+            fields=WebhookEndpointForm.Meta.fields,
+            enabled_again="is_active" in form.changed_data and obj.is_active,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        delete_endpoint(obj)  # in the worker's lock order, as the API deletes one
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            delete_endpoint(endpoint)
 
     def _secret_page(
         self, request: HttpRequest, title: str, endpoints: list[tuple[WebhookEndpoint, str]]

@@ -1525,8 +1525,10 @@ def new_webhook_secret() -> str:
 
 class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
     def matching_any(self, events: list[Event]) -> WebhookEndpointQuerySet:
-        """Active endpoints whose filters may match one of `events` (WebhookEndpoint.matches says which).
-        One query when evaluated, on the partial index of active endpoints."""
+        """Active endpoints whose filters may match one of `events` (WebhookEndpoint.matches says which),
+        made in the admin or by a key still in force (ClientKeyQuerySet.in_force: a revoked or expired key's
+        endpoints, or an inactive user's, are sent nothing). One query when evaluated, on the partial index
+        of active endpoints, the key and its user joined."""
         claims = {event.claim_id for event in events}
         speakers = {event.speaker_id for event in events}
         types = sorted({event.type for event in events})
@@ -1534,8 +1536,17 @@ class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
             Q(claim__isnull=True) | Q(claim__in=claims),
             Q(speaker__isnull=True) | Q(speaker__in=speakers),
             Q(event_types=[]) | Q(event_types__overlap=types),
+            Q(key__isnull=True) | ClientKey.in_force_condition(timezone.now(), prefix="key__"),
             is_active=True,
         ).order_by("id")
+
+    def of_key(self, key: ClientKey) -> WebhookEndpointQuerySet:
+        """The endpoints `key` registered, as the API shows them to it (no other key's, nor the admin's), in
+        id order: the speaker joined (its slug), the secrets never read. One query, on
+        claims_webhook_key_idx."""
+        return (
+            self.filter(key=key).select_related("speaker").defer("secret", "previous_secret").order_by("id")
+        )
 
 
 @track_history(exclude=["secret", "previous_secret", "failing_since", "last_success_at"])
@@ -1594,6 +1605,23 @@ class WebhookEndpoint(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The owner. CASCADE: an endpoint is its key's client's, so a key deleted (or its user, whose keys go
+    # with them) takes its endpoints and their delivery log along; SET_NULL would hand them to the admin and
+    # keep sending events to an address nobody answers for any more, PROTECT would stop a user's deletion.
+    # Revoking, the usual end of a key (it is kept, read-only), deletes nothing: its endpoints stay, with
+    # their log, and are sent nothing (WebhookEndpointQuerySet.matching_any, WebhookEndpoint.delivers).
+    key = models.ForeignKey(
+        "ClientKey",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_endpoints",
+        db_index=False,  # claims_webhook_key_idx (key, id) serves it
+        verbose_name="API key",
+        help_text="The API key that registered it through the API, which alone manages it there; empty: made "
+        "in the admin. It is sent events only while its key is in force (not revoked or expired, its user "
+        "active).",
+    )
 
     objects = WebhookEndpointQuerySet.as_manager()
 
@@ -1602,6 +1630,8 @@ class WebhookEndpoint(models.Model):
         verbose_name = "webhook endpoint"
         indexes = [
             models.Index(fields=["id"], condition=Q(is_active=True), name="claims_webhook_active_idx"),
+            # A key's endpoints, in id order (the API's list, paged by id).
+            models.Index(fields=["key", "id"], name="claims_webhook_key_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -1623,6 +1653,11 @@ class WebhookEndpoint(models.Model):
             and (self.speaker_id is None or self.speaker_id == event.speaker_id)
             and (not self.event_types or event.type in self.event_types)
         )
+
+    def delivers(self, at: datetime) -> bool:
+        """Whether a request is sent to this endpoint now: it is active and, if a key registered it, the key
+        is in force at `at`. Reads the key and its user (select_related("key__user") saves the queries)."""
+        return self.is_active and (self.key_id is None or self.key.in_force(at))
 
     def signing_secrets(self, at: datetime) -> list[str]:
         """The secrets that sign a request sent at `at`: the current one, and the previous one during the
@@ -1807,6 +1842,21 @@ class ClientKey(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @staticmethod
+    def in_force_condition(at: datetime, *, prefix: str = "") -> Q:
+        """The condition for keys usable at `at` (not revoked, not expired, their user active), for a query
+        of keys (prefix "") or of rows that point to one (prefix "key__")."""
+        return Q(
+            Q(**{f"{prefix}expiry_date__isnull": True}) | Q(**{f"{prefix}expiry_date__gt": at}),
+            **{f"{prefix}revoked": False, f"{prefix}user__is_active": True},
+        )
+
+    def in_force(self, at: datetime) -> bool:
+        """Whether the key authenticates at `at` (ClientKeyAuthentication's rule). Reads its user."""
+        return (
+            not self.revoked and self.user.is_active and (self.expiry_date is None or self.expiry_date > at)
+        )
 
 
 class SiteClockQuerySet(models.QuerySet["SiteClock"]):

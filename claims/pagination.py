@@ -161,6 +161,10 @@ SOURCES = Ordering(
 CORRECTIONS = Ordering("corrections", (Key("id", int),), descending=True)
 
 
+# A key's webhook endpoints, oldest first: claims_webhook_key_idx (key, id).
+WEBHOOKS = Ordering("webhooks", (Key("id", int),), descending=False)
+
+
 # Claims as of a past day (ClaimQuerySet.as_of): by their status change then, which the rows carry as an
 # annotation. Lists of their own, with cursors of their own: a cursor of today's list holds a position in
 # another order, so it is refused here (and the other way round). There is no index on a time computed per
@@ -471,6 +475,12 @@ class CorrectionPagination(KeysetPagination):
     """Corrections, newest first."""
 
     ordering = CORRECTIONS
+
+
+class WebhookEndpointPagination(KeysetPagination):
+    """A key's webhook endpoints, oldest first."""
+
+    ordering = WEBHOOKS
 
 
 class ChangeFeedPagination(BasePagination):

@@ -37,7 +37,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -516,12 +516,13 @@ def enqueue_deliveries(events: list[Event]) -> list[WebhookDelivery]:
 def deliver(delivery_id: int, *, job_id: int, replay: bool = False) -> str:
     """One attempt of a delivery, run by its job `job_id`; returns what happened ("delivered", "retry",
     "failed", "disabled", "skipped", "stale"). A job that does not own the delivery (a stale duplicate)
-    does nothing. `replay`: an attempt asked for in the admin, not retried if it fails.
+    does nothing; an endpoint disabled, or whose key is no longer in force, is skipped. `replay`: an
+    attempt asked for in the admin, not retried if it fails.
     """
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("endpoint", "event")
+            .select_related("endpoint__key__user", "event")
             .filter(pk=delivery_id)
             .first()
         )
@@ -538,7 +539,8 @@ def deliver(delivery_id: int, *, job_id: int, replay: bool = False) -> str:
         endpoint = delivery.endpoint
         now = timezone.now()
         delivery.job_id = job_id
-        if not endpoint.is_active:
+        # Disabled, or its key revoked or expired since the event: not sent.
+        if not endpoint.delivers(now):
             delivery.state = DeliveryState.SKIPPED
             delivery.completed_at = now
             delivery.save(update_fields=["state", "completed_at", "job_id"])
@@ -667,7 +669,7 @@ def replay(delivery: WebhookDelivery) -> int:
         # meet it the other way round.
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("endpoint")
+            .select_related("endpoint__key__user")
             .get(pk=delivery.pk)
         )
         if delivery.state == DeliveryState.PENDING:
@@ -679,6 +681,10 @@ def replay(delivery: WebhookDelivery) -> int:
                 )
         if not delivery.endpoint.is_active:
             raise ReplayRefused(f"{delivery.webhook_id}: its endpoint is disabled; enable it first.")
+        if not delivery.endpoint.delivers(timezone.now()):
+            raise ReplayRefused(
+                f"{delivery.webhook_id}: its endpoint's API key is revoked or expired (or its user inactive)."
+            )
         (job_id,) = _defer(delivery_ids=[delivery.pk], replay=True)
         delivery.state = DeliveryState.PENDING
         delivery.job_id = job_id
@@ -694,14 +700,51 @@ ROTATION_OVERLAP = timedelta(hours=24)
 
 def rotate_secret(endpoint: WebhookEndpoint) -> str:
     """Give `endpoint` a new secret and return it (to be shown once); the old one keeps signing, beside
-    it, for ROTATION_OVERLAP."""
+    it, for ROTATION_OVERLAP. The row is locked and its current secret read again (two rotations at once
+    keep a chain, never lose one); `endpoint` gets the new values. Two queries."""
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        endpoint.previous_secret = endpoint.secret
+        current = WebhookEndpoint.objects.select_for_update(of=("self",)).only("secret").get(pk=endpoint.pk)
+        endpoint.previous_secret = current.secret
         endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
         endpoint.secret = new_webhook_secret()
         endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
         return endpoint.secret
+
+
+def save_endpoint(endpoint: WebhookEndpoint, *, fields: Collection[str], enabled_again: bool) -> list[str]:
+    """Save an edit of `endpoint` (the admin's change form, the API's PATCH): only `fields`, since the
+    worker updates the endpoint's state (last success, failing since) as it sends, and a whole-row save would
+    put back what was loaded. Enabled again by hand (`enabled_again`: it was inactive and is active now), the
+    reason it was disabled and its failing streak are over, and cleared. One query; returns the fields saved.
+    """
+    saved = list(dict.fromkeys(fields))
+    if enabled_again:
+        endpoint.disabled_reason = ""
+        endpoint.disabled_at = None
+        endpoint.failing_since = None
+        saved += ["disabled_reason", "disabled_at", "failing_since"]
+    if saved:
+        endpoint.save(update_fields=saved)
+    return saved
+
+
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Delete `endpoint` with its deliveries and their attempts (a job left for one finds nothing: "stale").
+
+    The rows are locked in the worker's order first (_record locks a delivery, then its endpoint, then
+    writes the attempt): the deliveries, then the endpoint. Deleting straight away would lock attempts and
+    deliveries from the other end and could deadlock with a delivery being recorded; this waits for it.
+    Queries: the locks (two), then Django's cascade (the deliveries and attempts found and deleted).
+    """
+    with transaction.atomic():
+        list(
+            WebhookDelivery.objects.filter(endpoint_id=endpoint.pk)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("id").first()
+        endpoint.delete()
 
 
 def validate_endpoint_url(url: str) -> None:

@@ -291,7 +291,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "factcheck API",
     "DESCRIPTION": "Claims, their statuses and every status change. Read-only without an API key; "
     "with one (`Authorization: Api-Key <key>`), a client creates speakers, sources, claims and verdicts as the "
-    "key's user, within the key's scopes.",
+    "key's user, within the key's scopes, and manages its own webhook endpoints (`/api/v1/webhooks/`, which take "
+    "a key for reads too).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema's one security scheme is the API key: a session reads only, as anyone may (claims.api.keys).

@@ -15,6 +15,9 @@ from tests.factories import make_rated_claim, make_user
 from tests.test_api_claims import CLAIM_FIELDS
 from tests.test_api_errors import problem_body
 
+# The key holders' own webhook endpoints: every operation takes a key, reads too.
+WEBHOOKS = "/api/v1/webhooks/"
+
 # --- OpenAPI schema and docs ------------------------------------------------------------------------------
 
 
@@ -42,6 +45,9 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
         "/api/v1/exports/claims.csv",
         "/api/v1/exports/claims.jsonl",
         "/api/v1/exports/claimreview.json",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/rotate/",
     }
     claims_list = schema["paths"]["/api/v1/claims/"]["get"]
     assert {p["name"] for p in claims_list["parameters"]} == {
@@ -137,16 +143,23 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     }
     assert components["TypeEnum"]["enum"] == ["status_change", "correction"]
     assert set(components["Correction"]["properties"]) == {"id", "claim", "note", "changes", "verdict", "at"}
-    # Every read is public: no security requirement, so the docs show no padlock; a write takes an API key.
+    # Every read is public: no security requirement, so the docs show no padlock; a write takes an API key,
+    # and so does everything under /api/v1/webhooks/ (a key's own endpoints, not public data).
     writes = set()
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if method == "get":
+            if method == "get" and not path.startswith(WEBHOOKS):
                 assert not operation.get("security"), operation["operationId"]
             else:
                 assert operation["security"] == [{"ApiKey": []}], operation["operationId"]
                 writes.add((method, path))
     assert writes == {
+        ("get", "/api/v1/webhooks/"),
+        ("post", "/api/v1/webhooks/"),
+        ("get", "/api/v1/webhooks/{id}/"),
+        ("patch", "/api/v1/webhooks/{id}/"),
+        ("delete", "/api/v1/webhooks/{id}/"),
+        ("post", "/api/v1/webhooks/{id}/rotate/"),
         ("post", "/api/v1/claims/"),
         ("patch", "/api/v1/claims/{id}/"),
         ("post", "/api/v1/claims/{id}/verdicts/"),
@@ -165,6 +178,24 @@ def test_the_openapi_schema_describes_every_endpoint_and_filter(client):
     assert "security" not in schema
     for write in ("Speaker", "Source", "Claim", "Verdict"):
         assert f"{write}Write" in components
+    # A webhook endpoint as read, and the answer that holds its secret (a creation's, a rotation's).
+    endpoint_fields = {"id", "url", "description", "speaker", "claim", "event_types", "is_active"}
+    endpoint_fields |= {"disabled_reason", "disabled_at", "previous_secret_expires_at", "created_at"}
+    assert set(components["WebhookEndpoint"]["properties"]) == endpoint_fields
+    assert set(components["WebhookEndpointCreated"]["properties"]) == endpoint_fields | {"secret"}
+    assert components["PaginatedWebhookEndpointList"]["properties"]["results"]["items"] == {
+        "$ref": "#/components/schemas/WebhookEndpoint"
+    }
+    for operation in ("post", "patch"):
+        path = "/api/v1/webhooks/" + ("{id}/" if operation == "patch" else "")
+        [body] = schema["paths"][path][operation]["requestBody"]["content"].values()
+        assert body["schema"]["$ref"].endswith("WebhookEndpoint"), operation
+    created = schema["paths"]["/api/v1/webhooks/"]["post"]["responses"]["201"]
+    rotated = schema["paths"]["/api/v1/webhooks/{id}/rotate/"]["post"]["responses"]["200"]
+    for answer in (created, rotated):
+        assert answer["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/WebhookEndpointCreated"
+        }
 
 
 @pytest.mark.django_db
@@ -181,6 +212,8 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
     for path, operations in schema["paths"].items():
         if "get" not in operations:
             continue  # a write: below
+        if path.startswith(WEBHOOKS):
+            continue  # a key's own endpoints: below
         responses = operations["get"]["responses"]
         # A claim reads ?as_of=, which may be a bad date.
         errors = (
@@ -211,9 +244,11 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
     for path, operations in schema["paths"].items():
         if "patch" in operations:
             responses = operations["patch"]["responses"]
-            assert set(responses) == {"200", "400", "401", "403", "404", "406", "409", "415", "429", "503"}
+            # A claim's edit names the version it read (409 when stale); an endpoint's is a plain edit.
+            stale = set() if path.startswith(WEBHOOKS) else {"409"}
+            assert set(responses) == {"200", "400", "401", "403", "404", "406", "415", "429", "503", *stale}
             assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
-        if "post" not in operations:
+        if "post" not in operations or path.startswith(WEBHOOKS):
             continue
         responses = operations["post"]["responses"]
         errors = {"400", "401", "403", "406", "415", "429", "503"} | ({"404"} if "{id}" in path else set())
@@ -227,6 +262,27 @@ def test_the_openapi_schema_describes_the_error_bodies_as_they_are(client):
         assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}
         assert set(responses["201"]["headers"]) == {"Location"}
         assert list(operations["post"]["requestBody"]["content"]) == ["application/json"]
+    # The webhook endpoints: every operation takes a key (its 401 names the scheme) and may be refused it
+    # (403); a list may be sent a bad parameter, an endpoint may be another key's or none (404).
+    refusals = {"401", "403", "406", "429", "503"}
+    expected = {
+        ("get", "/api/v1/webhooks/"): {"200", "400", *refusals},
+        ("post", "/api/v1/webhooks/"): {"201", "400", "415", *refusals},
+        ("get", "/api/v1/webhooks/{id}/"): {"200", "404", *refusals},
+        ("patch", "/api/v1/webhooks/{id}/"): {"200", "400", "404", "415", *refusals},
+        ("delete", "/api/v1/webhooks/{id}/"): {"204", "404", *refusals},
+        ("post", "/api/v1/webhooks/{id}/rotate/"): {"200", "404", *refusals},
+    }
+    for (method, path), statuses in expected.items():
+        responses = schema["paths"][path][method]["responses"]
+        assert set(responses) == statuses, (method, path)
+        assert responses["401"]["headers"]["WWW-Authenticate"]["required"] is True
+        assert set(responses["429"]["headers"]) == {"Retry-After"}
+        for status in statuses - {"200", "201", "204"}:
+            [media_type] = responses[status]["content"]
+            assert media_type == "application/problem+json", (method, path, status)
+    assert set(schema["paths"]["/api/v1/webhooks/"]["post"]["responses"]["201"]["headers"]) == {"Location"}
+    assert "content" not in schema["paths"]["/api/v1/webhooks/{id}/"]["delete"]["responses"]["204"]
     # The examples the docs page shows are what the API answers.
     claims = schema["paths"]["/api/v1/claims/"]["get"]["responses"]
     claim = schema["paths"]["/api/v1/claims/{id}/"]["get"]["responses"]
@@ -284,7 +340,7 @@ def test_the_api_root_lists_every_resource(client):
 
     assert response.status_code == 200
     assert set(response.json()) == {
-        *("claims", "speakers", "sources", "statuses", "changes", "corrections", "events")
+        *("claims", "speakers", "sources", "statuses", "changes", "corrections", "events", "webhooks")
     }
 
 

@@ -114,12 +114,13 @@ class KeyScope(permissions.BasePermission):
     without the permission, a 403 saying which. Queries: the user's permissions, once per request.
     """
 
-    def __init__(self, scope: str, *perms: str) -> None:
+    def __init__(self, scope: str, *perms: str, message: str = NEEDS_A_KEY) -> None:
         if scope not in Scope.values:
             raise ValueError(f"Unknown API key scope {scope!r}: one of {', '.join(Scope.values)}.")
         self.scope = scope
         self.perms = (*SCOPE_PERMISSIONS[scope], *perms)
-        self.message = NEEDS_A_KEY
+        # A session's refusal (a 403): what to do instead. Reads that take a key too say so.
+        self.message = message
 
     def __call__(self) -> KeyScope:
         return self

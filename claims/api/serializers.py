@@ -372,13 +372,23 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     creation (and a rotation) with it, once."""
 
     speaker = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Speaker.objects.all(), allow_null=True, required=False
+        slug_field="slug",
+        queryset=Speaker.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Only events of this speaker's claims (their slug); null: every speaker.",
     )
     claim = serializers.PrimaryKeyRelatedField(
-        queryset=Claim.objects.published(), allow_null=True, required=False
+        queryset=Claim.objects.published(),
+        allow_null=True,
+        required=False,
+        help_text="Only this published claim's events (its id); null: every claim.",
     )
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.choices), required=False, allow_empty=True
+        child=serializers.ChoiceField(choices=EventType.choices),
+        required=False,
+        allow_empty=True,
+        help_text="Only these types of event; empty: all of them.",
     )
 
     class Meta:
@@ -393,9 +403,29 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "is_active",
             "disabled_reason",
             "disabled_at",
+            "previous_secret_expires_at",
             "created_at",
         ]
-        read_only_fields = ["id", "disabled_reason", "disabled_at", "created_at"]
+        read_only_fields = [
+            "id",
+            "disabled_reason",
+            "disabled_at",
+            "previous_secret_expires_at",
+            "created_at",
+        ]
+        extra_kwargs = {
+            "is_active": {
+                "help_text": "Events are sent to active endpoints only. Set true again to re-enable "
+                "an endpoint factcheck disabled: its `disabled_reason` is cleared."
+            },
+            "disabled_reason": {
+                "help_text": "Why factcheck disabled it (a 410 Gone, days of failures); empty while active."
+            },
+            "previous_secret_expires_at": {
+                "help_text": "After a rotation, the previous secret also signs "
+                "until then (24 hours); null otherwise."
+            },
+        }
 
     def validate_url(self, url: str) -> str:
         try:
@@ -411,7 +441,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The answer to a creation or a rotation: the endpoint and its secret, shown this once."""
 
-    secret = serializers.CharField(read_only=True)
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="The signing secret, `whsec_…`: shown in this answer only (no list or read shows it again). "
+        "Verify each request's `webhook-signature` with it (Standard Webhooks).",
+    )
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]

@@ -18,6 +18,7 @@ router.register("statuses", views.StatusViewSet, basename="status")
 router.register("changes", views.StatusChangeViewSet, basename="change")
 router.register("corrections", views.CorrectionViewSet, basename="correction")
 router.register("events", views.EventViewSet, basename="event")
+router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     *router.urls,

@@ -46,7 +46,7 @@ from claims.api.errors import (
     refusals_as_400,
     validation_error,
 )
-from claims.api.keys import KeyScope, acting_with_key
+from claims.api.keys import KEYWORD, KeyScope, acting_with_key, request_key
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimEditSerializer,
@@ -64,6 +64,8 @@ from claims.api.serializers import (
     StatusSerializer,
     VerdictSerializer,
     VerdictWriteSerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointSerializer,
 )
 from claims.exports import CHUNK_SIZE, FORMATS, ExportFormat, claim_chunks
 from claims.filters import AsOfField, ClaimFilterSet, SpeakerFilter
@@ -86,6 +88,8 @@ from claims.models import (
     Status,
     StatusQuerySet,
     Verdict,
+    WebhookEndpoint,
+    WebhookEndpointQuerySet,
     end_of_day,
     slug_for,
 )
@@ -97,6 +101,7 @@ from claims.pagination import (
     EventFeedPagination,
     SourcePagination,
     SpeakerPagination,
+    WebhookEndpointPagination,
     whole_number,
 )
 from claims.services import (
@@ -111,6 +116,7 @@ from claims.services import (
     stale_messages,
     verdict_errors,
 )
+from claims.webhooks import delete_endpoint, rotate_secret, save_endpoint
 
 # The errors every operation can answer (a problem document each, claims.api.errors): a list refuses a
 # malformed or unknown parameter, a single item may not be published; any of them may be asked for a
@@ -147,14 +153,26 @@ class ApiSchema(AutoSchema):
     def is_write(self) -> bool:
         return self.method not in ("GET", "HEAD", "OPTIONS")
 
+    def takes_key(self) -> bool:
+        """Whether the operation takes an API key: the writes (KeyOnlySchema: reads too)."""
+        return self.is_write()
+
     def get_auth(self) -> list[dict[str, list[str]]]:
-        if not self.is_write():
+        if not self.takes_key():
             return []
         return [scheme for scheme in super().get_auth() if "ApiKey" in scheme]
 
     def get_override_parameters(self) -> list[OpenApiParameter]:
-        extra = [WWW_AUTHENTICATE] if self.is_write() else []
+        extra = [WWW_AUTHENTICATE] if self.takes_key() else []
         return [*super().get_override_parameters(), RETRY_AFTER, *extra]
+
+
+class KeyOnlySchema(ApiSchema):
+    """An API of a key's own objects (its webhook endpoints), not public data: every operation, reads too,
+    takes the key, and lists the ApiKey scheme and the 401's WWW-Authenticate."""
+
+    def takes_key(self) -> bool:
+        return True
 
 
 class PublicListMixin:
@@ -836,6 +854,207 @@ class EventViewSet(PublicListMixin, mixins.ListModelMixin, viewsets.GenericViewS
         """One query a page (EventQuerySet.page), on the index of the filter given; ?speaker= reads the
         speaker first (one query more)."""
         return Event.objects.all()
+
+
+# Webhook endpoints -------------------------------------------------------------------------------------------
+
+NEEDS_A_WEBHOOK_KEY = (
+    "Webhook endpoints are managed with an API key that has the manage_webhooks scope (Authorization: "
+    f"{KEYWORD} <key>), reads included: each key sees the endpoints it registered. Signing in to the site "
+    "does not show them."
+)
+
+
+def _manage_webhooks(*perms: str) -> KeyScope:
+    return KeyScope(Scope.MANAGE_WEBHOOKS, *perms, message=NEEDS_A_WEBHOOK_KEY)
+
+
+# A key's endpoint: its reads' and writes' refusals besides a 400 (a body's, a list's parameters).
+_KEY_DETAIL_ERRORS = problem_responses(401, 403, 404, 406, 429, 503)
+_SHOWN_ONCE = (
+    " The answer holds the signing `secret`, `whsec_…`, this once: no list or read shows it again "
+    "(`Cache-Control: no-store`)."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your webhook endpoints (API key: manage_webhooks)",
+        description="The endpoints this API key registered, oldest first (another key's, and those made in "
+        "the admin, are not listed), without their secrets. Paged by cursor. Takes the user's "
+        "view_webhookendpoint permission.",
+        responses={
+            200: WebhookEndpointSerializer(many=True),
+            **problem_responses(400, 401, 403, 406, 429, 503),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One of your webhook endpoints (API key: manage_webhooks)",
+        description="An endpoint this key registered, without its secret; any other id is a 404. "
+        "`disabled_reason` says why factcheck disabled it (a 410 Gone, or days of failed deliveries).",
+        responses={200: WebhookEndpointSerializer, **_KEY_DETAIL_ERRORS},
+    ),
+    create=extend_schema(
+        summary="Register a webhook endpoint (API key: manage_webhooks)",
+        description="A URL to POST the public events to, signed as Standard Webhooks 1.0, filtered by "
+        "speaker, claim and event types (each left out: all). The URL is checked as the admin checks it: "
+        "`https://` on a public address (a literal private, loopback or link-local address, or a local host "
+        "name, is refused; every attempt resolves the name and checks each address again). The endpoint "
+        "is this key's: only this key sees and manages it through the API, and it is sent events only while "
+        "the key is in force (a revoked or expired key's endpoints are sent nothing). Takes the user's "
+        "add_webhookendpoint permission." + _SHOWN_ONCE,
+        request=WebhookEndpointSerializer,
+        responses={201: WebhookEndpointCreatedSerializer, **_WRITE_ERRORS},
+        parameters=[LOCATION],
+    ),
+    partial_update=extend_schema(
+        summary="Edit one of your webhook endpoints (API key: manage_webhooks)",
+        description="The fields sent: `url` (checked as at registration), `description`, `speaker`, "
+        "`claim`, `event_types`, `is_active`. Setting `is_active` to true on an endpoint factcheck disabled "
+        "re-enables it and clears `disabled_reason`, as ticking *active* in the admin does. Any other field "
+        "is refused (400). Takes the user's change_webhookendpoint permission.",
+        request=WebhookEndpointSerializer,
+        responses={200: WebhookEndpointSerializer, **_WRITE_ERRORS, **problem_responses(404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete one of your webhook endpoints (API key: manage_webhooks)",
+        description="The endpoint and its delivery log; deliveries not yet sent are not sent. Takes the "
+        "user's delete_webhookendpoint permission.",
+        responses={204: None, **_KEY_DETAIL_ERRORS},
+    ),
+)
+class WebhookEndpointViewSet(
+    KeyWritesMixin,
+    PublicListMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A key holder's webhook endpoints (claims.webhooks delivers to them): each key sees and manages only
+    the endpoints it registered, with the manage_webhooks scope and the user's webhook endpoint permission
+    for what it does (reads too: the endpoints are the key's own, not public). Every write is one
+    transaction, recorded in the audit history as the key's user's; the URL is the admin's check
+    (validate_endpoint_url), an edit the admin's save (save_endpoint), a rotation the admin's
+    (rotate_secret)."""
+
+    schema = KeyOnlySchema()
+    serializer_class = WebhookEndpointSerializer
+    pagination_class = WebhookEndpointPagination
+    filter_backends: list[type] = []
+    write_permissions = {
+        "list": _manage_webhooks("claims.view_webhookendpoint"),
+        "retrieve": _manage_webhooks("claims.view_webhookendpoint"),
+        "create": _manage_webhooks("claims.add_webhookendpoint"),
+        "partial_update": _manage_webhooks("claims.change_webhookendpoint"),
+        "rotate": _manage_webhooks("claims.change_webhookendpoint"),
+        "destroy": _manage_webhooks("claims.delete_webhookendpoint"),
+    }
+
+    def get_permissions(self) -> list[Any]:
+        # Every action takes the key, whatever it is (OPTIONS' metadata, a method not allowed): the reads'.
+        return [self.write_permissions.get(self.action, self.write_permissions["list"])]
+
+    def get_queryset(self) -> WebhookEndpointQuerySet:
+        """The request's key's endpoints (WebhookEndpointQuerySet.of_key): one query a page or an endpoint.
+        None without a key (the permission has refused the request before; the schema's generation asks)."""
+        key = request_key(self.request)
+        if key is None:
+            return WebhookEndpoint.objects.none()
+        return WebhookEndpoint.objects.of_key(key)
+
+    def get_object(self, *, lock: bool = False) -> WebhookEndpoint:
+        """The key's endpoint the URL names, locked for a write; a 404 for any other (another key's, the
+        admin's, none), so a key cannot tell another's endpoint from a missing one. One query."""
+        try:
+            pk = whole_number(self.kwargs.get("pk") or "", low=1)
+        except ValueError:
+            raise Http404 from None
+        queryset = self.get_queryset()
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        endpoint = queryset.filter(pk=pk).first()
+        if endpoint is None:
+            raise Http404
+        return endpoint
+
+    def _fields(self, request: Request, serializer: WebhookEndpointSerializer) -> None:
+        """A 400 naming each field sent that the client cannot set (unknown, or read-only such as `secret`
+        or `disabled_reason`), rather than ignoring it: a misspelt field is not silently dropped."""
+        if not isinstance(request.data, dict):
+            return  # the serializer says it wants an object
+        writable = [name for name, field in serializer.fields.items() if not field.read_only]
+        refused = sorted(set(request.data) - set(writable))
+        if refused:
+            raise ValidationError(
+                {
+                    name: [f"Not a field you can set. An endpoint's are: {', '.join(writable)}."]
+                    for name in refused
+                }
+            )
+
+    def _with_secret(
+        self, endpoint: WebhookEndpoint, *, status_code: int, headers: dict[str, str]
+    ) -> Response:
+        """The endpoint with its secret, the one answer that shows it: never stored by any cache."""
+        return Response(
+            WebhookEndpointCreatedSerializer(endpoint).data,
+            status=status_code,
+            headers={**headers, "Cache-Control": "no-store"},
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The serializer's checks (the admin's URL check, the speaker and claim looked up), then the
+        endpoint saved as this key's, made by its user. A fixed number of queries."""
+        serializer = WebhookEndpointSerializer(data=request.data)
+        self._fields(request, serializer)
+        serializer.is_valid(raise_exception=True)
+        with acting_with_key(request):
+            endpoint = serializer.save(key=request_key(request), created_by=request.user)
+        url = request.build_absolute_uri(reverse("api:webhook-detail", kwargs={"pk": endpoint.pk}))
+        return self._with_secret(endpoint, status_code=status.HTTP_201_CREATED, headers={"Location": url})
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The endpoint locked, the fields sent checked and saved by claims.webhooks.save_endpoint (only
+        them; enabled again, its disabled reason cleared). A fixed number of queries."""
+        with acting_with_key(request):
+            endpoint = self.get_object(lock=True)
+            was_active = endpoint.is_active
+            serializer = WebhookEndpointSerializer(endpoint, data=request.data, partial=True)
+            self._fields(request, serializer)
+            serializer.is_valid(raise_exception=True)
+            for name, value in serializer.validated_data.items():
+                setattr(endpoint, name, value)
+            save_endpoint(
+                endpoint,
+                fields=list(serializer.validated_data),
+                enabled_again=endpoint.is_active and not was_active,
+            )
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The key's endpoint, deleted by claims.webhooks.delete_endpoint with its deliveries and their
+        attempts (as the admin deletes one)."""
+        with acting_with_key(request):
+            delete_endpoint(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Rotate one of your webhook endpoints' secret (API key: manage_webhooks)",
+        description="A new signing secret, shown in this answer only; the previous one keeps signing beside "
+        "it for 24 hours (`previous_secret_expires_at`): each request meanwhile carries two signatures, so "
+        "the receiver switches over without losing one. Takes the user's change_webhookendpoint "
+        "permission." + _SHOWN_ONCE,
+        request=None,
+        responses={200: WebhookEndpointCreatedSerializer, **_KEY_DETAIL_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate")
+    def rotate(self, request: Request, pk: str | None = None) -> Response:
+        """The endpoint locked and its secret rotated by claims.webhooks.rotate_secret, as the admin's
+        action does. A fixed number of queries."""
+        with acting_with_key(request):
+            endpoint = self.get_object(lock=True)
+            rotate_secret(endpoint)
+        return self._with_secret(endpoint, status_code=status.HTTP_200_OK, headers={})
 
 
 # Exports ---------------------------------------------------------------------------------------------------
