@@ -483,6 +483,8 @@ class AtomFeed(Feed):
     entry's time as both published and updated (what it reports never changes: a change is a new entry)."""
 
     feed_type = PlainTextAtom1Feed
+    # The item's attribute holding when it happened (a correction's published_at, an event's created_at).
+    item_time_attribute = "published_at"
 
     def author_name(self) -> str:
         return settings.FACTCHECK_ORGANIZATION_NAME
@@ -494,7 +496,7 @@ class AtomFeed(Feed):
         return self.item_time(item)
 
     def item_time(self, item: Any) -> datetime:
-        raise NotImplementedError
+        return getattr(item, self.item_time_attribute)
 
 
 def correction_summary(note: str, changes: dict[str, Any]) -> str:
@@ -523,9 +525,6 @@ class CorrectionFeed(AtomFeed):
 
     def item_link(self, correction: Correction) -> str:
         return correction.get_absolute_url()
-
-    def item_time(self, correction: Correction) -> datetime:
-        return correction.published_at
 
     def item_categories(self, correction: Correction) -> list[str]:
         return sorted(correction.changes)
@@ -562,6 +561,8 @@ class EventFeed(AtomFeed):
     page at the part the event is about. One query; the narrowed feeds one more, to find their speaker or
     claim.
     """
+
+    item_time_attribute = "created_at"
 
     title_suffix = "status changes, corrections and overdue claims"
 
@@ -630,9 +631,6 @@ class EventFeed(AtomFeed):
 
     def item_guid(self, event: Event) -> str:
         return f"tag:{event.feed_host},{event.created_at:%Y-%m-%d}:event/{event.pk}"
-
-    def item_time(self, event: Event) -> datetime:
-        return event.created_at
 
     def item_categories(self, event: Event) -> list[str]:
         return [event.type]

@@ -411,7 +411,8 @@ def _read_excerpt(connection: _Connection, response: http.client.HTTPResponse) -
             chunks.append(chunk)
             size += len(chunk)
     except (OSError, http.client.HTTPException, ValueError):
-        pass  # a timeout, the deadline's shutdown, a reset, a malformed chunk: keep what came
+        # A timeout, the deadline's shutdown, a reset, a malformed chunk: the excerpt is what came.
+        return b"".join(chunks)
     return b"".join(chunks)
 
 
@@ -637,7 +638,8 @@ def disable(endpoint: WebhookEndpoint, reason: str) -> list[str]:
 
 
 class ReplayRefused(Exception):
-    pass
+    """A delivery that cannot be replayed now (still being delivered, or its endpoint disabled): the
+    message says why, for the admin's message and the API's 400."""
 
 
 # The job statuses of a delivery still in hand: queued (perhaps scheduled for a retry) or running.

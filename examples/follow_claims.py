@@ -84,8 +84,8 @@ def receiver(secret: str) -> type[BaseHTTPRequestHandler]:
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:  # quiet
-            pass
+        def log_message(self, *args: object) -> None:
+            """Quiet: the events are printed instead of each request."""
 
     return Receiver
 

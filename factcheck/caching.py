@@ -180,8 +180,9 @@ class ConditionalGetMiddleware:
         if coverage.private:
             patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ["Cookie"])
-        elif coverage.found is None:  # the clock could not be read (the view's 503 says why)
-            pass
+        elif coverage.found is None:
+            # The clock could not be read (the view's 503 says why): no validators, no public caching.
+            patch_cache_control(response, no_store=True)
         elif response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             # A response that sets a cookie, or holds this client's CSRF token (the browsable API's forms:
             # Django flags every use of the token, and the CSRF middleware, outside this one, then sets
