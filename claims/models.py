@@ -1155,6 +1155,12 @@ class StatusChangeQuerySet(models.QuerySet["StatusChange"]):
         """Oldest first by id (the feed's order), claim and both statuses joined in: one query a page."""
         return self.select_related("claim", "from_status", "to_status").order_by("id")
 
+    def newest_first(self) -> StatusChangeQuerySet:
+        """Newest first, claim and speaker joined, not the statuses: for a page that has read every status
+        already (the home page, with its counts) and sets from_status and to_status from them, instead of
+        two more joins to plan and two more models a row to build. One query a page."""
+        return self.select_related("claim__speaker").order_by("-id")
+
 
 @track_history()
 class StatusChange(models.Model):
