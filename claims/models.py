@@ -1929,7 +1929,8 @@ class SiteClock(models.Model):
         return f"version {self.version}, changed {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
-# The tallies' advisory lock: one folder at a time (claims_claim_tally_fold in migration 0026, fold_tallies).
+# The tallies' advisory lock: one fold at a time (a writer's, in migration 0026's claims_claim_tally_add, or
+# fold_tallies).
 TALLY_FOLD_LOCK = 7146532926
 
 

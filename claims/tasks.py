@@ -40,8 +40,8 @@ def record_overdue(timestamp: int) -> int:
 
 
 # Every minute: the claim tallies' deltas that the writers' own folds skipped (another fold held the lock)
-# are folded into a row per key, so the home page's and speakers' counts stay a row per status. A few milliseconds:
-# it reads a row per key and rewrites only the keys with deltas (claims.models.fold_tallies).
+# are folded into a row per key, so the home page's and speakers' counts stay a row per status. A few
+# milliseconds: it reads a row per key and rewrites only the keys with deltas (claims.models.fold_tallies).
 @app.periodic(cron="* * * * *", periodic_id="fold_tallies")
 @app.task(name="claims.fold_tallies", queue="periodic", queueing_lock="claims.fold_tallies")
 def fold_tallies(timestamp: int) -> bool:
