@@ -1,7 +1,8 @@
 """The worker's tasks (procrastinate; found by its Django app's autodiscovery of `tasks` modules).
 
 Run them with `make worker` (`manage.py procrastinate worker`), or compose's `worker` service. Queues:
-"webhooks" (deliveries) and "periodic" (the overdue check, the stalled-job check, the clean-up).
+"webhooks" (deliveries) and "periodic" (the overdue check, the stalled-job check, the tallies' fold, the
+clean-up).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.conf import settings
 from procrastinate import JobContext, RetryStrategy, builtin_tasks
 from procrastinate.contrib.django import app
 
-from claims import events, webhooks
+from claims import events, models, webhooks
 
 
 # A delivery's own failures (a status, a timeout) are retried by the job it defers (claims.webhooks); this
@@ -36,6 +37,16 @@ def deliver_webhook(context: JobContext, *, delivery_id: int, replay: bool = Fal
 def record_overdue(timestamp: int) -> int:
     """Emit the events of the claims that have become overdue; returns how many."""
     return len(events.record_overdue())
+
+
+# Every minute: the claim tallies' deltas that the writers' own folds skipped (another fold held the lock)
+# are folded into a row per key, so the home page's and speakers' counts stay a row per status. A few
+# milliseconds: it reads a row per key and rewrites only the keys with deltas (claims.models.fold_tallies).
+@app.periodic(cron="* * * * *", periodic_id="fold_tallies")
+@app.task(name="claims.fold_tallies", queue="periodic", queueing_lock="claims.fold_tallies")
+def fold_tallies(timestamp: int) -> bool:
+    """Fold the claim tallies' deltas (claims.models.fold_tallies); False if another fold was running."""
+    return models.fold_tallies()
 
 
 # A sixth cron field is seconds: the check runs once per stall timeout (every 30 s by default), so a dead
