@@ -26,7 +26,6 @@ from django.db.models import (
     BooleanField,
     Count,
     DateTimeField,
-    Exists,
     Expression,
     ExpressionWrapper,
     F,
@@ -37,6 +36,7 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, FirstValue, LastValue
 from django.db.models.sql.where import WhereNode
 from django.http import Http404, HttpRequest, QueryDict
@@ -407,35 +407,46 @@ class SearchWindows(Ordering):
         )
 
 
-def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: bool, count: int) -> QuerySet:
+def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: bool, count: int) -> RawSQL:
     """The ids of the first `count` claims of `queryset` within `bound`, latest status change first (or
-    earliest, ascending): a subquery, one of two ways, both in the same statement.
+    earliest, ascending): a subquery, found one of two ways in the same statement.
 
     A common word is found by walking claims_claim_latest_idx and testing each claim, which finds `count`
     matches after a few more claims than that; a rare one, or two words, by the GIN index, its matches
     sorted by time. The planner, left to choose, walks the index for two words at a million claims too (it
     costs a walk as if every heap page it reads were cached: ~190 ms for "ceasefire memorandum", against
     ~25 ms from the GIN index), so the choice is made in the query: the walk reads at most SEARCH_WALK times
-    `count` claims, and only when it found fewer than `count` matches does the other arm run (an
-    uncorrelated NOT EXISTS, which PostgreSQL evaluates once, before the arm), ordered by an expression the
-    index cannot give, so that it is sorted. The two arms' union holds the same ids either way.
+    `count` claims (`walked`, materialised once), and only when it found fewer than `count` matches does the
+    sorted arm run (an uncorrelated condition, which PostgreSQL evaluates once, before the arm), ordered by
+    an expression the index cannot give, so that it is sorted. Either way the ids are the same.
+
+    Both arms are the queryset's own filters, compiled by Django; only the WITH around them is written
+    here (Django has no common table expressions). Built as one RawSQL, the subquery is compiled once: as
+    nested querysets, Django resolved and relabelled the search's conditions at every level (~3 ms a page).
     """
     order = [key.asc() if ascending else key.desc() for key in _RECENCY]
-    pool = queryset.filter(bound) if bound is not None else queryset
+    # The filters alone: the rank and the other annotations are not needed to choose ids, and Django would
+    # copy and relabel them into every subquery (~5 ms a page for a search with near-spellings).
+    matches = queryset.values("pk")
+    matches.query.annotations = {}
+    pool = matches.filter(bound) if bound is not None else matches
     within = bound if bound is not None else Q(status_changed_at__isnull=False)
     walk = queryset.model.objects.filter(within).order_by(*order).values("pk")[: SEARCH_WALK * count]
-    walked = pool.filter(pk__in=walk).values("pk")
+    walked = pool.filter(pk__in=walk).order_by(*order)[:count]
     # A time plus nothing: the same order, which claims_claim_latest_idx cannot serve.
     by_time = ExpressionWrapper(F("status_changed_at") + timedelta(0), output_field=DateTimeField())
-    sorted_matches = (
-        pool.filter(~Exists(walked[count - 1 : count]))
-        .order_by(by_time.asc() if ascending else by_time.desc(), order[1])
-        .values("pk")[:count]
+    by_sort = pool.order_by(by_time.asc() if ascending else by_time.desc(), order[1])[:count]
+    walked_sql, walked_params = walked.query.get_compiler(using=queryset.db).as_sql()
+    sorted_sql, sorted_params = by_sort.query.get_compiler(using=queryset.db).as_sql()
+    # Django's own SQL for both arms, every value a parameter: nothing from the request is in the text.
+    return RawSQL(  # noqa: S611
+        f"WITH walked AS MATERIALIZED ({walked_sql}) SELECT * FROM walked UNION ALL "  # noqa: S608
+        f"SELECT * FROM ({sorted_sql}) AS sorted WHERE (SELECT count(*) FROM walked) < %s",
+        (*walked_params, *sorted_params, count),
     )
-    return walked.order_by(*order)[:count].union(sorted_matches, all=True)
 
 
-def _only_rows(queryset: QuerySet, ids: QuerySet) -> QuerySet:
+def _only_rows(queryset: QuerySet, ids: RawSQL) -> QuerySet:
     """The queryset's rows with these ids, its filters dropped: the ids met them already. Applied again,
     they would only make the planner expect a fraction of the rows (it multiplies the selectivities) and
     join the speakers, sources and statuses by nested loops over seq scans, ~10 ms for 200 rows.

@@ -20,7 +20,7 @@ from django.core import signing
 from django.utils import timezone
 
 from claims.models import Claim
-from claims.pagination import CURSOR_SALT, SEARCH_WALK
+from claims.pagination import CURSOR_SALT, SEARCH_WALK, latest_matches
 from tests.factories import SITE_CLOCK, make_rated_claims
 from tests.test_api_errors import parameter_errors
 
@@ -214,3 +214,20 @@ def test_a_search_as_of_a_past_day_still_ranks_every_match_and_pages(client, win
     forward, _ = follow(client, f"/api/v1/claims/?q=ceasefire&as_of={day}&page_size=4", "next")
 
     assert forward == list(ranked)
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("q", ["ceasefire", "grain", "talks"])
+def test_the_candidates_are_the_first_matches_by_time_however_many_the_walk_finds(claims, q, ascending):
+    # For every count, the walk down the latest claims finds all of them, some or none (then the GIN index
+    # does): the ids are the same.
+    matches = Claim.objects.published().search(q)
+    by_time = list(
+        matches.order_by(
+            *(["status_changed_at", "id"] if ascending else ["-status_changed_at", "-id"])
+        ).values_list("id", flat=True)
+    )
+    for count in range(1, len(by_time) + 2):
+        found = Claim.objects.filter(pk__in=latest_matches(matches, None, ascending=ascending, count=count))
+
+        assert sorted(found.values_list("id", flat=True)) == sorted(by_time[:count]), count
