@@ -231,3 +231,15 @@ def test_the_candidates_are_the_first_matches_by_time_however_many_the_walk_find
         found = Claim.objects.filter(pk__in=latest_matches(matches, None, ascending=ascending, count=count))
 
         assert sorted(found.values_list("id", flat=True)) == sorted(by_time[:count]), count
+
+
+def test_the_walk_reads_what_the_other_filters_read(client, window, claims):
+    # ?overdue= reads the status through a join, ?kind= a column of the claim: the walked claims carry both.
+    url = "/api/v1/claims/?" + urlencode(
+        {"q": "ceasefire", "overdue": "false", "kind": "fact", "page_size": 3}
+    )
+
+    forward, _ = follow(client, url, "next")
+
+    assert forward == expected("ceasefire", WINDOW)
+    assert follow(client, url.replace("overdue=false", "overdue=true"), "next")[0] == []
