@@ -319,7 +319,7 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
 # Search: relevance within windows of the latest matches -------------------------------------------------
 
 # How many times the matches a page needs the walk down claims_claim_latest_idx may read before the matches
-# are fetched from the GIN index instead (SearchWindows.latest_matches).
+# are fetched from the GIN index instead (latest_matches).
 SEARCH_WALK = 2
 # The recency order of claims, as a row value: claims_claim_latest_idx.
 _RECENCY = (F("status_changed_at"), F("id"))
@@ -334,7 +334,7 @@ class SearchWindows(Ordering):
     latest status change first, into windows of settings.SEARCH_WINDOW matches (at least a page and one),
     and ranked within each window: page 1 is the best of the latest window, and when a window is used up
     the next page goes on with the best of the window below it. A search with fewer matches than a window
-    (most searches: a name, two words) is ranked as a whole, as before. Relevance stays meaningful (the
+    (a name, a rare word) is ranked as a whole, as before. Relevance stays meaningful (the
     best of the recent matches first) and a page costs the same at any depth: one window or two are
     ranked, never every match.
 
