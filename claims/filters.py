@@ -11,6 +11,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField, ModelChoiceField
@@ -160,7 +161,9 @@ class ClaimFilterSet(django_filters.FilterSet):
         help_text="Full-text search over the claim's text, quote and speaker's name, in web-search syntax "
         f'("exact phrase", or, -excluded). A plain word of four or more letters also finds a speaker\'s name '
         'spelled like it ("Zelenskyy" finds Volodymyr Zelensky), ranked after the full-text matches. Results '
-        f"are ordered by relevance. Cut at {MAX_SEARCH_LENGTH} characters.",
+        "are ordered by relevance within windows of the latest matches (the best of the latest "
+        f"{settings.SEARCH_WINDOW} first, then the best of the {settings.SEARCH_WINDOW} before them...). Cut at "
+        f"{MAX_SEARCH_LENGTH} characters.",
     )
     speaker = SpeakerFilter(
         label="Speaker",

@@ -17,12 +17,31 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
-from django.db.models import BooleanField, Expression, F, Func, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    RowRange,
+    Value,
+    Window,
+)
+from django.db.models.expressions import Col, RawSQL
+from django.db.models.functions import Coalesce, FirstValue, LastValue
+from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.datastructures import BaseTable, Join
+from django.db.models.sql.query import Query
+from django.db.models.sql.where import WhereNode
 from django.http import Http404, HttpRequest, QueryDict
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -145,10 +164,7 @@ class Ordering:
 # Latest status change first: claims_claim_latest_idx (and, after their first column, the speaker and
 # status indexes of the filtered lists).
 CLAIMS = Ordering("claims", (Key("status_changed_at", datetime), Key("id", int)), descending=True)
-# Best match first. The rank is computed per match: the matches (found on the GIN index) are sorted.
-SEARCH = Ordering(
-    "search", (Key("rank", float), Key("status_changed_at", datetime), Key("id", int)), descending=True
-)
+# Best match first within windows of the latest matches: see SearchWindows below.
 # By name: claims_speaker_name_idx.
 SPEAKERS = Ordering("speakers", (Key("name", str), Key("id", int)), descending=False)
 # Newest publication first, undated sources last: claims_source_dated_idx.
@@ -276,6 +292,8 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
     follow). Raises InvalidCursor.
     """
     at = Cursor.decode(cursor, ordering) if cursor else None
+    if isinstance(ordering, SearchWindows):
+        return ordering.page(queryset, at, size)
     backward = at is not None and at.backward
     rows = ordering.apply(queryset, reverse=backward)
     if at is not None:
@@ -296,6 +314,205 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
             Cursor(ordering.position_of(rows[0]), backward=True).encode(ordering) if has_previous else None
         ),
     )
+
+
+# Search: relevance within windows of the latest matches -------------------------------------------------
+
+# How many times the matches a page needs the walk down claims_claim_latest_idx may read before the matches
+# are fetched from the GIN index instead (latest_matches).
+SEARCH_WALK = 2
+# The recency order of claims, as a row value: claims_claim_latest_idx.
+_RECENCY = (F("status_changed_at"), F("id"))
+
+
+@dataclass(frozen=True)
+class SearchWindows(Ordering):
+    """A search's order: best match first within windows of the latest matches.
+
+    Ranking every match is what a search for a common word cannot afford: "change" matches most of a
+    million claims, and ts_rank over all of them took ~650 ms for the first page. So the matches are cut,
+    latest status change first, into windows of settings.SEARCH_WINDOW matches (at least a page and one),
+    and ranked within each window: page 1 is the best of the latest window, and when a window is used up
+    the next page goes on with the best of the window below it. A search with fewer matches than a window
+    (a name, a rare word) is ranked as a whole, as before. Relevance stays meaningful (the
+    best of the recent matches first) and a page costs the same at any depth: one window or two are
+    ranked, never every match.
+
+    The keys: a row's window (its first and last position by (status_changed_at, id), inclusive, and how
+    many matches it held), then (rank, status_changed_at, id) within it. A cursor carries all of them, so
+    every page of a window ranks the same rows, and the next window starts below the last one's bound (the
+    one before, above its first): the windows are disjoint ranges of the recency order, and no match is
+    seen twice or skipped, forward or back. One query a page (SearchWindows.page).
+    """
+
+    def page(self, queryset: QuerySet, at: Cursor | None, size: int) -> Page:
+        """The page `at` points at (the first without it): the rest of the cursor's window after (or, going
+        back, before) its position, then the window below (above) it, best match first in each.
+
+        One query. The candidates are the cursor's window and the next one, by id (latest_matches); the
+        outer query reads only them, ranks them and marks which window each is in (`beyond`), and window
+        functions give the next window's bounds and size for the cursors.
+        """
+        window = max(settings.SEARCH_WINDOW, size + 1)
+        backward = at is not None and at.backward
+        current = at.position[:5] if at is not None else None
+        if current is None:
+            bound, beyond = None, Value(True)
+        elif backward:
+            # From the window's last row up: the window, then the matches above its first row.
+            bound = RowComparison(list(_RECENCY), current[2:4], operator=">=")
+            beyond = RowComparison(list(_RECENCY), current[0:2], operator=">")
+        else:
+            # From the window's first row down: the window, then the matches below its last row.
+            bound = RowComparison(list(_RECENCY), current[0:2], operator="<=")
+            beyond = RowComparison(list(_RECENCY), current[2:4], operator="<")
+        candidates = latest_matches(
+            queryset, bound, ascending=backward, count=(current[4] if current else 0) + window
+        )
+        rows = _only_rows(queryset, candidates).annotate(beyond=ExpressionWrapper(beyond, BooleanField()))
+        if at is not None:
+            within = RowComparison([F("rank"), *_RECENCY], at.position[5:], operator=">" if backward else "<")
+            rows = rows.filter(Q(beyond=True) | Q(within))
+        in_window = {
+            "partition_by": [F("beyond")],
+            "order_by": [F("status_changed_at").desc(), F("id").desc()],
+            "frame": RowRange(start=None, end=None),
+        }
+        rows = rows.annotate(
+            window_first_at=Window(FirstValue("status_changed_at"), **in_window),
+            window_first_id=Window(FirstValue("id"), **in_window),
+            window_last_at=Window(LastValue("status_changed_at"), **in_window),
+            window_last_id=Window(LastValue("id"), **in_window),
+            window_size=Window(Count("id"), **in_window),
+        )
+        keys = (F("rank"), *_RECENCY)
+        rows = list(
+            rows.order_by("beyond", *(key.asc() if backward else key.desc() for key in keys))[: size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        if backward:
+            rows.reverse()
+        has_next, has_previous = (True, more) if backward else (more, at is not None)
+        if not rows:
+            return Page(rows=[], next_cursor=None, previous_cursor=None)
+
+        def position(row: Any) -> list[Any]:
+            if row.beyond or current is None:
+                bounds = [row.window_first_at, row.window_first_id, row.window_last_at, row.window_last_id]
+                return [*bounds, row.window_size, row.rank, row.status_changed_at, row.id]
+            return [*current, row.rank, row.status_changed_at, row.id]
+
+        return Page(
+            rows=rows,
+            next_cursor=Cursor(position(rows[-1])).encode(self) if has_next else None,
+            previous_cursor=Cursor(position(rows[0]), backward=True).encode(self) if has_previous else None,
+        )
+
+
+def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: bool, count: int) -> RawSQL:
+    """The ids of the first `count` claims of `queryset` within `bound`, latest status change first (or
+    earliest, ascending): a subquery, found one of two ways in the same statement.
+
+    A common word is found by walking claims_claim_latest_idx and testing each claim, which finds `count`
+    matches after a few more claims than that; a rare one, or two words, by the GIN index, its matches
+    sorted by time. The planner, left to choose, walks the index for two words at a million claims too (it
+    costs a walk as if every heap page it reads were cached: ~190 ms for "ceasefire memorandum", against
+    ~25 ms from the GIN index), so the choice is made in the query: the walk reads at most SEARCH_WALK times
+    `count` claims (`walked`, materialised once), and only when it found fewer than `count` matches does the
+    sorted arm run (an uncorrelated condition, which PostgreSQL evaluates once, before the arm), ordered by
+    an expression the index cannot give, so that it is sorted. Either way the ids are the same.
+
+    Both arms are the queryset's own filters, compiled by Django; only the WITH around them is written
+    here (Django has no common table expressions). Built as one RawSQL, the subquery is compiled once: as
+    nested querysets, Django resolved and relabelled the search's conditions at every level (~3 ms a page).
+    """
+    order = [key.asc() if ascending else key.desc() for key in _RECENCY]
+    # The filters alone: the rank and the other annotations are not needed to choose ids, and Django would
+    # copy and relabel them into every subquery (~5 ms a page for a search with near-spellings).
+    matches = queryset.values("pk")
+    matches.query.annotations = {}
+    pool = matches.filter(bound) if bound is not None else matches
+    within = bound if bound is not None else Q(status_changed_at__isnull=False)
+    walked = pool.order_by(*order)[:count]
+    # The filters read the walked claims and nothing else: the walk is the table they are tested on, so no
+    # index can stand in for it (as claims' ids, the planner joined them to the trigram index's
+    # candidates instead, which for a near-spelling every speaker's name resembles is a million rows).
+    # It carries the columns the filters and joins read, no more: a whole row is four times slower to test.
+    base = walked.query.get_initial_alias()
+    walk = (
+        queryset.model.objects.filter(within)
+        .order_by(*order)
+        .values(*_columns_read(walked.query, base))[: SEARCH_WALK * count]
+    )
+    walked.query.alias_map[base] = _Walk(walked.query.alias_map[base], walk.query.get_compiler(queryset.db))
+    # A time plus nothing: the same order, which claims_claim_latest_idx cannot serve.
+    by_time = ExpressionWrapper(F("status_changed_at") + timedelta(0), output_field=DateTimeField())
+    by_sort = pool.order_by(by_time.asc() if ascending else by_time.desc(), order[1])[:count]
+    walked_sql, walked_params = walked.query.get_compiler(using=queryset.db).as_sql()
+    sorted_sql, sorted_params = by_sort.query.get_compiler(using=queryset.db).as_sql()
+    # Django's own SQL for both arms, every value a parameter: nothing from the request is in the text.
+    return RawSQL(  # noqa: S611
+        f"WITH walked AS MATERIALIZED ({walked_sql}) SELECT * FROM walked UNION ALL "  # noqa: S608
+        f"SELECT * FROM ({sorted_sql}) AS sorted WHERE (SELECT count(*) FROM walked) < %s",
+        (*walked_params, *sorted_params, count),
+    )
+
+
+def _columns_read(query: Query, alias: str) -> list[str]:
+    """The columns of table `alias` that the query's filters and joins read (and the walk's order)."""
+    read = {"id", "status_changed_at"}
+    expressions = [query.where]
+    while expressions:
+        expression = expressions.pop()
+        if isinstance(expression, Col) and expression.alias == alias:
+            read.add(expression.target.attname)
+        expressions += [source for source in expression.get_source_expressions() if source is not None]
+    for join in query.alias_map.values():
+        if isinstance(join, Join) and join.parent_alias == alias:
+            read.update(column for column, _ in join.join_cols)
+    return sorted(read)
+
+
+class _Walk(BaseTable):
+    """The claims table in a FROM clause, replaced by the first claims of a walk down its latest index under
+    the same name: `(SELECT ... ORDER BY status_changed_at, id LIMIT n) AS "claims_claim"`, so that the
+    query's own filters, compiled as Django compiles them, test the walked rows.
+    """
+
+    def __init__(self, table: BaseTable, walk: SQLCompiler) -> None:
+        super().__init__(table.table_name, table.table_alias)
+        self.walk = walk
+
+    def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, list[Any]]:
+        sql, params = self.walk.as_sql()
+        return f"({sql}) AS {compiler.quote_name_unless_alias(self.table_alias)}", list(params)
+
+
+def _only_rows(queryset: QuerySet, ids: RawSQL) -> QuerySet:
+    """The queryset's rows with these ids, its filters dropped: the ids met them already. Applied again,
+    they would only make the planner expect a fraction of the rows (it multiplies the selectivities) and
+    join the speakers, sources and statuses by nested loops over seq scans, ~10 ms for 200 rows.
+    """
+    rows = queryset.all()
+    rows.query.where = WhereNode()
+    return rows.filter(pk__in=ids)
+
+
+SEARCH = SearchWindows(
+    "search",
+    (
+        Key("window_first_at", datetime),
+        Key("window_first_id", int),
+        Key("window_last_at", datetime),
+        Key("window_last_id", int),
+        Key("window_size", int),
+        Key("rank", float),
+        Key("status_changed_at", datetime),
+        Key("id", int),
+    ),
+    descending=True,
+)
 
 
 # The public pages ------------------------------------------------------------------------------------

@@ -255,6 +255,10 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0 if DEBUG else 1)
 if NUM_PROXIES < 0:
     raise ImproperlyConfigured(f"NUM_PROXIES must be 0 or more, not {NUM_PROXIES}")
 
+# A search ranks its matches within windows of this many, latest status change first (claims.pagination's
+# SearchWindows): a common word costs a window or two a page, never every match.
+SEARCH_WINDOW = 200
+
 # The throttle of a client with an API key (claims.api.keys.ClientKeyThrottle), unless the key has its own rate.
 API_KEY_THROTTLE_RATE = env_rate("API_KEY_THROTTLE_RATE", "600/minute")
 
