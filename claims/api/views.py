@@ -33,7 +33,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -50,6 +50,7 @@ from claims.api.keys import KEYWORD, KeyScope, acting_with_key, request_key
 from claims.api.serializers import (
     ClaimDetailSerializer,
     ClaimEditSerializer,
+    ClaimJson,
     ClaimSerializer,
     ClaimWriteSerializer,
     CorrectionSerializer,
@@ -325,21 +326,46 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
     }
 
     def get_queryset(self) -> ClaimQuerySet:
-        """A list page is one query (speaker, source and status joined); a claim is two (plus its verdicts),
-        its verified quote's paragraph read in the first (a window of the archived text, never all of it).
+        """The published claims, with what a claim's detail shows besides a list's: its corrections and its
+        verified quote's paragraph, as annotations of the claim's own query (a window of the archived text,
+        never all of it). Building it runs no query: DRF's permission check calls it too.
 
-        The paginator orders the list: latest status change first, or by rank when searching. ?as_of= is a
-        filter (ClaimFilterSet, for the list and a claim alike); a claim's timeline then stops at that day.
+        The reads take it as plain rows (ClaimQuerySet.as_rows, after the filters): a list page is one query
+        (speaker, source and status joined), a claim two (its verdicts: VerdictQuerySet.timeline_rows), and
+        ClaimJson writes their JSON. The paginator orders the list: latest status change first, or by rank
+        when searching. ?as_of= is a filter (ClaimFilterSet, for the list and a claim alike); a claim's
+        corrections and timeline then stop at that day.
         """
-        queryset = Claim.objects.published().for_listing()
+        queryset = Claim.objects.published()
         if self.action == "retrieve":
-            # The corrections and the quote's paragraph come in the claim's own query, as annotations.
             day = self.as_of()
             before = end_of_day(day) if day is not None else None
-            queryset = (
-                queryset.with_timeline(before=before).with_corrections(before=before).with_quote_context()
-            )
+            queryset = queryset.with_corrections(before=before).with_quote_context()
         return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One query a page (LIMIT page_size + 1), read as rows and written by ClaimJson."""
+        refuse_unknown_parameters(self, request)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).as_rows())
+        write = self.claim_json()
+        return self.get_paginated_response([write.claim(row) for row in page])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Two queries: the claim's row (its corrections and quote window in it), then its timeline; a 404
+        after the first when no published claim (as of the day asked) has the id."""
+        claims = self.filter_queryset(self.get_queryset()).as_rows()
+        claim = get_object_or_404(claims, pk=self.kwargs["pk"])
+        self.check_object_permissions(request, claim)
+        day = self.as_of()
+        verdicts = Verdict.objects.timeline_rows(
+            claim["id"], before=end_of_day(day) if day is not None else None
+        )
+        return Response(self.claim_json().detail(claim, list(verdicts)))
+
+    def claim_json(self) -> ClaimJson:
+        """The claims' JSON for this request (its host and format; overdue reckoned from the context's
+        `today`)."""
+        return ClaimJson(self.request, today=self.get_serializer_context()["today"], format=self.format_kwarg)
 
     def as_of(self) -> date | None:
         """?as_of=, read as the filters read it; a 400 naming it when it is no day we can answer for."""
