@@ -1106,12 +1106,12 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
         """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""
         return self.order_by(F("published_at").desc(nulls_first=True), "-id")
 
-    def timeline_rows(self, claim_id: int, *, before: datetime | None = None) -> VerdictQuerySet:
-        """A published claim's timeline as plain rows (ClaimQuerySet.as_rows' counterpart, the API's claim
-        detail): its published verdicts (before `before`, as of a past day), newest first, as dicts of
-        VERDICT_ROW_FIELDS and `evidence_list`. One query, on claims_verdict_claim_idx.
+    def timeline_rows(self, *, before: datetime | None = None) -> VerdictQuerySet:
+        """Claims' timelines as plain rows (ClaimQuerySet.as_rows' counterpart, for the API's claim detail):
+        the published verdicts (before `before`, as of a past day), newest first, as dicts of
+        VERDICT_ROW_FIELDS and `evidence_list`. Filter it by claim_id: one query, on claims_verdict_claim_idx.
         """
-        verdicts = self.published().filter(claim_id=claim_id)
+        verdicts = self.published()
         if before is not None:
             verdicts = verdicts.filter(published_at__lt=before)
         return verdicts.with_evidence().newest_first().values(*VERDICT_ROW_FIELDS, "evidence_list")
