@@ -248,9 +248,10 @@ class ClaimDetailSerializer(ClaimSerializer):
 # ClaimJson writes is what those serializers write, value for value (tests/test_api_contract.py compares the
 # two on awkward data, and the answers byte for byte with the ones recorded before).
 
-# DRF's own field, made once: a date is written exactly as the serializers write it (ISO 8601; a string, as
-# a JSON column holds one, as it is). Times: ClaimJson.time.
-_DATE = serializers.DateField()
+
+def _date(value: date | None) -> str | None:
+    """A date as DRF's DateField writes it: ISO 8601 (YYYY-MM-DD). Times: ClaimJson.time."""
+    return None if value is None else value.isoformat()
 
 
 class ClaimJson:
@@ -308,12 +309,12 @@ class ClaimJson:
                 "title": row["source__title"],
                 "publisher": row["source__publisher"],
                 "url": row["source__url"],
-                "published_on": _DATE.to_representation(row["source__published_on"]),
+                "published_on": _date(row["source__published_on"]),
             },
-            "said_on": _DATE.to_representation(row["said_on"]),
-            "due_on": _DATE.to_representation(row["due_on"]),
+            "said_on": _date(row["said_on"]),
+            "due_on": _date(row["due_on"]),
             "overdue": since is not None,
-            "overdue_since": _DATE.to_representation(since),
+            "overdue_since": _date(since),
             "status": _status(row) if published else None,
             "status_changed_at": self.time(row["status_changed_at"]),
             "url": f"{self.api_url[0]}{row['id']}{self.api_url[1]}",
