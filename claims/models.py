@@ -590,6 +590,52 @@ class AsOfIterable(models.query.ModelIterable):
             yield claim
 
 
+class AsOfRowIterable(models.query.ValuesIterable):
+    """AsOfIterable for ClaimQuerySet.as_rows(): each row's status columns (status__<name>) and
+    status_changed_at are those it had at the end of the day asked about (no query)."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for row in super().__iter__():
+            status = row["as_of_status"]
+            if status is not None:
+                for name in CLAIM_ROW_STATUS_FIELDS:
+                    row[f"status__{name}"] = status[name]
+                row["status_changed_at"] = row["as_of_changed_at"]
+            yield row
+
+
+# A claim as a plain row (ClaimQuerySet.as_rows): its own columns, and its speaker's, source's and status's
+# that the API shows (status__is_open too: overdue reads it). Read as dicts, not model instances.
+CLAIM_ROW_STATUS_FIELDS = ("slug", "label", "scale", "position", "is_open")
+CLAIM_ROW_FIELDS = (
+    "id",
+    "slug",
+    "text",
+    "quote",
+    "fidelity",
+    "quote_snapshot_id",
+    "quote_start",
+    "quote_end",
+    "kind",
+    "said_on",
+    "due_on",
+    "status_changed_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "speaker__id",
+    "speaker__slug",
+    "speaker__name",
+    "speaker__role",
+    "source__id",
+    "source__title",
+    "source__publisher",
+    "source__url",
+    "source__published_on",
+    *(f"status__{name}" for name in CLAIM_ROW_STATUS_FIELDS),
+)
+
+
 class ClaimQuerySet(models.QuerySet["Claim"]):
     def overdue(self, today: date | None = None) -> ClaimQuerySet:
         """Published claims overdue on `today` (default: the site's today): see overdue_condition."""
@@ -629,7 +675,9 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             as_of_status_id=models.Subquery(latest.values("status_id")[:1]),
             as_of_status=models.Subquery(latest.values(json=status)[:1]),
         ).filter(as_of_changed_at__isnull=False)
-        claims._iterable_class = AsOfIterable
+        claims._iterable_class = (
+            AsOfRowIterable if issubclass(self._iterable_class, models.query.ValuesIterable) else AsOfIterable
+        )
         return claims
 
     @property
@@ -653,6 +701,22 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         list by its keys.
         """
         return self.select_related("speaker", "source", "status").defer("search", "quote_normalised")
+
+    def as_rows(self) -> ClaimQuerySet:
+        """The claims as plain rows: dicts of CLAIM_ROW_FIELDS (speaker, source and status joined: one query a
+        page, as for_listing()) and of every annotation made so far (a search's rank, as_of's, a detail's
+        corrections and quote window), never model instances. Call it last, after the filters (a search
+        defers a column, which a values() queryset refuses); as of a past day, each row carries its status
+        then (AsOfRowIterable).
+
+        What the API reads (claims.api.views): a row costs a tuple and a dict, where a model instance with
+        three related instances (and as of a day, a fourth) costs ten times that, and the columns read are
+        exactly those the JSON shows.
+        """
+        rows = self.values(*CLAIM_ROW_FIELDS, *self.query.annotations)
+        if self.is_as_of:
+            rows._iterable_class = AsOfRowIterable
+        return rows
 
     def search(self, text: str) -> ClaimQuerySet:
         """Full-text match over text, quote and speaker name (websearch syntax: quotes, OR, -word), and
@@ -965,16 +1029,14 @@ class Claim(TimestampedModel):
     def overdue_since(self, today: date | None = None) -> date | None:
         """The first day this claim was overdue (the day after its due date), or None when it is not overdue
         on `today` (default: the site's today). Reads the joined status: no query when it is selected."""
-        today = today or timezone.localdate()
-        if (
-            self.kind not in TRACKED_KINDS
-            or self.due_on is None
-            or self.due_on >= today
-            or self.status_id is None
-            or not self.status.is_open
-        ):
+        if self.status_id is None:
             return None
-        return self.due_on + timedelta(days=1)
+        return overdue_since(
+            kind=self.kind,
+            due_on=self.due_on,
+            is_open=self.status.is_open,
+            today=today or timezone.localdate(),
+        )
 
     @property
     def expected_scale(self) -> str:
@@ -992,8 +1054,23 @@ class Claim(TimestampedModel):
         window = getattr(self, "quote_window", None)
         if not self.quote_verified or window is None:
             return None
-        offset = self.quote_start - self.quote_window_start
-        return paragraph_around(window, offset, offset + self.quote_end - self.quote_start)
+        return quote_in_window(window, self.quote_window_start, start=self.quote_start, end=self.quote_end)
+
+
+def overdue_since(*, kind: str, due_on: date | None, is_open: bool, today: date) -> date | None:
+    """The rule of overdue (overdue_condition) for one claim, from its values: the first day it was overdue
+    (the day after its due date), or None when it is not overdue on `today`. Claim.overdue_since and the
+    API's plain rows (ClaimQuerySet.as_rows) both read it. Runs no query."""
+    if kind not in TRACKED_KINDS or due_on is None or due_on >= today or not is_open:
+        return None
+    return due_on + timedelta(days=1)
+
+
+def quote_in_window(window: str, window_start: int, *, start: int, end: int) -> QuoteInContext:
+    """A verified quote (at start:end of its snapshot's text) in its paragraph, cut from the window of that
+    text ClaimQuerySet.with_quote_context reads (from window_start). Runs no query."""
+    offset = start - window_start
+    return paragraph_around(window, offset, offset + end - start)
 
 
 # The columns of a claim that belong to the status, written by claims.services only; and the ones
@@ -1029,6 +1106,16 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
         """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""
         return self.order_by(F("published_at").desc(nulls_first=True), "-id")
 
+    def timeline_rows(self, *, before: datetime | None = None) -> VerdictQuerySet:
+        """Claims' timelines as plain rows (ClaimQuerySet.as_rows' counterpart, for the API's claim detail):
+        the published verdicts (before `before`, as of a past day), newest first, as dicts of
+        VERDICT_ROW_FIELDS and `evidence_list`. Filter it by claim_id: one query, on claims_verdict_claim_idx.
+        """
+        verdicts = self.published()
+        if before is not None:
+            verdicts = verdicts.filter(published_at__lt=before)
+        return verdicts.with_evidence().newest_first().values(*VERDICT_ROW_FIELDS, "evidence_list")
+
     def with_evidence(self) -> VerdictQuerySet:
         """Status joined in and `evidence_list` annotated: a list of {source: {...}, note} from one subquery."""
         evidence = (
@@ -1048,6 +1135,16 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
             )
         )
         return self.select_related("status").annotate(evidence_list=ArraySubquery(evidence))
+
+
+# A verdict as a plain row (VerdictQuerySet.timeline_rows): what the API shows of it, its status joined.
+VERDICT_ROW_FIELDS = (
+    "id",
+    "summary",
+    "explanation",
+    "published_at",
+    *(f"status__{name}" for name in ("slug", "label", "scale", "position")),
+)
 
 
 @track_history()

@@ -158,6 +158,9 @@ class Ordering:
         return RowComparison([F(key.name) for key in self.keys], position, operator=operator)
 
     def position_of(self, row: Any) -> list[Any]:
+        """The row's keys: a model instance's attributes, or a plain row's values (ClaimQuerySet.as_rows)."""
+        if isinstance(row, dict):
+            return [row[key.name] for key in self.keys]
         return [getattr(row, key.name) for key in self.keys]
 
 

@@ -282,9 +282,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": env_rate("API_ANON_THROTTLE_RATE", "60/minute")},
     "NUM_PROXIES": NUM_PROXIES,
+    # DRF's JSON written by orjson (claims/api/renderers.py). The browsable API in development only: in
+    # production a page of claims would be rendered as HTML for any client that asks for text/html (a
+    # browser), at many times the cost of its JSON; there the API answers JSON, and a 406 to anything else.
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "claims.api.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Every API error is one JSON shape (RFC 9457 problem details): see claims/api/errors.py.

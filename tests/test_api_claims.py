@@ -552,3 +552,18 @@ def test_a_list_of_claims_does_not_read_their_search_vectors(client, statuses, p
     # below full-text matches); no row brings the vector itself to Python.
     computed = re.sub(r"ts_rank\([^)]*\)|\"claims_claim\".\"search\" @@", "", selected)
     assert computed.count('"claims_claim"."search"') == 0
+
+
+@pytest.mark.django_db
+def test_a_claims_filters_apply_to_its_detail_as_to_the_list(client, statuses, django_assert_num_queries):
+    """A claim is read through the list's filters (DRF's detail view filters too): a search or a kind it does
+    not match is a 404; one it matches answers the detail as without the filter, in the same two queries."""
+    claim = make_rated_claim(text="The ceasefire holds along the whole front.", kind=Kind.FACT)
+    plain = client.get(f"/api/v1/claims/{claim.pk}/")
+    for params in ("?q=ceasefire", "?kind=fact"):
+        with django_assert_num_queries(SITE_CLOCK + 2):
+            response = client.get(f"/api/v1/claims/{claim.pk}/{params}")
+        assert response.status_code == 200, params
+        assert response.content == plain.content
+    for params in ("?q=elephant", "?kind=promise"):
+        assert client.get(f"/api/v1/claims/{claim.pk}/{params}").status_code == 404, params

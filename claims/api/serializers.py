@@ -13,10 +13,12 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.reverse import reverse as drf_reverse
 
 from claims.models import (
     Claim,
@@ -30,6 +32,8 @@ from claims.models import (
     Status,
     Verdict,
     WebhookEndpoint,
+    overdue_since,
+    quote_in_window,
 )
 from claims.site_urls import absolute_url
 from claims.webhooks import validate_endpoint_url
@@ -233,6 +237,161 @@ class ClaimDetailSerializer(ClaimSerializer):
                 "captured_at": claim.quote_captured_at,
             }
         ).data
+
+
+# The read path of the claim list and detail -----------------------------------------------------------------
+# ClaimSerializer and ClaimDetailSerializer describe the claim's JSON (drf-spectacular reads them) and answer
+# the writes. The reads write the same JSON from plain rows (ClaimQuerySet.as_rows, VerdictQuerySet.
+# timeline_rows) with ClaimJson below, made once per page: DRF would build every serializer's fields afresh
+# for each request (six serializers a claim detail), run a field's get_attribute and to_representation for
+# each value of each row, and reverse two URLs per claim, which together cost more than the query. What
+# ClaimJson writes is what those serializers write, value for value (tests/test_api_contract.py compares the
+# two on awkward data, and the answers byte for byte with the ones recorded before).
+
+
+def _date(value: date | None) -> str | None:
+    """A date as DRF's DateField writes it: ISO 8601 (YYYY-MM-DD). Times: ClaimJson.time."""
+    return None if value is None else value.isoformat()
+
+
+class ClaimJson:
+    """ClaimSerializer's and ClaimDetailSerializer's JSON of claim rows, for one request.
+
+    The two links are made once per page: `url` as HyperlinkedIdentityField makes it (DRF's reverse, on the
+    request's host, with the request's format suffix) and `html_url` as Claim.public_url (on SITE_URL when
+    set), each from one reverse with a placeholder id or slug that a row's own then replaces (an id is
+    digits, a slug is ASCII letters, digits, - and _, which a URL holds as they are).
+    """
+
+    def __init__(self, request: Any, *, today: date, format: str | None = None) -> None:
+        self.today = today
+        self.zone = timezone.get_current_timezone()
+        api = drf_reverse("api:claim-detail", kwargs={"pk": 0}, request=request, format=format)
+        self.api_url = api.rpartition("0")[::2]
+        page = absolute_url(reverse("claims:claim-detail", kwargs={"slug": "_"}), request)
+        self.page_url = page.rpartition("_")[::2]
+
+    def time(self, value: datetime | None) -> str | None:
+        """A time as DRF's DateTimeField writes it (its enforce_timezone and ISO 8601 format): in the current
+        time zone, "Z" for UTC. The zone is read once per page (DRF reads it per value, which costs more than
+        the rest of the value's writing)."""
+        if value is None:
+            return None
+        text = value.astimezone(self.zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def claim(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A claim in a list (ClaimSerializer), from a row of ClaimQuerySet.as_rows()."""
+        published = row["status__slug"] is not None
+        since = (
+            overdue_since(
+                kind=row["kind"], due_on=row["due_on"], is_open=row["status__is_open"], today=self.today
+            )
+            if published
+            else None
+        )
+        return {
+            "id": row["id"],
+            "slug": row["slug"],
+            "text": row["text"],
+            "quote": row["quote"],
+            "fidelity": row["fidelity"],
+            "quote_verified": row["fidelity"] == Fidelity.VERBATIM and row["quote_snapshot_id"] is not None,
+            "kind": row["kind"],
+            "speaker": {
+                "id": row["speaker__id"],
+                "slug": row["speaker__slug"],
+                "name": row["speaker__name"],
+                "role": row["speaker__role"],
+            },
+            "source": {
+                "id": row["source__id"],
+                "title": row["source__title"],
+                "publisher": row["source__publisher"],
+                "url": row["source__url"],
+                "published_on": _date(row["source__published_on"]),
+            },
+            "said_on": _date(row["said_on"]),
+            "due_on": _date(row["due_on"]),
+            "overdue": since is not None,
+            "overdue_since": _date(since),
+            "status": _status(row) if published else None,
+            "status_changed_at": self.time(row["status_changed_at"]),
+            "url": f"{self.api_url[0]}{row['id']}{self.api_url[1]}",
+            "html_url": f"{self.page_url[0]}{row['slug']}{self.page_url[1]}",
+            "created_at": self.time(row["created_at"]),
+            "updated_at": self.time(row["updated_at"]),
+        }
+
+    def detail(self, row: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+        """A claim's detail (ClaimDetailSerializer), from a row of ClaimQuerySet.with_corrections()
+        .with_quote_context().as_rows() and its timeline (VerdictQuerySet.timeline_rows)."""
+        return {
+            **self.claim(row),
+            "version": row["version"],
+            "quote_context": self.quote_context(row),
+            "verdicts": [self.verdict(verdict) for verdict in verdicts],
+            "corrections": [
+                {
+                    "id": correction["id"],
+                    "note": correction["note"],
+                    "changes": correction["changes"],
+                    # A time inside JSON is a string (PostgreSQL's ISO 8601): read back first.
+                    "at": self.time(datetime.fromisoformat(correction["published_at"])),
+                }
+                for correction in row["correction_list"]
+            ],
+        }
+
+    def verdict(self, row: dict[str, Any]) -> dict[str, Any]:
+        """VerdictSerializer's JSON of a row of VerdictQuerySet.timeline_rows; its evidence comes as JSON (dates
+        as the strings they are there, which DRF's DateField writes as they are)."""
+        return {
+            "id": row["id"],
+            "status": _status(row),
+            "summary": row["summary"],
+            "explanation": row["explanation"],
+            "evidence": [
+                {
+                    "source": {
+                        "id": item["source"]["id"],
+                        "title": item["source"]["title"],
+                        "publisher": item["source"]["publisher"],
+                        "url": item["source"]["url"],
+                        "published_on": item["source"]["published_on"],
+                    },
+                    "note": item["note"],
+                }
+                for item in row["evidence_list"]
+            ],
+            "published_at": self.time(row["published_at"]),
+        }
+
+    def quote_context(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """QuoteContextSerializer's JSON of a row's verified quote in its paragraph; None as for Claim.quote_context."""
+        window = row["quote_window"]
+        if row["fidelity"] != Fidelity.VERBATIM or row["quote_snapshot_id"] is None or window is None:
+            return None
+        found = quote_in_window(
+            window, row["quote_window_start"], start=row["quote_start"], end=row["quote_end"]
+        )
+        return {
+            "before": found.before,
+            "quote": found.quote,
+            "after": found.after,
+            "source_url": row["source__url"],
+            "captured_at": self.time(row["quote_captured_at"]),
+        }
+
+
+def _status(row: dict[str, Any]) -> dict[str, Any]:
+    """StatusBriefSerializer's JSON of a row's status (its status__ columns)."""
+    return {
+        "slug": row["status__slug"],
+        "label": row["status__label"],
+        "scale": row["status__scale"],
+        "position": row["status__position"],
+    }
 
 
 class ClaimBriefSerializer(ClaimSerializer):
