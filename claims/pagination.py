@@ -401,10 +401,19 @@ class SearchWindows(Ordering):
             return Page(rows=[], next_cursor=None, previous_cursor=None)
 
         def position(row: Any) -> list[Any]:
-            if row.beyond or current is None:
-                bounds = [row.window_first_at, row.window_first_id, row.window_last_at, row.window_last_id]
-                return [*bounds, row.window_size, row.rank, row.status_changed_at, row.id]
-            return [*current, row.rank, row.status_changed_at, row.id]
+            # A model instance, or a plain row (ClaimQuerySet.as_rows).
+            value = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+            within = [value("rank"), value("status_changed_at"), value("id")]
+            if value("beyond") or current is None:
+                bounds = [
+                    "window_first_at",
+                    "window_first_id",
+                    "window_last_at",
+                    "window_last_id",
+                    "window_size",
+                ]
+                return [*map(value, bounds), *within]
+            return [*current, *within]
 
         return Page(
             rows=rows,
