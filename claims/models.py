@@ -1969,15 +1969,18 @@ class SiteClockQuerySet(models.QuerySet["SiteClock"]):
         A missing row (a test's flush, a restore of a dump without it) reads as version 0 at the epoch: the
         next public write puts the row back (the trigger's upsert), at a new version and time.
         """
-        row = (
-            self.filter(pk=SiteClock.ROW)
-            .annotate(read_at=models.Func(function="clock_timestamp", output_field=models.DateTimeField()))
-            .values_list("version", "changed_at", "read_at")
-            .first()
-        )
+        # Every public request reads it before anything else, so it is written out once, not built: the
+        # ORM's filter, annotate and compile cost ~0.5 ms a request, the query itself ~0.07 ms.
+        with connection.cursor() as cursor:
+            cursor.execute(SITE_CLOCK_SQL, [SiteClock.ROW])
+            row = cursor.fetchone()
         if row is None:
             return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None)
         return SiteClockReading(*row)
+
+
+# SiteClockQuerySet.read's query: the clock's version and change time, and the database's time of reading.
+SITE_CLOCK_SQL = "SELECT version, changed_at, clock_timestamp() FROM claims_site_clock WHERE id = %s"
 
 
 @dataclass(frozen=True)
