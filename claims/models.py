@@ -34,14 +34,13 @@ from django.db.models import Case, Count, Exists, ExpressionWrapper, F, OuterRef
 from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now, Substr
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from claims.audit import track_history
 from claims.quotes import QuoteInContext, paragraph_around
-from claims.site_urls import absolute_url
+from claims.site_urls import absolute_url, slug_path
 
 # A source without a publication date sorts as if published on this day: after every dated one.
 UNDATED = date.min
@@ -252,7 +251,7 @@ class Speaker(TimestampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("claims:speaker-detail", kwargs={"slug": self.slug})
+        return slug_path("claims:speaker-detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -730,7 +729,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         if before is not None:
             verdicts = verdicts.filter(published_at__lt=before)
         return self.prefetch_related(
-            Prefetch("verdicts", queryset=verdicts.with_evidence().newest_first(), to_attr="timeline")
+            Prefetch("verdicts", queryset=verdicts.for_timeline(), to_attr="timeline")
         )
 
     def with_corrections(self, *, before: datetime | None = None) -> ClaimQuerySet:
@@ -948,7 +947,7 @@ class Claim(TimestampedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("claims:claim-detail", kwargs={"slug": self.slug})
+        return slug_path("claims:claim-detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -1024,6 +1023,11 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
     def drafts(self) -> VerdictQuerySet:
         """Verdicts not published yet. No extra query."""
         return self.filter(published_at__isnull=True)
+
+    def for_timeline(self) -> VerdictQuerySet:
+        """As a claim's timeline shows them (ClaimQuerySet.with_timeline): status and evidence (with_evidence),
+        newest first. No extra query."""
+        return self.with_evidence().newest_first()
 
     def newest_first(self) -> VerdictQuerySet:
         """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""
