@@ -589,6 +589,11 @@ class AsOfIterable(models.query.ModelIterable):
             yield claim
 
 
+# What a row of a page's list of claims reads of the claim (ClaimQuerySet.for_claim_rows): what it shows, what
+# the overdue rule reads, and the list's keys (status_changed_at, id).
+CLAIM_ROW_COLUMNS = ("slug", "text", "kind", "said_on", "due_on", "speaker", "status", "status_changed_at")
+
+
 class ClaimQuerySet(models.QuerySet["Claim"]):
     def overdue(self, today: date | None = None) -> ClaimQuerySet:
         """Published claims overdue on `today` (default: the site's today): see overdue_condition."""
@@ -642,6 +647,21 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
     def published(self) -> ClaimQuerySet:
         """Claims the public may see: those with a published verdict, hence a status. No extra query."""
         return self.filter(status__isnull=False)
+
+    def for_claim_rows(self) -> ClaimQuerySet:
+        """A page's rows of claims (claims/includes/claim_rows.html: the claim list, a speaker's page): what
+        a row shows and the overdue rule reads, speaker and status joined in: a page of claims is one query.
+        Only those columns, so that a row costs three small model instances, not four whole ones (about a
+        third of a page's query time in Python). Unordered, as for_listing().
+        """
+        return self.select_related("speaker", "status").only(
+            *CLAIM_ROW_COLUMNS,
+            "speaker__slug",
+            "speaker__name",
+            "status__label",
+            "status__colour",
+            "status__is_open",
+        )
 
     def for_listing(self) -> ClaimQuerySet:
         """Speaker, source and status joined in: a page of claims is one query.

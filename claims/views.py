@@ -207,11 +207,11 @@ class ClaimListView(ListView):
     context_object_name = "claims"
 
     def get_queryset(self) -> ClaimQuerySet:
-        """Published claims with speaker, source and status joined in, filtered; no query until paged.
+        """Published claims with speaker and status joined in (for_claim_rows), filtered; no query until paged.
 
         Reads the statuses (one query, for the status menu too) and, with ?speaker=, the speaker (one more).
         """
-        self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_listing())
+        self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_claim_rows())
         if not self.filterset.is_valid():
             return Claim.objects.none()
         return self.filterset.qs
@@ -461,7 +461,7 @@ class SpeakerDetailView(DetailView):
         claims = Claim.objects.published().filter(speaker=self.object)
         statuses = Status.objects.with_claim_counts(claims).filter(claim_count__gt=0)
         context["statuses"] = list(statuses)
-        context["page"] = paginate_claims(claims.for_listing(), self.request)
+        context["page"] = paginate_claims(claims.for_claim_rows(), self.request)
         context["today"] = timezone.localdate()
         return context
 
