@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.template import Context, Template
 from django.template.defaultfilters import date as date_filter
@@ -159,3 +160,33 @@ def test_a_day_is_written_in_the_active_language():
     with translation.override("fr"):
         assert day(value) == date_filter(value, "j F Y") == "3 mars 2025"
     assert day(value) == "3 March 2025"
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY statement")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_a_prepared_query_is_planned_once_per_connection(statuses):
+    claim = make_rated_claim()
+    prepared = PreparedQuery(by_slug, slug=str)
+    before = prepared_statements()
+
+    prepared.run(slug=claim.slug)
+    after_one = prepared_statements()
+    prepared.run(slug="another-slug")
+
+    [new] = [statement for statement in after_one if statement not in before]
+    assert '"claims_claim"."slug" = $' in new
+    assert prepared_statements() == after_one
+
+
+def test_without_prepared_statements_a_prepared_query_runs_unprepared(statuses, monkeypatch):
+    claim = make_rated_claim()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    prepared = PreparedQuery(by_slug, slug=str)
+    before = prepared_statements()
+
+    assert prepared.run(slug=claim.slug) == [claim]
+    assert prepared_statements() == before
