@@ -55,7 +55,11 @@ def execute_prepared(connection: BaseDatabaseWrapper, sql: str, params: list[Any
         cursor.cursor.close()
         cursor.cursor = ServerBindingCursor(connection.connection)
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        # The query log (DEBUG, tests) asks a client-side cursor for the text it sent; this one sent none.
+        connection.queries_log[-1]["sql"] = connection.ops.compose_sql(sql, params)
+    return rows
 
 
 @dataclass(frozen=True)

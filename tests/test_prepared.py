@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import F
 from django.template import Context, Template
 from django.template.defaultfilters import date as date_filter
+from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import timezone, translation
 
@@ -190,3 +191,14 @@ def test_without_prepared_statements_a_prepared_query_runs_unprepared(statuses, 
 
     assert prepared.run(slug=claim.slug) == [claim]
     assert prepared_statements() == before
+
+
+def test_a_prepared_query_is_in_the_query_log_with_its_values(statuses):
+    claim = make_rated_claim()
+    prepared = PreparedQuery(by_slug, slug=str)
+
+    with CaptureQueriesContext(connection) as queries:
+        prepared.run(slug=claim.slug)
+
+    [query] = queries.captured_queries
+    assert f'"claims_claim"."slug" = \'{claim.slug}\'' in query["sql"]
