@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_filters.fields import IsoDateTimeField, ModelChoiceField
 
 from claims.models import Claim, ClaimQuerySet, Kind, Speaker, Status, overdue_condition
+from claims.prepared import PreparedQuery
 
 # Longer search text is cut here: a search box needs no more, and it bounds the work of one request.
 MAX_SEARCH_LENGTH = 1000
@@ -149,6 +150,10 @@ class SpeakerFilter(django_filters.ModelChoiceFilter):
     field_class = SpeakerSlugField
 
 
+# Every status in scale order: the status menu of the claim list, and what ?status= is read against.
+STATUSES = PreparedQuery(lambda: Status.objects.all())
+
+
 class ClaimFilterSet(django_filters.FilterSet):
     """Filters of the claim list (/claims/ and /api/v1/claims/). Each filter given narrows the list; dates
     are inclusive. The statuses are read once (one query, only when needed: the page's status menu or a
@@ -260,9 +265,10 @@ class ClaimFilterSet(django_filters.FilterSet):
         self._statuses: list[Status] | None = None
 
     def statuses(self) -> list[Status]:
-        """Every status, in scale order (the page's status menu reads them too). One query, the first time."""
+        """Every status, in scale order (the page's status menu reads them too). One query, the first time
+        (compiled once per process: claims.prepared)."""
         if self._statuses is None:
-            self._statuses = list(Status.objects.all())
+            self._statuses = STATUSES.run()
         return self._statuses
 
     def filter_queryset(self, queryset: ClaimQuerySet) -> ClaimQuerySet:

@@ -34,14 +34,13 @@ from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Prefe
 from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now, Substr
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from claims.audit import track_history
 from claims.quotes import QuoteInContext, paragraph_around
-from claims.site_urls import absolute_url
+from claims.site_urls import absolute_url, slug_path
 
 # A source without a publication date sorts as if published on this day: after every dated one.
 UNDATED = date.min
@@ -252,7 +251,7 @@ class Speaker(TimestampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("claims:speaker-detail", kwargs={"slug": self.slug})
+        return slug_path("claims:speaker-detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -634,6 +633,9 @@ CLAIM_ROW_FIELDS = (
     "source__published_on",
     *(f"status__{name}" for name in CLAIM_ROW_STATUS_FIELDS),
 )
+# What a row of a page's list of claims reads of the claim (ClaimQuerySet.for_claim_rows): what it shows, what
+# the overdue rule reads, and the list's keys (status_changed_at, id).
+CLAIM_ROW_COLUMNS = ("slug", "text", "kind", "said_on", "due_on", "speaker", "status", "status_changed_at")
 
 
 class ClaimQuerySet(models.QuerySet["Claim"]):
@@ -691,6 +693,21 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
     def published(self) -> ClaimQuerySet:
         """Claims the public may see: those with a published verdict, hence a status. No extra query."""
         return self.filter(status__isnull=False)
+
+    def for_claim_rows(self) -> ClaimQuerySet:
+        """A page's rows of claims (claims/includes/claim_rows.html: the claim list, a speaker's page): what
+        a row shows and the overdue rule reads, speaker and status joined in: a page of claims is one query.
+        Only those columns, so that a row costs three small model instances, not four whole ones (about a
+        third of a page's query time in Python). Unordered, as for_listing().
+        """
+        return self.select_related("speaker", "status").only(
+            *CLAIM_ROW_COLUMNS,
+            "speaker__slug",
+            "speaker__name",
+            "status__label",
+            "status__colour",
+            "status__is_open",
+        )
 
     def for_listing(self) -> ClaimQuerySet:
         """Speaker, source and status joined in: a page of claims is one query.
@@ -794,7 +811,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         if before is not None:
             verdicts = verdicts.filter(published_at__lt=before)
         return self.prefetch_related(
-            Prefetch("verdicts", queryset=verdicts.with_evidence().newest_first(), to_attr="timeline")
+            Prefetch("verdicts", queryset=verdicts.for_timeline(), to_attr="timeline")
         )
 
     def with_corrections(self, *, before: datetime | None = None) -> ClaimQuerySet:
@@ -1012,7 +1029,7 @@ class Claim(TimestampedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("claims:claim-detail", kwargs={"slug": self.slug})
+        return slug_path("claims:claim-detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -1101,6 +1118,11 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
     def drafts(self) -> VerdictQuerySet:
         """Verdicts not published yet. No extra query."""
         return self.filter(published_at__isnull=True)
+
+    def for_timeline(self) -> VerdictQuerySet:
+        """As a claim's timeline shows them (ClaimQuerySet.with_timeline): status and evidence (with_evidence),
+        newest first. No extra query."""
+        return self.with_evidence().newest_first()
 
     def newest_first(self) -> VerdictQuerySet:
         """Published verdicts newest first, drafts (no publication time) before them; backed by an index."""

@@ -3,11 +3,20 @@ deployment check that says when they would be guessed from each request."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
 from django.http import HttpRequest
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls.converters import SlugConverter
+
+# What reverse() accepts for a <slug:...> (a slug it would refuse or have to quote goes to reverse() itself).
+_SLUG = re.compile(SlugConverter.regex)
+# Stands for the slug in the one path reversed per view: made of slug characters, and no real slug's length.
+_SLUG_MARK = "slug-placeholder-" * 20
 
 
 def absolute_url(path: str, request: HttpRequest | None = None) -> str:
@@ -17,6 +26,26 @@ def absolute_url(path: str, request: HttpRequest | None = None) -> str:
     if request is not None:
         return request.build_absolute_uri(path)
     return path
+
+
+def slug_path(viewname: str, slug: str) -> str:
+    """reverse(viewname, kwargs={"slug": slug}) for a page whose one argument is a slug (a claim's, a
+    speaker's), without working the URL patterns out again for every link: the path around the slug is
+    reversed once per process (per script prefix and URL configuration), and the slug set in its place. A list
+    of fifty claims shows a hundred such links.
+    """
+    if not _SLUG.fullmatch(slug):
+        return reverse(viewname, kwargs={"slug": slug})
+    before, after = _around_slug(viewname, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return f"{before}{slug}{after}"
+
+
+@functools.lru_cache(maxsize=64)
+def _around_slug(viewname: str, script_prefix: str, urlconf: str) -> tuple[str, str]:
+    """The path of viewname before and after its slug (the arguments other than viewname are the cache's
+    key: reverse() reads them itself)."""
+    before, _, after = reverse(viewname, urlconf=urlconf, kwargs={"slug": _SLUG_MARK}).partition(_SLUG_MARK)
+    return before, after
 
 
 def organization_url(request: HttpRequest | None = None) -> str:

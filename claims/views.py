@@ -52,6 +52,7 @@ from claims.models import (
     end_of_day,
 )
 from claims.pagination import CORRECTIONS, ClaimPage, paginate_claims, paginate_page
+from claims.prepared import PreparedQuery
 from claims.site_urls import absolute_url
 
 # How many of the latest status changes the home page lists.
@@ -217,11 +218,11 @@ class ClaimListView(ListView):
     context_object_name = "claims"
 
     def get_queryset(self) -> ClaimQuerySet:
-        """Published claims with speaker, source and status joined in, filtered; no query until paged.
+        """Published claims with speaker and status joined in (for_claim_rows), filtered; no query until paged.
 
         Reads the statuses (one query, for the status menu too) and, with ?speaker=, the speaker (one more).
         """
-        self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_listing())
+        self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_claim_rows())
         if not self.filterset.is_valid():
             return Claim.objects.none()
         return self.filterset.qs
@@ -274,16 +275,21 @@ class ClaimDetailView(DetailView):
         when it had no published verdict by then), and the verdicts and corrections published by then.
         """
         before = end_of_day(self.as_of) if self.as_of is not None else None
-        claims = (
-            Claim.objects.published()
-            .select_related("speaker", "source", "status")
-            .defer("search")
-            .with_scale_bounds()
-            .with_corrections(before=before)
-            .with_quote_context()
-            .with_timeline(before=before)
-        )
+        claims = claim_page_claims(before=before).with_timeline(before=before)
         return claims.as_of(self.as_of) if self.as_of is not None else claims
+
+    def get_object(self, queryset: QuerySet[Claim] | None = None) -> Claim:
+        """The claim, as get_queryset() reads it: two queries. As it stands now (the page nearly every reader
+        sees), their SQL is compiled once per process (CLAIM_PAGE and TIMELINE); as of a past day, the
+        queryset is built for the day."""
+        if self.as_of is not None:
+            return super().get_object(queryset)
+        claims = CLAIM_PAGE.run(slug=self.kwargs[self.slug_url_kwarg])
+        if not claims:
+            raise Http404("No claim found matching the query")
+        claim = claims[0]
+        claim.timeline = TIMELINE.run(claim_id=claim.pk)
+        return claim
 
     def read_as_of(self, request: HttpRequest) -> None:
         """?as_of=, read as the claim list's filter reads it. A day we cannot answer for is a note on the
@@ -338,6 +344,28 @@ class ClaimDetailView(DetailView):
             return ""
         review = claim_review(claim, self.request)
         return json_ld_script(review) if review is not None else ""
+
+
+def claim_page_claims(*, before: datetime | None = None) -> ClaimQuerySet:
+    """The claim page's claims, each with speaker, source and status joined in, its scale's bounds, its
+    corrections (published before `before`, when given) and its quote's window: one query, the timeline
+    apart (ClaimDetailView.get_queryset)."""
+    return (
+        Claim.objects.published()
+        .select_related("speaker", "source", "status")
+        .defer("search")
+        .with_scale_bounds()
+        .with_corrections(before=before)
+        .with_quote_context()
+    )
+
+
+# The claim page as it stands now, its two queries compiled once per process (claims.prepared): the claim by
+# its slug, and its published timeline (ClaimQuerySet.with_timeline's verdicts, for one claim).
+CLAIM_PAGE = PreparedQuery(lambda slug: claim_page_claims().filter(slug=slug)[:1], slug=str)
+TIMELINE = PreparedQuery(
+    lambda claim_id: Verdict.objects.published().for_timeline().filter(claim_id=claim_id), claim_id=int
+)
 
 
 @dataclass(frozen=True)
@@ -445,7 +473,7 @@ class SpeakerDetailView(DetailView):
         claims = Claim.objects.published().filter(speaker=self.object)
         statuses = Status.objects.with_claim_counts(speaker=self.object).filter(claim_count__gt=0)
         context["statuses"] = list(statuses)
-        context["page"] = paginate_claims(claims.for_listing(), self.request)
+        context["page"] = paginate_claims(claims.for_claim_rows(), self.request)
         context["today"] = timezone.localdate()
         return context
 

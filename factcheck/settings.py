@@ -207,6 +207,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
 )
+# Prepared statements for the queries the pages compile once per process (claims.prepared): each is planned
+# once per connection instead of on every request. Only those are prepared: Django's own cursors write the
+# values into the SQL (client-side binding), which psycopg never prepares. Off (DATABASE_PREPARED_STATEMENTS=
+# false) behind a transaction-pooling pgbouncer that does not keep prepared statements (before 1.22, or
+# max_prepared_statements = 0); the queries then run unprepared.
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
