@@ -62,7 +62,9 @@ def test_readyz_says_not_ready_at_once_when_the_database_refuses(refused):
 
 @pytest.mark.parametrize("cookie", [None, "sessionid=abc123"])
 def test_the_api_answers_503_problem_json_with_retry_after(refused, cookie):
-    headers = {**THROUGH_THE_PROXY, "Accept": "text/html"} | ({"Cookie": cookie} if cookie else {})
+    # A browser's Accept: the API has no HTML in production (no browsable API), and answers it JSON.
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    headers = {**THROUGH_THE_PROXY, "Accept": browser} | ({"Cookie": cookie} if cookie else {})
     response, body, seconds = refused.request("/api/v1/claims/?kind=fact", headers)
 
     assert response.status == 503
