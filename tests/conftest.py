@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import os
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -119,6 +121,27 @@ def the_test_database_url() -> str:
     settings): a server in a subprocess reaches it the same way. Needs the database (`django_db_blocker`)."""
     url = urlsplit(django_settings.DATABASE_URL)
     return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@contextlib.contextmanager
+def production_server(django_db_blocker, static_root: Path, log_dir: Path) -> Iterator[Server]:
+    """gunicorn with the production settings (DEBUG off) on the test database, stopped on leaving."""
+    with django_db_blocker.unblock():
+        database_url = the_test_database_url()
+    env = production_env(
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(static_root),
+        DATABASE_URL=database_url,
+        CONN_MAX_AGE="0",
+        LOG_LEVEL="ERROR",
+    )
+    running = Server(env, log_dir / "gunicorn.log")
+    try:
+        running.wait_until_serving()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")

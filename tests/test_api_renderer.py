@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import renderers as drf
 
 from claims.api.renderers import JSONRenderer
-from tests.conftest import Server, production_env, the_test_database_url
+from tests.conftest import Server, production_server
 from tests.factories import make_rated_claim
 from tests.test_settings import GOOD_KEY, _load_settings
 
@@ -123,22 +123,10 @@ def test_production_serves_no_browsable_api():
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, collected_static, tmp_path_factory) -> Iterator[Server]:
     """gunicorn with the production settings (DEBUG off) on the test database."""
-    with django_db_blocker.unblock():
-        database_url = the_test_database_url()
-    env = production_env(
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        STATIC_ROOT=str(collected_static),
-        DATABASE_URL=database_url,
-        CONN_MAX_AGE="0",
-        LOG_LEVEL="ERROR",
-    )
-    running = Server(env, tmp_path_factory.mktemp("renderer") / "gunicorn.log")
-    try:
-        running.wait_until_serving()
+    with production_server(
+        django_db_blocker, collected_static, tmp_path_factory.mktemp("renderer")
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.django_db

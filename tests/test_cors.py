@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Server, production_env, the_test_database_url
+from tests.conftest import Server, production_server
 from tests.factories import make_rated_claim
 
 ORIGIN = "https://newsroom.example"
@@ -92,22 +92,8 @@ def test_nothing_but_the_api_is_shared_with_other_origins(client, url):
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, collected_static, tmp_path_factory) -> Iterator[Server]:
     """gunicorn with the production settings on the test database (empty: CORS needs no rows)."""
-    with django_db_blocker.unblock():
-        database_url = the_test_database_url()
-    env = production_env(
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        STATIC_ROOT=str(collected_static),
-        DATABASE_URL=database_url,
-        CONN_MAX_AGE="0",
-        LOG_LEVEL="ERROR",
-    )
-    running = Server(env, tmp_path_factory.mktemp("cors") / "gunicorn.log")
-    try:
-        running.wait_until_serving()
+    with production_server(django_db_blocker, collected_static, tmp_path_factory.mktemp("cors")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.django_db
