@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -301,7 +302,15 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
     rows = ordering.apply(queryset, reverse=backward)
     if at is not None:
         rows = rows.filter(ordering.after(at.position, reverse=backward))
-    rows = list(rows[: size + 1])
+    return _page_from(ordering, list(rows[: size + 1]), at, size, ordering.position_of)
+
+
+def _page_from(
+    ordering: Ordering, rows: list[Any], at: Cursor | None, size: int, position: Callable[[Any], list[Any]]
+) -> Page:
+    """The page of `rows` (up to size + 1 of them, in the query's order: reversed going back), with the
+    cursors to the pages around it, each the `position` of the row it leads on from."""
+    backward = at is not None and at.backward
     more = len(rows) > size
     rows = rows[:size]
     if backward:
@@ -312,10 +321,8 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
         return Page(rows=[], next_cursor=None, previous_cursor=None)
     return Page(
         rows=rows,
-        next_cursor=Cursor(ordering.position_of(rows[-1])).encode(ordering) if has_next else None,
-        previous_cursor=(
-            Cursor(ordering.position_of(rows[0]), backward=True).encode(ordering) if has_previous else None
-        ),
+        next_cursor=Cursor(position(rows[-1])).encode(ordering) if has_next else None,
+        previous_cursor=Cursor(position(rows[0]), backward=True).encode(ordering) if has_previous else None,
     )
 
 
@@ -392,13 +399,6 @@ class SearchWindows(Ordering):
         rows = list(
             rows.order_by("beyond", *(key.asc() if backward else key.desc() for key in keys))[: size + 1]
         )
-        more = len(rows) > size
-        rows = rows[:size]
-        if backward:
-            rows.reverse()
-        has_next, has_previous = (True, more) if backward else (more, at is not None)
-        if not rows:
-            return Page(rows=[], next_cursor=None, previous_cursor=None)
 
         def position(row: Any) -> list[Any]:
             # A model instance, or a plain row (ClaimQuerySet.as_rows).
@@ -415,11 +415,7 @@ class SearchWindows(Ordering):
                 return [*map(value, bounds), *within]
             return [*current, *within]
 
-        return Page(
-            rows=rows,
-            next_cursor=Cursor(position(rows[-1])).encode(self) if has_next else None,
-            previous_cursor=Cursor(position(rows[0]), backward=True).encode(self) if has_previous else None,
-        )
+        return _page_from(self, rows, at, size, position)
 
 
 def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: bool, count: int) -> RawSQL:
