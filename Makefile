@@ -25,7 +25,7 @@ help:
 	@echo "make backup   dump the database to backups/factcheck-YYYYmmdd-HHMMSS.dump"
 	@echo "make restore FILE=backups/....dump [YES=1]  put a backup back (asks first unless YES=1)"
 	@echo "make bench  the read paths under load beside the floor, as ratios (README: Benchmarks; needs wrk;"
-	@echo "           CLAIMS=1000000 ROUNDS=3 SECONDS=15 by default; about 15 minutes, more to generate the data)"
+	@echo "           CLAIMS=1000000 ROUNDS=3 SECONDS=15 by default; about 20 minutes, more to generate the data)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \

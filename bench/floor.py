@@ -62,26 +62,28 @@ CLAIM_JOINS = """
 LIST_SQL = f"""SELECT {CLAIM_COLUMNS} {CLAIM_JOINS}
     WHERE c.status_id IS NOT NULL {{after}}
     ORDER BY c.status_changed_at {{order}}, c.id {{order}} LIMIT %(limit)s"""
-# With the API's corrections (an array of JSON objects, newest first) and the verified quote's window of the
+# With the API's corrections (JSON objects, newest first: one JSON array, which orjson parses at once, where the
+# API reads an array of JSON values) and the verified quote's window of the
 # archived text, in the claim's own query. (Made of this module's constants: no input is formatted in.)
 DETAIL_SQL = f"""SELECT {CLAIM_COLUMNS}, c.version, c.quote_start, c.quote_end,
     GREATEST(c.quote_start - {QUOTE_WINDOW_CHARS}, 0),
     SUBSTRING(snap.text, GREATEST(c.quote_start - {QUOTE_WINDOW_CHARS}, 0) + 1,
               c.quote_end - GREATEST(c.quote_start - {QUOTE_WINDOW_CHARS}, 0) + {QUOTE_WINDOW_CHARS}),
     snap.captured_at,
-    ARRAY(SELECT json_build_object('id', co.id, 'note', co.note, 'changes', co.changes,
-                                   'published_at', co.published_at)
-          FROM claims_correction co WHERE co.claim_id = c.id ORDER BY co.id DESC)
+    (SELECT COALESCE(json_agg(json_build_object('id', co.id, 'note', co.note, 'changes', co.changes,
+                                                'published_at', co.published_at) ORDER BY co.id DESC), '[]')
+     FROM claims_correction co WHERE co.claim_id = c.id)
     {CLAIM_JOINS}
     LEFT JOIN claims_sourcesnapshot snap ON snap.id = c.quote_snapshot_id
     WHERE c.status_id IS NOT NULL AND c.id = %s"""  # noqa: S608
 # The published verdicts, newest first, each with its evidence as one JSON array (claims_verdict_claim_idx).
+# The floor is the practical limit: where a cheaper form of the same result exists, it takes it.
 VERDICTS_SQL = """SELECT v.id, st.slug, st.label, st.scale, st.position, v.summary, v.explanation,
-    ARRAY(SELECT json_build_object('source', json_build_object('id', e.source_id, 'title', so.title,
-                                       'publisher', so.publisher, 'url', so.url, 'published_on', so.published_on),
-                                   'note', e.note)
-          FROM claims_evidence e JOIN claims_source so ON so.id = e.source_id
-          WHERE e.verdict_id = v.id ORDER BY e.position, e.id),
+    (SELECT COALESCE(json_agg(json_build_object(
+                'source', json_build_object('id', e.source_id, 'title', so.title, 'publisher', so.publisher,
+                                            'url', so.url, 'published_on', so.published_on),
+                'note', e.note) ORDER BY e.position, e.id), '[]')
+     FROM claims_evidence e JOIN claims_source so ON so.id = e.source_id WHERE e.verdict_id = v.id),
     v.published_at
     FROM claims_verdict v JOIN claims_status st ON st.id = v.status_id
     WHERE v.published_at IS NOT NULL AND v.claim_id = %s
@@ -162,12 +164,16 @@ def claim_list(environ: dict, params: dict[str, list[str]]) -> bytes:
         + environ.get("PATH_INFO", "")
         + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
     )
-    width = 27 if query else 26  # the rank is the last column of a search's row
+
+    # A row's position: its rank (a search's last column), status change and id.
+    def position_of(row: tuple) -> list:
+        return [*row[26:27], row[23], row[0]] if query else [row[23], row[0]]
+
     return dumps(
         {
-            "next": link(here, encode_cursor(rows[-1], width, query)) if rows and has_next else None,
+            "next": link(here, encode_cursor(position_of(rows[-1]))) if rows and has_next else None,
             "previous": (
-                link(here, encode_cursor(rows[0], width, query, backward=True))
+                link(here, encode_cursor(position_of(rows[0]), backward=True))
                 if rows and has_previous
                 else None
             ),
@@ -321,10 +327,9 @@ def link(url: str, cursor: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
 
 
-def encode_cursor(row: tuple, width: int, search: str, *, backward: bool = False) -> str:
-    """The row's position (its rank for a search, its status change, its id) and the direction, in base64."""
-    keys = [repr(row[width - 1])] if search else []
-    keys += [row[23].isoformat(), str(row[0])]
+def encode_cursor(position: list, *, backward: bool = False) -> str:
+    """A position ([rank,] status_changed_at, id) and the direction, in base64."""
+    keys = [value.isoformat() if isinstance(value, datetime) else repr(value) for value in position]
     return base64.urlsafe_b64encode(("b" if backward else "f").encode() + "|".join(keys).encode()).decode()
 
 

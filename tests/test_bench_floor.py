@@ -15,11 +15,14 @@ from psycopg.conninfo import make_conninfo
 from bench import floor
 from claims.models import Claim
 
+# The floor reads on its own connection: the data must be committed (a transactional test, whose flush puts
+# back what the migrations made: tests/conftest.py).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 
 @pytest.fixture
-def floor_app(transactional_db, monkeypatch):
-    """The floor on the test database (its own connection: the data must be committed, hence
-    transactional_db), with the default data loaded."""
+def floor_app(monkeypatch):
+    """The floor on the test database, with the default data loaded."""
     call_command("load_default_data", verbosity=0)
     params = connection.get_connection_params()
     conninfo = make_conninfo(
