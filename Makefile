@@ -13,7 +13,7 @@ SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12
 PYTHON ?= $(shell for p in python3 python3.12 python3.11 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 
-.PHONY: help run worker test lint format check-migrations db-stop backup restore clean
+.PHONY: help run worker test lint format check-migrations db-stop backup restore bench clean
 
 help:
 	@echo "make run    set up (.venv, PostgreSQL, migrations, default data) and serve on http://127.0.0.1:$(PORT)/"
@@ -24,6 +24,8 @@ help:
 	@echo "make db-stop  stop the embedded PostgreSQL (it keeps running between commands)"
 	@echo "make backup   dump the database to backups/factcheck-YYYYmmdd-HHMMSS.dump"
 	@echo "make restore FILE=backups/....dump [YES=1]  put a backup back (asks first unless YES=1)"
+	@echo "make bench  the read paths under load beside the floor, as ratios (README: Benchmarks; needs wrk;"
+	@echo "           CLAIMS=1000000 ROUNDS=3 SECONDS=15 by default; about 20 minutes, more to generate the data)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -108,6 +110,21 @@ backup: $(VENV)/.installed
 restore: $(VENV)/.installed
 	@if [ -z "$(FILE)" ]; then echo "Say which backup: make restore FILE=backups/factcheck-YYYYmmdd-HHMMSS.dump" >&2; exit 2; fi
 	@$(BIN)/python manage.py restore $(if $(filter 1 yes true,$(YES)),--noinput) "$(FILE)"
+
+# The benchmark (bench/load.py, README "Benchmarks"): its own database (factcheck_bench, or
+# BENCH_DATABASE_URL), generated up to CLAIMS claims if it holds fewer; the app under gunicorn with the
+# production settings beside the floor (bench/floor.py, which needs the `bench` extra: orjson).
+CLAIMS ?= 1000000
+ROUNDS ?= 3
+SECONDS ?= 15
+bench: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/load.py --claims $(CLAIMS) --rounds $(ROUNDS) --seconds $(SECONDS)
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	@$(BIN)/python -m pip uninstall --quiet --yes pgserver 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@ $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info

@@ -29,8 +29,19 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connection, models, transaction
-from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Sum, Value, When
+from django.db import connection, connections, models, transaction
+from django.db.models import (
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, Greatest, JSONObject, Now, Substr
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
@@ -1990,19 +2001,19 @@ class SiteClockQuerySet(models.QuerySet["SiteClock"]):
 
         A missing row (a test's flush, a restore of a dump without it) reads as version 0 at the epoch: the
         next public write puts the row back (the trigger's upsert), at a new version and time.
+
+        Every anonymous public request reads it (factcheck.caching), a 304 little else: written as SQL, it
+        costs a tenth of what the same query built by the ORM did (0.07 ms against 0.5 ms a read).
         """
-        # Every public request reads it before anything else, so it is written out once, not built: the
-        # ORM's filter, annotate and compile cost ~0.5 ms a request, the query itself ~0.07 ms.
-        with connection.cursor() as cursor:
-            cursor.execute(SITE_CLOCK_SQL, [SiteClock.ROW])
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT version, changed_at, clock_timestamp() FROM claims_site_clock WHERE id = %s",
+                [SiteClock.ROW],
+            )
             row = cursor.fetchone()
         if row is None:
             return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None)
         return SiteClockReading(*row)
-
-
-# SiteClockQuerySet.read's query: the clock's version and change time, and the database's time of reading.
-SITE_CLOCK_SQL = "SELECT version, changed_at, clock_timestamp() FROM claims_site_clock WHERE id = %s"
 
 
 @dataclass(frozen=True)
