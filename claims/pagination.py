@@ -51,6 +51,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from claims.models import UNDATED
+from claims.prepared import PreparedQuery
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -303,6 +304,35 @@ def page_of(queryset: QuerySet, ordering: Ordering, *, cursor: str | None, size:
     if at is not None:
         rows = rows.filter(ordering.after(at.position, reverse=backward))
     return _page_from(ordering, list(rows[: size + 1]), at, size, ordering.position_of)
+
+
+# The pages of fixed shapes (prepared_page_of), compiled once per process: by shape, page size and direction.
+_PREPARED_PAGES: dict[tuple[Any, ...], PreparedQuery] = {}
+
+
+def prepared_page_of(shape: QuerySet, ordering: Ordering, *, cursor: str | None, size: int) -> Page:
+    """page_of for a shape built once per process and never filtered by the request (the API's claim list
+    with no filter asked, nearly every read of it): the same one query, but compiled once per page size and
+    direction, and prepared on the connection (claims.prepared), the cursor's position its only values.
+    Django would build and compile it, and PostgreSQL plan it, on every request. Raises InvalidCursor.
+    """
+    at = Cursor.decode(cursor, ordering) if cursor else None
+    backward = at is not None and at.backward
+    key = (shape, ordering.name, size, None if at is None else backward)
+    query = _PREPARED_PAGES.get(key)
+    if query is None:
+
+        def build(**position: Any) -> QuerySet:
+            rows = ordering.apply(shape.all(), reverse=backward)
+            if at is not None:
+                values = [position[key.name] for key in ordering.keys]
+                rows = rows.filter(ordering.after(values, reverse=backward))
+            return rows[: size + 1]
+
+        kinds = {key.name: key.kind for key in ordering.keys} if at is not None else {}
+        query = _PREPARED_PAGES[key] = PreparedQuery(build, **kinds)
+    position = dict(zip((key.name for key in ordering.keys), at.position, strict=True)) if at else {}
+    return _page_from(ordering, query.run(**position), at, size, ordering.position_of)
 
 
 def _page_from(
@@ -613,15 +643,18 @@ class KeysetPagination(BasePagination):
     def get_ordering(self, queryset: QuerySet) -> Ordering:
         return self.ordering
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
-        """One query: LIMIT page_size + 1 on the ordering's index."""
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None, *, fixed_shape: bool = False
+    ) -> list[Any]:
+        """One query: LIMIT page_size + 1 on the ordering's index. With `fixed_shape`, `queryset` is a shape
+        built once per process that the request does not filter: its pages are prepared (prepared_page_of)."""
         self.request = request
         try:
             size = page_size(request.query_params, default=self.page_size, maximum=self.max_page_size)
         except ValueError as error:
             raise ValidationError({"page_size": [str(error)]}) from None
         try:
-            self.page = page_of(
+            self.page = (prepared_page_of if fixed_shape else page_of)(
                 queryset,
                 self.get_ordering(queryset),
                 cursor=request.query_params.get("cursor") or None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
@@ -33,10 +34,12 @@ from psycopg.types.numeric import Int8
 _PLACEHOLDER_MAKERS: dict[type, Callable[[int, str], Any]] = {
     str: lambda index, name: f"\x00placeholder {name}\x00",
     int: lambda index, name: -(2**62) - index,
+    # A time in the first days of year 1: no row of ours has one, and a signed cursor never holds one.
+    datetime: lambda index, name: datetime(1, 1, 1 + index, tzinfo=UTC),
 }
 # How each kind of value is sent: an id always as a bigint, so that PostgreSQL sees one statement whatever
 # its size (psycopg sends a plain int as the smallest integer type that holds it).
-_SENT_AS: dict[type, Callable[[Any], Any]] = {str: str, int: Int8}
+_SENT_AS: dict[type, Callable[[Any], Any]] = {str: str, int: Int8, datetime: lambda value: value}
 
 
 def execute_prepared(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:

@@ -20,7 +20,14 @@ from claims.services import EvidenceItem, record_verdict
 from claims.site_urls import slug_path
 from claims.templatetags.dates import day
 from claims.views import CLAIM_PAGE, TIMELINE, claim_page_claims
-from tests.factories import get_status, make_claim, make_rated_claim, make_source
+from tests.factories import (
+    SITE_CLOCK,
+    get_status,
+    make_claim,
+    make_rated_claim,
+    make_rated_claims,
+    make_source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +209,34 @@ def test_a_prepared_query_is_in_the_query_log_with_its_values(statuses):
 
     [query] = queries.captured_queries
     assert f'"claims_claim"."slug" = \'{claim.slug}\'' in query["sql"]
+
+
+def test_the_api_lists_pages_are_prepared_and_page_as_the_filtered_list_does(client, statuses):
+    """The API's claim list with no filter asked runs prepared pages (claims.pagination.prepared_page_of):
+    forward and back by cursor, each page is the one the same list built per request gives (a filter that
+    keeps every claim, kind=fact, takes the other path), one query a page besides the site clock."""
+    make_rated_claims(7)
+
+    def walk(path: str, link: str) -> list[list[int]]:
+        pages = []
+        while path:
+            with CaptureQueriesContext(connection) as queries:
+                body = client.get(path).json()
+            assert len(queries) == SITE_CLOCK + 1
+            pages.append([claim["id"] for claim in body["results"]])
+            path = body[link]
+        return pages
+
+    prepared = walk("/api/v1/claims/?page_size=3", "next")
+    built = walk("/api/v1/claims/?page_size=3&kind=fact", "next")
+    assert prepared == built
+    assert [len(page) for page in prepared] == [3, 3, 1]
+    ids = [claim.pk for claim in Claim.objects.published().order_by("-status_changed_at", "-id")]
+    assert [claim for page in prepared for claim in page] == ids
+    last = client.get("/api/v1/claims/?page_size=3").json()
+    while last["next"]:
+        last = client.get(last["next"]).json()
+    back = walk(last["previous"], "previous")
+    assert [claim for page in reversed(back) for claim in page] == ids[:6]
+    statements = prepared_statements()
+    assert any("LIMIT 4" in statement for statement in statements)
