@@ -39,10 +39,16 @@ class JSONRenderer(renderers.JSONRenderer):
             return b""
         plain = self.compact and not self.ensure_ascii
         if plain and self.get_indent(accepted_media_type, renderer_context or {}) is None:
-            try:
-                body = orjson.dumps(data, default=_ENCODER.default, option=_OPTIONS)
-            except orjson.JSONEncodeError:
-                pass  # DRF's renderer writes it, or raises its own error.
-            else:
+            body = _orjson_or_none(data)
+            if body is not None:
                 return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        # An indent, or a value orjson refuses: DRF's renderer writes it (or raises its own error).
         return super().render(data, accepted_media_type, renderer_context)
+
+
+def _orjson_or_none(data: Any) -> bytes | None:
+    """The data as orjson writes it, or None for a value it refuses (DRF's renderer then writes it)."""
+    try:
+        return orjson.dumps(data, default=_ENCODER.default, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
