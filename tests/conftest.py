@@ -124,17 +124,21 @@ def the_test_database_url() -> str:
 
 
 @contextlib.contextmanager
-def production_server(django_db_blocker, static_root: Path, log_dir: Path) -> Iterator[Server]:
-    """gunicorn with the production settings (DEBUG off) on the test database, stopped on leaving."""
+def production_server(django_db_blocker, static_root: Path, log_dir: Path, **env: str) -> Iterator[Server]:
+    """gunicorn with the production settings (DEBUG off) on the test database, stopped on leaving; `env`
+    overrides its environment (CONN_MAX_AGE is 0 unless given)."""
     with django_db_blocker.unblock():
         database_url = the_test_database_url()
-    env = production_env(
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        STATIC_ROOT=str(static_root),
-        DATABASE_URL=database_url,
-        CONN_MAX_AGE="0",
-        LOG_LEVEL="ERROR",
+    env = (
+        production_env(
+            ALLOWED_HOSTS="127.0.0.1",
+            SECURE_SSL_REDIRECT="false",
+            STATIC_ROOT=str(static_root),
+            DATABASE_URL=database_url,
+            CONN_MAX_AGE="0",
+            LOG_LEVEL="ERROR",
+        )
+        | env
     )
     running = Server(env, log_dir / "gunicorn.log")
     try:
