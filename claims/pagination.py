@@ -39,10 +39,12 @@ from django.db.models import (
 )
 from django.db.models.expressions import Col, RawSQL
 from django.db.models.functions import Coalesce, FirstValue, LastValue
+from django.db.models.lookups import IsNull
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.datastructures import BaseTable, Join
 from django.db.models.sql.query import Query
-from django.db.models.sql.where import WhereNode
+from django.db.models.sql.where import AND, WhereNode
 from django.http import Http404, HttpRequest, QueryDict
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -470,6 +472,7 @@ def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: b
     # copy and relabel them into every subquery (~5 ms a page for a search with near-spellings).
     matches = queryset.values("pk")
     matches.query.annotations = {}
+    _drop_unused_joins(matches.query)
     pool = matches.filter(bound) if bound is not None else matches
     within = bound if bound is not None else Q(status_changed_at__isnull=False)
     walked = pool.order_by(*order)[:count]
@@ -497,15 +500,48 @@ def latest_matches(queryset: QuerySet, bound: Expression | None, *, ascending: b
     )
 
 
+def _columns_filtered(query: Query) -> list[Col]:
+    """The columns the query's filters read."""
+    columns, expressions = [], [query.where]
+    while expressions:
+        expression = expressions.pop()
+        if isinstance(expression, Col):
+            columns.append(expression)
+        expressions += [source for source in expression.get_source_expressions() if source is not None]
+    return columns
+
+
+def _drop_unused_joins(query: Query) -> None:
+    """Leave out of the query's FROM clause each join to a claim's one related row (its speaker, source or
+    status) that no filter reads: the rows' columns and annotations that needed it are gone. A LEFT JOIN of
+    such a row, or an inner one on a NOT NULL column, neither adds a claim nor removes one; an inner join on
+    a nullable column removes the claims without that row, so it becomes `column IS NOT NULL`. The claims
+    found are the same; for a search's 14,000 matches the three joins were ~4 ms of ~30.
+    """
+    needed: set[str] = set()
+    for column in _columns_filtered(query):
+        alias = column.alias
+        while alias is not None and alias not in needed:  # the join and those it hangs on
+            needed.add(alias)
+            alias = getattr(query.alias_map.get(alias), "parent_alias", None)
+    base = query.get_initial_alias()
+    for alias, join in list(query.alias_map.items()):
+        if not (
+            isinstance(join, Join)
+            and alias not in needed
+            and join.parent_alias == base
+            and getattr(join.join_field, "many_to_one", False)
+        ):
+            continue
+        if join.join_type != LOUTER and join.nullable:
+            query.where.add(IsNull(Col(base, join.join_field), False), AND)
+        query.alias_refcount[alias] = 0
+
+
 def _columns_read(query: Query, alias: str) -> list[str]:
     """The columns of table `alias` that the query's filters and joins read (and the walk's order)."""
     read = {"id", "status_changed_at"}
-    expressions = [query.where]
-    while expressions:
-        expression = expressions.pop()
-        if isinstance(expression, Col) and expression.alias == alias:
-            read.add(expression.target.attname)
-        expressions += [source for source in expression.get_source_expressions() if source is not None]
+    read.update(column.target.attname for column in _columns_filtered(query) if column.alias == alias)
     for join in query.alias_map.values():
         if isinstance(join, Join) and join.parent_alias == alias:
             read.update(column for column, _ in join.join_cols)

@@ -243,3 +243,21 @@ def test_the_walk_reads_what_the_other_filters_read(client, window, claims):
 
     assert forward == expected("ceasefire", WINDOW)
     assert follow(client, url.replace("overdue=false", "overdue=true"), "next")[0] == []
+
+
+@pytest.mark.parametrize("q", ["ceasefire", "grain"])
+def test_the_candidates_of_the_apis_rows_are_found_without_joining_speakers_sources_or_statuses(claims, q):
+    # The API's rows (as_rows) join the speaker, source and status for their columns; the candidates need
+    # none of them (claims.pagination._drop_unused_joins), and are the same claims.
+    rows = Claim.objects.published().search(q).as_rows()
+    by_time = list(
+        Claim.objects.published().search(q).order_by("-status_changed_at", "-id").values_list("id", flat=True)
+    )
+    candidates = latest_matches(rows, None, ascending=False, count=len(by_time) + 1)
+
+    assert not {"claims_speaker", "claims_source", "claims_status"} & set(
+        re.findall(r'"(\w+)"', candidates.sql)
+    )
+    found = Claim.objects.filter(pk__in=candidates).values_list("id", flat=True)
+    assert sorted(found) == sorted(by_time)
+    assert "claims_speaker" in str(rows.query)  # the rows themselves still join them
