@@ -113,13 +113,14 @@ restore: $(VENV)/.installed
 
 # The benchmark (bench/load.py, README "Benchmarks"): its own database (factcheck_bench, or
 # BENCH_DATABASE_URL), generated up to CLAIMS claims if it holds fewer; the app under gunicorn with the
-# production settings beside the floor (bench/floor.py, which needs the `bench` extra: orjson).
+# production settings beside the floor (bench/floor.py, which needs the `bench` extra: orjson). PATHS=list,detail
+# measures only those paths (and their floors).
 CLAIMS ?= 1000000
 ROUNDS ?= 3
 SECONDS ?= 15
 bench: $(VENV)/.installed-bench
 	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator: apt-get install wrk" >&2; exit 1; }
-	$(BIN)/python bench/load.py --claims $(CLAIMS) --rounds $(ROUNDS) --seconds $(SECONDS)
+	$(BIN)/python bench/load.py --claims $(CLAIMS) --rounds $(ROUNDS) --seconds $(SECONDS) $(if $(PATHS),--paths "$(PATHS)")
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m pip uninstall --quiet --yes pgserver 2>/dev/null || true

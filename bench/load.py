@@ -50,6 +50,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--mixed", type=int, default=10_000, help="Requests of the mixed run (0: none).")
+    parser.add_argument(
+        "--paths",
+        default="",
+        help="Only these paths in the round-robin, comma-separated (list,deep,detail,search,claim page,"
+        "/claims/,home,304), each with the floor it is measured against; all by default.",
+    )
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("BENCH_APP_PORT", 8081)))
     parser.add_argument("--floor-port", type=int, default=int(os.environ.get("BENCH_FLOOR_PORT", 8082)))
     args = parser.parse_args()
@@ -197,7 +203,6 @@ def _measure(
         f"{args.seconds:g} s of every variant in turn",
         flush=True,
     )
-    medians = roundrobin.run(variants, rounds=args.rounds, seconds=args.seconds, connections=args.connections)
     against = {
         "list": "list.floor",
         "deep": "deep.floor",
@@ -207,6 +212,16 @@ def _measure(
         "/claims/": "list.floor",
         "304": "list.floor",
     }
+    if args.paths:
+        chosen = set(args.paths.split(","))
+        if unknown := chosen - set(paths):
+            raise SystemExit(
+                f"--paths: no such path {', '.join(sorted(unknown))}; the paths: {', '.join(paths)}"
+            )
+        paths = {name: path for name, path in paths.items() if name in chosen}
+        kept = chosen | {against[name] for name in chosen if name in against}
+        variants = [variant for variant in variants if variant.name in kept]
+    medians = roundrobin.run(variants, rounds=args.rounds, seconds=args.seconds, connections=args.connections)
     print(f"\nmedians of {args.rounds} rounds ({total:,} claims):")
     print(
         f"{'path':14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'not 2xx':>8} {'queries':>8} "
@@ -224,6 +239,8 @@ def _measure(
             f"{name:14} {s.rps:9.1f} {s.p50:8.2f} {s.p99:8.2f} {s.non2xx:8.0f} {queries[name][0]:>8} {floor_part}"
         )
     for name in ("list.floor", "deep.floor", "detail.floor", "search.floor"):
+        if name not in medians:
+            continue
         s = medians[name]
         print(f"{name:14} {s.rps:9.1f} {s.p50:8.2f} {s.p99:8.2f} {s.non2xx:8.0f}")
     if memory:
