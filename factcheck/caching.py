@@ -40,6 +40,11 @@ NEVER_CACHED = frozenset({"claims:verdict-preview"})
 # ETag, exact at every change, is sent always (and takes precedence when a client sends both).
 LAST_MODIFIED_SETTLE = timedelta(seconds=5)
 
+# The request headers get_conditional_response decides on: without any of them, the view answers.
+PRECONDITIONS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+)
+
 
 # What a release's responses are made of besides the data: its code and templates, and the settings they
 # print. A deploy that changes any of them changes every ETag, so no client or CDN keeps an old page.
@@ -211,6 +216,8 @@ class ConditionalGetMiddleware:
             request._public_cache = _Coverage(found=None, api=api, private=False)
             return None
         request._public_cache = _Coverage(found=found, api=api, private=False)
+        if not PRECONDITIONS & request.META.keys():
+            return None  # nothing to decide: the view answers
         # The headers a 200 would carry, for get_conditional_response to copy onto a 304 (RFC 9110 15.4.5).
         template = HttpResponse()
         set_public_cache_headers(template, found, api=api)
