@@ -16,7 +16,7 @@ from django.urls.converters import SlugConverter
 # What reverse() accepts for a <slug:...> (a slug it would refuse or have to quote goes to reverse() itself).
 _SLUG = re.compile(SlugConverter.regex)
 # Stands for the slug in the one path reversed per view: made of slug characters, and no real slug's length.
-_SLUG_MARK = "slug-placeholder-" * 20
+SLUG_MARK = "slug-placeholder-" * 20
 
 
 def absolute_url(path: str, request: HttpRequest | None = None) -> str:
@@ -36,15 +36,24 @@ def slug_path(viewname: str, slug: str) -> str:
     """
     if not _SLUG.fullmatch(slug):
         return reverse(viewname, kwargs={"slug": slug})
-    before, after = _around_slug(viewname, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    before, after = path_around(viewname, "slug", SLUG_MARK)
     return f"{before}{slug}{after}"
 
 
+def path_around(viewname: str, kwarg: str, mark: str, format: str | None = None) -> tuple[str, str]:
+    """The path of `viewname` before and after its one argument `kwarg` (with `format`, a format suffix's
+    too), given as `mark`: a value of the argument's kind that no URL of it holds otherwise. Reversed once
+    per process (per script prefix and URL configuration); a row's own value then goes between the two."""
+    return _around(viewname, kwarg, mark, format, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
 @functools.lru_cache(maxsize=64)
-def _around_slug(viewname: str, script_prefix: str, urlconf: str) -> tuple[str, str]:
-    """The path of viewname before and after its slug (the arguments other than viewname are the cache's
-    key: reverse() reads them itself)."""
-    before, _, after = reverse(viewname, urlconf=urlconf, kwargs={"slug": _SLUG_MARK}).partition(_SLUG_MARK)
+def _around(
+    viewname: str, kwarg: str, mark: str, format: str | None, script_prefix: str, urlconf: str
+) -> tuple[str, str]:
+    """The cache's key holds what reverse() reads itself (the script prefix, the URL configuration)."""
+    kwargs = {kwarg: mark} if format is None else {kwarg: mark, "format": format}
+    before, _, after = reverse(viewname, urlconf=urlconf, kwargs=kwargs).partition(mark)
     return before, after
 
 

@@ -13,12 +13,10 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.reverse import reverse as drf_reverse
 
 from claims.models import (
     Claim,
@@ -35,7 +33,7 @@ from claims.models import (
     overdue_since,
     quote_in_window,
 )
-from claims.site_urls import absolute_url
+from claims.site_urls import SLUG_MARK, absolute_url, path_around
 from claims.webhooks import validate_endpoint_url
 
 
@@ -254,22 +252,27 @@ def _date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+# Stands for a claim's id in the one API path reversed per process: digits, and no real id's length.
+_ID_MARK = "9" * 30
+
+
 class ClaimJson:
     """ClaimSerializer's and ClaimDetailSerializer's JSON of claim rows, for one request.
 
-    The two links are made once per page: `url` as HyperlinkedIdentityField makes it (DRF's reverse, on the
-    request's host, with the request's format suffix) and `html_url` as Claim.public_url (on SITE_URL when
-    set), each from one reverse with a placeholder id or slug that a row's own then replaces (an id is
-    digits, a slug is ASCII letters, digits, - and _, which a URL holds as they are).
+    The two links are made as HyperlinkedIdentityField makes `url` (DRF's reverse: the path, with the
+    request's format suffix, on the request's host) and as Claim.public_url makes `html_url` (on SITE_URL
+    when set), from paths reversed once per process around a placeholder id or slug (site_urls.path_around)
+    that a row's own then replaces (an id is digits, a slug is ASCII letters, digits, - and _, which a URL
+    holds as they are).
     """
 
     def __init__(self, request: Any, *, today: date, format: str | None = None) -> None:
         self.today = today
         self.zone = timezone.get_current_timezone()
-        api = drf_reverse("api:claim-detail", kwargs={"pk": 0}, request=request, format=format)
-        self.api_url = api.rpartition("0")[::2]
-        page = absolute_url(reverse("claims:claim-detail", kwargs={"slug": "_"}), request)
-        self.page_url = page.rpartition("_")[::2]
+        before, after = path_around("api:claim-detail", "pk", _ID_MARK, format)
+        self.api_url = (request.build_absolute_uri(before), after)
+        before, after = path_around("claims:claim-detail", "slug", SLUG_MARK)
+        self.page_url = (absolute_url(before, request), after)
 
     def time(self, value: datetime | None) -> str | None:
         """A time as DRF's DateTimeField writes it (its enforce_timezone and ISO 8601 format): in the current
