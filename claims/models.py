@@ -50,6 +50,7 @@ from django.utils.text import slugify
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from claims.audit import track_history
+from claims.prepared import execute_prepared
 from claims.quotes import QuoteInContext, paragraph_around
 from claims.site_urls import absolute_url, slug_path
 
@@ -2003,17 +2004,17 @@ class SiteClockQuerySet(models.QuerySet["SiteClock"]):
         next public write puts the row back (the trigger's upsert), at a new version and time.
 
         Every anonymous public request reads it (factcheck.caching), a 304 little else: written as SQL, it
-        costs a tenth of what the same query built by the ORM did (0.07 ms against 0.5 ms a read).
+        costs a tenth of what the same query built by the ORM did (0.07 ms against 0.5 ms a read), and as a
+        prepared statement (claims.prepared.execute_prepared) it is planned once per connection.
         """
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(
-                "SELECT version, changed_at, clock_timestamp() FROM claims_site_clock WHERE id = %s",
-                [SiteClock.ROW],
-            )
-            row = cursor.fetchone()
-        if row is None:
+        rows = execute_prepared(
+            connections[self.db],
+            "SELECT version, changed_at, clock_timestamp() FROM claims_site_clock WHERE id = %s",
+            [SiteClock.ROW],
+        )
+        if not rows:
             return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None)
-        return SiteClockReading(*row)
+        return SiteClockReading(*rows[0])
 
 
 @dataclass(frozen=True)

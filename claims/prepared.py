@@ -55,7 +55,15 @@ def execute_prepared(
     psycopg prepares when the connection allows it: settings.DATABASES' prepare_threshold (0, unless
     DATABASE_PREPARED_STATEMENTS is off). The cursor is Django's all the same: the health check and
     reconnection, the query log that tests count, Django's database errors.
+
+    While an execute wrapper is installed (django-pghistory's, around a request that may write: it puts its
+    context before every statement that is not a SELECT, two statements in one text, which PostgreSQL
+    cannot prepare), the statement goes as Django sends any other, unprepared.
     """
+    if connection.execute_wrappers:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     with connection.cursor() as cursor:
         cursor.cursor.close()
         cursor.cursor = ServerBindingCursor(connection.connection)

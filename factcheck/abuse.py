@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, SimpleRateThrottle
 
+from claims.prepared import execute_prepared
+
 # An IPv6 client usually holds a whole /64 (one address per device, or a new one per connection with
 # privacy extensions): counting per address would give it billions of fresh starts.
 IPV6_CLIENT_PREFIX = 64
@@ -74,29 +76,30 @@ class DatabaseRateThrottle(SimpleRateThrottle):
             return True
         emission = timedelta(seconds=self.duration / self.num_requests)
         burst = timedelta(seconds=self.duration) - emission
-        with connection.cursor() as cursor:
-            # "now" is read once, when the client's row is locked (clock_timestamp(), not the statement's
-            # start): requests that queue for the row are judged in the order they get it.
-            cursor.execute(
-                """
-                INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
-                VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
-                ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
-                    SELECT
-                        CASE WHEN client.tat - %(burst)s <= now
-                            THEN greatest(client.tat, now) + %(emission)s
-                            ELSE client.tat END,
-                        greatest(client.tat - %(burst)s - now, interval '0')
-                    FROM (SELECT clock_timestamp() AS now) AS clock
-                )
-                RETURNING extract(epoch FROM wait)
-                """,
-                {"key": self.key, "emission": emission, "burst": burst},
+        # "now" is read once, when the client's row is locked (clock_timestamp(), not the statement's start):
+        # requests that queue for the row are judged in the order they get it. A prepared statement
+        # (claims.prepared.execute_prepared): planned once per connection, not on every request.
+        ((self.seconds_to_wait,),) = execute_prepared(
+            connection,
+            """
+            INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
+            VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
+            ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
+                SELECT
+                    CASE WHEN client.tat - %(burst)s <= now
+                        THEN greatest(client.tat, now) + %(emission)s
+                        ELSE client.tat END,
+                    greatest(client.tat - %(burst)s - now, interval '0')
+                FROM (SELECT clock_timestamp() AS now) AS clock
             )
-            (self.seconds_to_wait,) = cursor.fetchone()
-            if next(DatabaseRateThrottle._requests) % self.PRUNE_EVERY == 0:
-                # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two
-                # prunes cannot deadlock).
+            RETURNING extract(epoch FROM wait)
+            """,
+            {"key": self.key, "emission": emission, "burst": burst},
+        )
+        if next(DatabaseRateThrottle._requests) % self.PRUNE_EVERY == 0:
+            # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two prunes
+            # cannot deadlock).
+            with connection.cursor() as cursor:
                 cursor.execute(
                     """
                     DELETE FROM factcheck_api_throttle WHERE key IN (

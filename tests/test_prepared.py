@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pghistory
 import pytest
 from django.db import connection
 from django.db.models import F
@@ -15,7 +16,7 @@ from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import timezone, translation
 
 from claims.models import Claim
-from claims.prepared import PreparedQuery
+from claims.prepared import PreparedQuery, execute_prepared
 from claims.services import EvidenceItem, record_verdict
 from claims.site_urls import slug_path
 from claims.templatetags.dates import day
@@ -240,3 +241,25 @@ def test_the_api_lists_pages_are_prepared_and_page_as_the_filtered_list_does(cli
     assert [claim for page in reversed(back) for claim in page] == ids[:6]
     statements = prepared_statements()
     assert any("LIMIT 4" in statement for statement in statements)
+
+
+THROTTLE_ROW = (
+    "INSERT INTO factcheck_api_throttle (key, tat, wait) VALUES (%s, now(), interval '0') RETURNING key"
+)
+
+
+def test_a_write_is_prepared_outside_a_history_context():
+    before = prepared_statements()
+
+    assert execute_prepared(connection, THROTTLE_ROW, ["outside"]) == [("outside",)]
+    assert len(prepared_statements()) == len(before) + 1
+
+
+def test_inside_a_history_context_a_write_runs_unprepared():
+    # django-pghistory puts its context before every write statement of a tracked request (an API write, an
+    # admin save): two statements in one text, which PostgreSQL refuses to prepare.
+    before = prepared_statements()
+
+    with pghistory.context(reason="a test"):
+        assert execute_prepared(connection, THROTTLE_ROW, ["inside"]) == [("inside",)]
+    assert prepared_statements() == before
