@@ -135,6 +135,11 @@ class Kind(models.TextChoices):
     PREDICTION = "prediction", "Prediction"
 
 
+# The choices' labels by value, for the get_..._display methods the public pages call for every row.
+SCALE_LABELS: dict[str, str] = dict(Scale.choices)
+KIND_LABELS: dict[str, str] = dict(Kind.choices)
+
+
 class Fidelity(models.TextChoices):
     """How a claim's quote stands to the source's words. Only a verbatim quote is checked against the
     archived text (claims.services.save_claim) and shown as a quotation."""
@@ -498,6 +503,11 @@ class Status(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.scale})"
+
+    def get_scale_display(self) -> str:
+        """The scale's label, as Django's get_scale_display gives it, from a dict made once (Django's makes the
+        choices' dict again at every call: the status menus call it for every status)."""
+        return SCALE_LABELS.get(self.scale, self.scale)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -1042,6 +1052,11 @@ class Claim(TimestampedModel):
 
     def get_absolute_url(self) -> str:
         return slug_path("claims:claim-detail", self.slug)
+
+    def get_kind_display(self) -> str:
+        """The kind's label, as Django's get_kind_display gives it, from a dict made once (Django's makes the
+        choices' dict again at every call, a tenth of a row's rendering on a list of claims)."""
+        return KIND_LABELS.get(self.kind, self.kind)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)

@@ -601,9 +601,11 @@ class ClaimPage:
     older_url: str | None
 
 
-def paginate_claims(queryset: QuerySet, request: HttpRequest) -> ClaimPage:
+def paginate_claims(queryset: QuerySet, request: HttpRequest, *, fixed_shape: bool = False) -> ClaimPage:
     """The page of claims the request's ?cursor= points at, latest status change first (by relevance for a
-    search). One query (LIMIT page size + 1). A page_size that is not a whole number from 1 is ignored.
+    search). One query (LIMIT page size + 1). A page_size that is not a whole number from 1 is ignored. With
+    `fixed_shape`, `queryset` is a shape built once per process that the request does not filter: its pages
+    are prepared (prepared_page_of).
 
     A cursor we did not make, or one that leads to no claim (stale, or of another list), is a 404.
     """
@@ -613,7 +615,9 @@ def paginate_claims(queryset: QuerySet, request: HttpRequest) -> ClaimPage:
         size = DEFAULT_PAGE_SIZE
     cursor = request.GET.get("cursor") or None
     try:
-        page = page_of(queryset, claim_ordering(queryset), cursor=cursor, size=size)
+        page = (prepared_page_of if fixed_shape else page_of)(
+            queryset, claim_ordering(queryset), cursor=cursor, size=size
+        )
     except InvalidCursor:
         raise Http404("This page of claims does not exist.") from None
     if cursor and not page.rows:

@@ -6,7 +6,7 @@ of queries whatever the number of rows; tests/test_pages.py pins them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView
 
 from claims.claimreview import claim_review, json_ld_script
-from claims.filters import AsOfField, ClaimFilterSet
+from claims.filters import STATUSES, AsOfField, ClaimFilterSet
 from claims.models import (
     Claim,
     ClaimQuerySet,
@@ -181,12 +181,12 @@ def overdue_on_home(today: date) -> dict[str, Any]:
 class ListedFilters:
     """What the claim list shows of its filters: the values in use, the status menu, and the problems."""
 
-    q: str
-    status: Status | None
-    speaker: Speaker | None
-    kind: str
     statuses: list[Status]
-    problems: list[str]
+    q: str = ""
+    status: Status | None = None
+    speaker: Speaker | None = None
+    kind: str = ""
+    problems: list[str] = field(default_factory=list)
     overdue: bool | None = None
     due_after: date | None = None
     due_before: date | None = None
@@ -216,40 +216,54 @@ class ClaimListView(ListView):
 
     template_name = "claims/claim_list.html"
     context_object_name = "claims"
+    # The claims' shape, built once per process: with no filter asked (most views of the list), its pages
+    # are prepared (paginate_claims' fixed_shape), as the API's claim list's are.
+    rows = Claim.objects.published().for_claim_rows()
 
     def get_queryset(self) -> ClaimQuerySet:
         """Published claims with speaker and status joined in (for_claim_rows), filtered; no query until paged.
 
-        Reads the statuses (one query, for the status menu too) and, with ?speaker=, the speaker (one more).
+        With a filter asked, ClaimFilterSet reads the statuses (one query, for the status menu too) and, with
+        ?speaker=, the speaker (one more). With none, the shape built once, and no FilterSet (its form, built
+        and validated per request, cost as much as the page's query).
         """
+        if not self.request.GET.keys() & ClaimFilterSet.base_filters.keys():
+            self.filterset = None
+            return self.rows
         self.filterset = ClaimFilterSet(self.request.GET, queryset=Claim.objects.published().for_claim_rows())
         if not self.filterset.is_valid():
             return Claim.objects.none()
         return self.filterset.qs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        """Pages the claims: one query (none when a filter names something unknown)."""
+        """Pages the claims: one query (none when a filter names something unknown), and the statuses (one)."""
         filterset = self.filterset
-        page = (
-            paginate_claims(self.object_list, self.request)
-            if filterset.is_valid()
-            else ClaimPage(claims=[], newer_url=None, older_url=None)
-        )
-        filters = ListedFilters(
-            q=filterset.cleaned("q") or "",
-            status=filterset.cleaned("status"),
-            speaker=filterset.cleaned("speaker"),
-            kind=filterset.cleaned("kind") or "",
-            statuses=filterset.statuses(),
-            problems=filterset.problems,
-            overdue=filterset.cleaned("overdue"),
-            due_after=filterset.cleaned("due_after"),
-            due_before=filterset.cleaned("due_before"),
-            as_of=filterset.cleaned("as_of"),
-        )
+        if filterset is None:
+            page = paginate_claims(self.rows, self.request, fixed_shape=True)
+            filters = ListedFilters(statuses=STATUSES.run())
+            today = timezone.localdate()
+        else:
+            page = (
+                paginate_claims(self.object_list, self.request)
+                if filterset.is_valid()
+                else ClaimPage(claims=[], newer_url=None, older_url=None)
+            )
+            filters = ListedFilters(
+                q=filterset.cleaned("q") or "",
+                status=filterset.cleaned("status"),
+                speaker=filterset.cleaned("speaker"),
+                kind=filterset.cleaned("kind") or "",
+                statuses=filterset.statuses(),
+                problems=filterset.problems,
+                overdue=filterset.cleaned("overdue"),
+                due_after=filterset.cleaned("due_after"),
+                due_before=filterset.cleaned("due_before"),
+                as_of=filterset.cleaned("as_of"),
+            )
+            today = filterset.today()
         context = super().get_context_data(object_list=page.claims, **kwargs)
         # The day the Overdue badges are reckoned from: as of a past day, that day.
-        context.update(page=page, filters=filters, kinds=Kind.choices, today=filterset.today())
+        context.update(page=page, filters=filters, kinds=Kind.choices, today=today)
         return context
 
 
