@@ -57,6 +57,22 @@ def _around(
     return before, after
 
 
+# The public pages every page may link to without an argument: the header's, the lists', the site's feeds.
+SITE_PAGES = ("home", "claim-list", "correction-list", "correction-feed", "event-feed")
+
+
+def site_paths() -> dict[str, str]:
+    """The paths of SITE_PAGES by name ("claim-list" as claim_list), for templates: `{{ paths.claim_list }}`
+    instead of `{% url 'claims:claim-list' %}`, which works the URL patterns out again at every use (six
+    to a claim page). Reversed once per process (per script prefix and URL configuration)."""
+    return _site_paths(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=16)
+def _site_paths(script_prefix: str, urlconf: str) -> dict[str, str]:
+    return {name.replace("-", "_"): reverse(f"claims:{name}", urlconf=urlconf) for name in SITE_PAGES}
+
+
 def organization_url(request: HttpRequest | None = None) -> str:
     """The publishing organisation's URL (the footer's link, ClaimReview's author): ORGANIZATION_URL when
     set, else this site's own root, on SITE_URL or the request's host as absolute_url() builds it."""
