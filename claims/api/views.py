@@ -405,6 +405,8 @@ class ClaimViewSet(KeyWritesMixin, PublicListMixin, viewsets.ReadOnlyModelViewSe
 
     def as_of(self) -> date | None:
         """?as_of=, read as the filters read it; a 400 naming it when it is no day we can answer for."""
+        if "as_of" not in self.request.query_params:
+            return None  # nearly every read: no form field to make
         try:
             return AsOfField(required=False).clean(self.request.query_params.get("as_of"))
         except DjangoValidationError as error:
