@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
@@ -17,6 +18,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from claims.models import Claim, Source
 from claims.site_urls import organization_url
+
+_DJANGO_JSON = DjangoJSONEncoder()
+_ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 # Characters that could end the script element or open a comment in it are written as JSON escapes, which
 # any JSON parser reads back as the same characters (what django.utils.html.json_script does).
@@ -81,6 +85,19 @@ def _creative_work(source: Source) -> dict[str, Any]:
 
 
 def json_ld_script(data: dict[str, Any]) -> SafeString:
-    """`<script type="application/ld+json">` holding data, escaped so no value can end the element."""
-    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).translate(_SCRIPT_ESCAPES)
-    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))  # noqa: S308
+    """`<script type="application/ld+json">` holding data, escaped so no value can end the element.
+
+    The JSON is json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2), written by orjson: with
+    an indent, json.dumps runs its encoder in Python, a twentieth of a claim page's time. orjson writes the
+    same text (two-space indent, UTF-8 as it is); times, dates and dataclasses go to Django's encoder, as
+    with json.dumps, and a value orjson refuses (a key that is not a string, an integer beyond 64 bits)
+    to json.dumps itself.
+    """
+    try:
+        text = orjson.dumps(data, default=_DJANGO_JSON.default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    return format_html(
+        '<script type="application/ld+json">{}</script>',
+        mark_safe(text.translate(_SCRIPT_ESCAPES)),  # noqa: S308
+    )

@@ -3,10 +3,11 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import checks
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from claims.claimreview import claim_review, json_ld_script
@@ -181,6 +182,25 @@ def test_json_ld_script_reads_back_as_the_same_data():
 
     body = JSON_LD.fullmatch(str(script)).group(1)
     assert json.loads(body) == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"text": 'a </script> b <!-- c --> & d \u2028 e \u2029 “f” \x00 \x1f \\ "', "n": 3, "none": None},
+        {"nested": [{"a": [], "b": {}}, [1, -2, True, False]], "empty": "", "ünï": "çödé"},
+        {"day": date(2025, 3, 3), "at": datetime(2025, 3, 3, 12, 0, 1, 123456, tzinfo=UTC), "big": 2**70},
+        {1: "an integer key"},
+    ],
+)
+def test_json_ld_script_writes_what_json_dumps_writes(data):
+    # orjson writes it (times, dates and what orjson refuses go to Django's encoder and json.dumps).
+    expected = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    for character, escape in (("<", "\\u003C"), (">", "\\u003E"), ("&", "\\u0026")):
+        expected = expected.replace(character, escape)
+    expected = expected.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+    assert JSON_LD.fullmatch(str(json_ld_script(data))).group(1) == expected
 
 
 # The organisation's URL: ORGANIZATION_URL, else this site's own root -----------------------------------------
