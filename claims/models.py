@@ -2031,6 +2031,21 @@ class SiteClockQuerySet(models.QuerySet["SiteClock"]):
             return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None)
         return SiteClockReading(*rows[0])
 
+    def read_after(self, sql: str, params: dict[str, Any]) -> tuple[SiteClockReading, Any]:
+        """The clock, read in one statement with `sql`: a statement that writes and returns one value (the
+        API throttle's upsert, factcheck.caching), which runs whether or not the clock has its row. Returns
+        the reading, as read() does, and that value. One query, prepared."""
+        ((version, changed_at, read_at, value),) = execute_prepared(
+            connections[self.db],
+            f"WITH written AS ({sql}) "  # noqa: S608 - the caller's own SQL, its values parameters
+            "SELECT clock.version, clock.changed_at, clock_timestamp(), (SELECT * FROM written) "
+            "FROM (VALUES (1)) AS one LEFT JOIN claims_site_clock AS clock ON clock.id = %(site_clock_row)s",
+            {**params, "site_clock_row": SiteClock.ROW},
+        )
+        if version is None:
+            return SiteClockReading(0, datetime(1970, 1, 1, tzinfo=UTC), None), value
+        return SiteClockReading(version, changed_at, read_at), value
+
 
 @dataclass(frozen=True)
 class SiteClockReading:

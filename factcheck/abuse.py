@@ -10,6 +10,7 @@ import ipaddress
 import itertools
 import math
 from datetime import timedelta
+from typing import Any
 
 from axes.helpers import get_cool_off
 from django.conf import settings
@@ -46,6 +47,24 @@ def client_address(request: HttpRequest) -> str:
     return "0.0.0.0"  # noqa: S104 - no address at all (a Unix-socket server without a proxy): one shared client
 
 
+# The decision on a client's request (DatabaseRateThrottle): "now" is read once, when the client's row is
+# locked (clock_timestamp(), not the statement's start), so requests that queue for the row are judged in the
+# order they get it. Returns the seconds to wait (0: the request passes).
+UPSERT = """
+    INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
+    VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
+    ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
+        SELECT
+            CASE WHEN client.tat - %(burst)s <= now
+                THEN greatest(client.tat, now) + %(emission)s
+                ELSE client.tat END,
+            greatest(client.tat - %(burst)s - now, interval '0')
+        FROM (SELECT clock_timestamp() AS now) AS clock
+    )
+    RETURNING extract(epoch FROM wait)
+"""
+
+
 class DatabaseRateThrottle(SimpleRateThrottle):
     """A DRF throttle whose state is a row of factcheck_api_throttle (claims migration 0012) per client, so
     every process sees it; subclasses say who the client is (get_cache_key) and at what rate (get_rate).
@@ -55,8 +74,9 @@ class DatabaseRateThrottle(SimpleRateThrottle):
     at most period - period/N ahead of now, and then moves it period/N later (from now, if it was past); a
     refused request waits until the TAT is that close again.
 
-    One statement per throttled request decides, records and yields the wait (an upsert of the client's row;
-    the wait is zero if the request passes). Its row lock makes concurrent requests of one client take
+    One statement per throttled request decides, records and yields the wait (UPSERT, of the client's row;
+    the wait is zero if the request passes): for an anonymous read that only the view can answer, the caching
+    middleware runs it with its read of the site clock (ahead_of_view), else allow_request does. Its row lock makes concurrent requests of one client take
     turns, so a burst lets exactly N through; the database's clock is the only clock, so every process agrees.
     """
 
@@ -68,34 +88,19 @@ class DatabaseRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: HttpRequest, view: object) -> bool:
         """True if the request may pass. One query for a throttled request (two every PRUNE_EVERY-th of
-        the process); none when the throttle is off or the request is not this throttle's."""
+        the process), none when the caching middleware ran this throttle's upsert already (ahead_of_view);
+        none when the throttle is off or the request is not this throttle's."""
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        emission = timedelta(seconds=self.duration / self.num_requests)
-        burst = timedelta(seconds=self.duration) - emission
-        # "now" is read once, when the client's row is locked (clock_timestamp(), not the statement's start):
-        # requests that queue for the row are judged in the order they get it. A prepared statement
-        # (claims.prepared.execute_prepared): planned once per connection, not on every request.
-        ((self.seconds_to_wait,),) = execute_prepared(
-            connection,
-            """
-            INSERT INTO factcheck_api_throttle AS client (key, tat, wait)
-            VALUES (%(key)s, clock_timestamp() + %(emission)s, interval '0')
-            ON CONFLICT (key) DO UPDATE SET (tat, wait) = (
-                SELECT
-                    CASE WHEN client.tat - %(burst)s <= now
-                        THEN greatest(client.tat, now) + %(emission)s
-                        ELSE client.tat END,
-                    greatest(client.tat - %(burst)s - now, interval '0')
-                FROM (SELECT clock_timestamp() AS now) AS clock
-            )
-            RETURNING extract(epoch FROM wait)
-            """,
-            {"key": self.key, "emission": emission, "burst": burst},
-        )
+        decided = getattr(request, "throttle_waits", {})
+        if self.key in decided:
+            self.seconds_to_wait = decided.pop(self.key)
+        else:
+            # A prepared statement (claims.prepared.execute_prepared): planned once per connection.
+            ((self.seconds_to_wait,),) = execute_prepared(connection, *self.upsert())
         if next(DatabaseRateThrottle._requests) % self.PRUNE_EVERY == 0:
             # SKIP LOCKED: a row another request holds is in use, and the prune never waits (so two prunes
             # cannot deadlock).
@@ -113,6 +118,44 @@ class DatabaseRateThrottle(SimpleRateThrottle):
     def wait(self) -> float:
         """Seconds until the refused client may make its next request. No query."""
         return float(self.seconds_to_wait)
+
+    def upsert(self) -> tuple[str, dict[str, Any]]:
+        """The statement that decides on the request of self.key, records it and returns the wait (UPSERT)."""
+        emission = timedelta(seconds=self.duration / self.num_requests)
+        burst = timedelta(seconds=self.duration) - emission
+        return UPSERT, {"key": self.key, "emission": emission, "burst": burst}
+
+    def ahead_of_view(self, request: HttpRequest) -> tuple[str, str, dict[str, Any]] | None:
+        """For an anonymous request that only the view can answer: the client's key and the upsert that
+        allow_request would run, for the caching middleware to run with its read of the site clock (one
+        round trip instead of two; factcheck.caching). None when the throttle is off or the request is not
+        this throttle's."""
+        if self.rate is None:
+            return None
+        self.key = self.get_cache_key(request, None)
+        if self.key is None:
+            return None
+        return (self.key, *self.upsert())
+
+
+def throttle_ahead_of_view(request: HttpRequest, view: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """The one database throttle of DRF view function `view` that applies to `request` (anonymous, without
+    credentials: factcheck.caching asks for no other), as DatabaseRateThrottle.ahead_of_view gives it; None
+    for a view that is not DRF's, that chooses its throttles per request (get_throttles) or has no such
+    throttle, or more than one, for this request."""
+    # Imported here: DRF's views import the settings' classes, which import this module.
+    from rest_framework.views import APIView
+
+    view_class = getattr(view, "cls", None)
+    if view_class is None or view_class.get_throttles is not APIView.get_throttles:
+        return None
+    found = [
+        ahead
+        for throttle_class in view_class.throttle_classes
+        if issubclass(throttle_class, DatabaseRateThrottle)
+        and (ahead := throttle_class().ahead_of_view(request)) is not None
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 class AnonymousClientThrottle(DatabaseRateThrottle, AnonRateThrottle):

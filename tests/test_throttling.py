@@ -130,21 +130,36 @@ def test_after_a_burst_a_client_gets_one_request_per_share_of_the_period(client,
 
 
 def test_what_the_throttle_costs_per_request(client, anon_rate, statuses, django_assert_num_queries):
-    """One statement per anonymous request, passed (plus the view's one query) or refused (alone), after
-    the site clock's read (factcheck.caching). A logged-in request costs the throttle and the clock nothing."""
+    """An anonymous request the view must answer: the throttle's upsert runs in the site clock's statement
+    (factcheck.caching), one query, then the view's one query if it passed. A conditional request, which may
+    be answered 304 without the view, reads the clock alone first; the throttle then decides in the view. A
+    logged-in request costs the throttle and the clock nothing."""
     make_rated_claim()
-    anon_rate("2/minute")
-    with django_assert_num_queries(SITE_CLOCK + 1 + 1):
-        assert client.get(CLAIMS).status_code == 200
-    with django_assert_num_queries(SITE_CLOCK + 1 + 1):
-        assert client.get(CLAIMS).status_code == 200
+    anon_rate("3/minute")
     with django_assert_num_queries(SITE_CLOCK + 1):
+        first = client.get(CLAIMS)
+    assert first.status_code == 200
+    with django_assert_num_queries(SITE_CLOCK + 1 + 1):
+        assert client.get(CLAIMS, HTTP_IF_NONE_MATCH='W/"0-stale"').status_code == 200
+    with django_assert_num_queries(SITE_CLOCK):
+        assert client.get(CLAIMS, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304  # never counted
+    with django_assert_num_queries(SITE_CLOCK + 1):
+        assert client.get(CLAIMS).status_code == 200
+    with django_assert_num_queries(SITE_CLOCK):
         assert client.get(CLAIMS).status_code == 429
 
     client.force_login(make_user(editor=True))
     client.get(CLAIMS)  # the session's user is read once, then cached on the session's request
     with django_assert_num_queries(3):  # session, user, the list
         assert client.get(CLAIMS).status_code == 200
+
+
+def test_a_request_the_view_answers_is_counted_once_and_a_304_never(client, anon_rate):
+    # The upsert ahead of the view (with the clock) and the view's throttle are one decision, not two.
+    anon_rate("4/minute")
+    first = client.get(CLAIMS)
+    assert [client.get(CLAIMS, HTTP_IF_NONE_MATCH=first["ETag"]).status_code for _ in range(5)] == [304] * 5
+    assert [client.get(CLAIMS).status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
 def test_the_periodic_prune_deletes_the_clients_whose_time_is_past(
@@ -157,13 +172,13 @@ def test_the_periodic_prune_deletes_the_clients_whose_time_is_past(
     for address in ("192.0.2.1", "192.0.2.2"):
         client.get(CLAIMS, REMOTE_ADDR=address)
     _seconds_pass(30)  # the times of 192.0.2.1 and .2 are 10 seconds past now
-    with django_assert_num_queries(SITE_CLOCK + 1 + 1 + 1):  # the clock, throttle, the list, the prune
+    with django_assert_num_queries(SITE_CLOCK + 1 + 1):  # the clock and throttle, the list, the prune
         assert client.get(CLAIMS, REMOTE_ADDR="192.0.2.3").status_code == 200
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT key FROM factcheck_api_throttle")
         assert [key for (key,) in cursor.fetchall()] == ["throttle_anon_192.0.2.3"]
-    with django_assert_num_queries(SITE_CLOCK + 1 + 1):
+    with django_assert_num_queries(SITE_CLOCK + 1):
         assert client.get(CLAIMS, REMOTE_ADDR="192.0.2.1").status_code == 200
 
 

@@ -158,6 +158,10 @@ class ClientKeyThrottle(DatabaseRateThrottle):
         key = request_key(request)  # type: ignore[arg-type]
         return None if key is None else f"throttle_key_{key.pk}"
 
+    def ahead_of_view(self, request: HttpRequest) -> None:
+        """Never: a key's request has credentials, which the caching middleware leaves to the view."""
+        return None
+
     def allow_request(self, request: HttpRequest, view: object) -> bool:
         key = request_key(request)  # type: ignore[arg-type]
         if key is None:
