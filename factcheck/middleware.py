@@ -1,4 +1,5 @@
-"""Refuse requests that PostgreSQL cannot store or compare, before any view sees them."""
+"""Refuse requests that PostgreSQL cannot store or compare, before any view sees them; and django-csp's
+middleware with its common policy built once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 
 from claims.api.errors import invalid_parameters, is_api_request, problem_response
 
@@ -114,3 +121,57 @@ class RejectUnsafeCharactersMiddleware:
                 detail = invalid_parameters(sorted(errors))
             return problem_response(HTTPStatus.BAD_REQUEST, detail, errors)
         return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+
+
+# What a response or request may set to have a policy of its own (django-csp's decorators and nonce).
+_OWN_POLICY = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+class CSPMiddleware(DjangoCSPMiddleware):
+    """django-csp's CSPMiddleware, with the policies of the settings built once.
+
+    django-csp builds both headers afresh for every response (a deep copy of the settings' directives, then
+    the header's text): a few per cent of an API read. A response that asks for no policy of its own (no
+    @csp, @csp_update or @csp_replace on its view) to a request that used no nonce gets the settings'
+    policies, the same text every time: here they are built once per settings object (a test that overrides
+    the settings has them built again). Every other response is django-csp's, as before.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        super().__init__(get_response)
+        self._built: tuple[object, object, str, str] | None = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _OWN_POLICY
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:
+            return response  # Django's debug pages, as django-csp leaves them
+        enforced = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        built = self._built
+        if built is None or built[0] is not enforced or built[1] is not report_only:
+            built = self._built = (enforced, report_only, build_policy(), build_policy(report_only=True))
+        for header, policy, config, exempt in (
+            (HEADER, built[2], enforced, "_csp_exempt"),
+            (HEADER_REPORT_ONLY, built[3], report_only, "_csp_exempt_ro"),
+        ):
+            excluded = tuple((config or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+            if (
+                policy
+                and getattr(response, exempt, False) is False
+                and header not in response
+                and not request.path_info.startswith(excluded)
+            ):
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error, not a silent miss.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response

@@ -137,7 +137,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every response carries the policy: the probes' answers, the refusals below, whitenoise's
     # files and the outage's 503s too. It only adds a header (no Host, session or database).
-    "csp.middleware.CSPMiddleware",
+    "factcheck.middleware.CSPMiddleware",
     # Next: the probes answer before the HTTPS redirect, the host check and the session are reached.
     "factcheck.health.HealthProbeMiddleware",
     # Before anything else that may answer, so the API's refusals (400, 304, 429) carry the CORS headers

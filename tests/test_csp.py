@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
 from django.core.management import call_command
+from django.http import HttpResponse
 from django.test import Client
 from playwright.sync_api import Page, expect, sync_playwright
 
+from factcheck.middleware import CSPMiddleware
 from tests.factories import make_rated_claim, make_source, make_user
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -75,6 +78,50 @@ def test_every_kind_of_response_carries_the_policy(client, statuses):
     # Swagger UI's stylesheet draws its icons as data: images; no other page allows them.
     for name in docs:
         assert policy(responses[name]) == {**THE_POLICY, "img-src": ["'self'", "data:"]}, name
+
+
+def _django_csp_response(request, response):
+    """What django-csp's own middleware writes on `response`."""
+    return DjangoCSPMiddleware(lambda request: response).process_response(request, response)
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/claims/", "/admin/login/"])
+def test_the_policy_built_once_is_django_csps(rf, path):
+    ours = CSPMiddleware(lambda request: HttpResponse()).process_response(rf.get(path), HttpResponse())
+    theirs = _django_csp_response(rf.get(path), HttpResponse())
+
+    assert ours["Content-Security-Policy"] == theirs["Content-Security-Policy"]
+    assert ("Content-Security-Policy-Report-Only" in ours) is (
+        "Content-Security-Policy-Report-Only" in theirs
+    )
+
+
+def test_the_policy_follows_the_settings(rf, settings):
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    middleware.process_response(rf.get("/"), HttpResponse())  # built once, from the settings then
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]}}
+
+    response = middleware.process_response(rf.get("/"), HttpResponse())
+    theirs = _django_csp_response(rf.get("/"), HttpResponse())
+
+    assert response["Content-Security-Policy"] == theirs["Content-Security-Policy"] == "default-src 'none'"
+    assert response["Content-Security-Policy-Report-Only"] == theirs["Content-Security-Policy-Report-Only"]
+    assert "img-src 'self'" in response["Content-Security-Policy-Report-Only"]
+
+
+def test_a_views_own_policy_and_exemption_are_django_csps(rf):
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    updated = HttpResponse()
+    updated._csp_update = {"img-src": ["https://images.example"]}
+    exempt = HttpResponse()
+    exempt._csp_exempt = True
+
+    assert (
+        "img-src https://images.example"
+        in middleware.process_response(rf.get("/"), updated)["Content-Security-Policy"]
+    )
+    assert "Content-Security-Policy" not in middleware.process_response(rf.get("/"), exempt)
 
 
 @pytest.mark.django_db
