@@ -20,7 +20,7 @@ And its timestamptz values are read by UTCTimestamptzLoader: Django's own loader
 from __future__ import annotations
 
 import select
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -43,9 +43,8 @@ class UTCTimestamptzLoader(BaseTzLoader):
             value = datetime.fromisoformat(str(data, "ascii"))
         except (ValueError, UnicodeDecodeError):
             return super().load(data)
-        if value.utcoffset() != timedelta(0):
-            return super().load(data)
-        return value.replace(tzinfo=UTC)
+        # A zero offset reads as the one UTC tzinfo (datetime.UTC itself): nothing to replace.
+        return value if value.tzinfo is UTC else super().load(data)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
