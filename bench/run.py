@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--export-repeat", type=int, default=3, help="Whole exports per format.")
+    parser.add_argument("--export-repeat", type=int, default=3, help="Whole exports per format (0: none).")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url()
@@ -114,7 +114,8 @@ def main() -> None:
             f"{timings[-1]:8.1f} {len(queries):>8}"
         )
     print(f"peak resident memory of the benchmark process: {_peak_rss():.0f} MiB")
-    _bench_exports(client, args.export_repeat)
+    if args.export_repeat > 0:
+        _bench_exports(client, args.export_repeat)
 
 
 def _peak_rss() -> float:
