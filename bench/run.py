@@ -2,18 +2,22 @@
 
 Uses its own database (factcheck_bench on the embedded server, or BENCH_DATABASE_URL), fills it with
 `manage.py generate_claims` up to --claims public claims, then times requests through the whole Django
-stack (test Client, in process: the figures are the app's and the database's cost, without a network) and
-prints, for each path, the p50 / p95 / max in milliseconds, the number of SQL queries, and the peak memory
+stack (Django's WSGI handler called in process, as gunicorn calls it: the figures are the app's and the
+database's cost, without a network) and prints, for each path, the p50 / p95 / max in milliseconds, the number
+of SQL queries (counted on a request of its own, not timed), and the peak memory
 of the process. Then it streams each export of every published claim (/api/v1/exports/...) to the end,
 --export-repeat times, and prints the time, the rows a second, the size, the queries and the process's peak
 resident memory after it (constant memory: it should not move from one export to the next, nor with
 --claims). A path marked "(304)" is asked again with the ETag of its 200 (If-None-Match): the cost of a
-client or a CDN revalidating an unchanged response (factcheck.caching). Not part of the test run.
+client or a CDN revalidating an unchanged response (factcheck.caching). Not part of the test run. DEBUG is on
+unless the environment sets it: run it with the production settings' environment (DEBUG=false, a SECRET_KEY,
+ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false) for production's figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import resource
@@ -21,6 +25,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,15 +51,14 @@ def main() -> None:
     os.environ["DATABASE_URL"] = bench_database_url()
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factcheck.settings")
-    # Every request here is one client (the test Client's 127.0.0.1): the anonymous throttle would answer
+    # Every request here is one client (127.0.0.1): the anonymous throttle would answer
     # most of them 429 after the first minute's allowance. What is measured is the views' cost.
     os.environ.setdefault("API_ANON_THROTTLE_RATE", "1000000/second")
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     from claims.models import Claim
@@ -70,7 +75,7 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE")
     total = Claim.objects.count()
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = WsgiClient()
     latest_first = Claim.objects.published().order_by("-status_changed_at", "-id")
     middle_cursor = _cursor_for(latest_first[total // 2])
     sample = latest_first.first()
@@ -100,22 +105,64 @@ def main() -> None:
         for path in revalidated
     ]
     for label, path, headers in runs:
-        client.get(path, **headers)
+        # The queries of one request are counted apart: capturing them (a debug cursor that writes out each
+        # query's SQL) would be timed too. The log is emptied first, as each request's start empties it.
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, **headers)
+        count = len(queries)  # read now: the next requests empty the log it reads
         timings = []
         for _ in range(args.repeat):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(path, **headers)
-                timings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            response = client.get(path, **headers)
+            timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
         print(
             f"{label[:58]:58} {response.status_code:>6} {statistics.median(timings):8.1f} {p95:8.1f} "
-            f"{timings[-1]:8.1f} {len(queries):>8}"
+            f"{timings[-1]:8.1f} {count:>8}"
         )
     print(f"peak resident memory of the benchmark process: {_peak_rss():.0f} MiB")
     if args.export_repeat > 0:
         _bench_exports(client, args.export_repeat)
+
+
+class WsgiClient:
+    """GET requests through Django's WSGI handler, as gunicorn calls it, with the body read to the end: the
+    test Client would add its own work (it copies every rendered template's context for its assertions)."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler = WSGIHandler()
+
+    def get(self, path: str, *, stream: bool = False, **headers: str) -> Any:
+        """The response; its body read and the response closed, unless `stream` (then the caller does)."""
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": unquote(path),
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            **headers,
+        }
+        response = self.handler(environ, lambda status, headers, exc_info=None: None)
+        if not stream:
+            for _ in response:
+                pass
+            response.close()
+        return response
 
 
 def _peak_rss() -> float:
@@ -143,8 +190,9 @@ def _bench_exports(client, repeat: int) -> None:
         for _ in range(repeat):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, stream=True)
                 size = sum(len(piece) for piece in response.streaming_content)
+                response.close()
                 timings.append(time.perf_counter() - started)
         seconds = statistics.median(timings)
         print(
