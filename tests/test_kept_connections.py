@@ -32,6 +32,14 @@ def _new_request() -> None:
     connection.close_if_unusable_or_obsolete()
 
 
+@pytest.fixture(autouse=True)
+def young_connection() -> None:
+    """A connection opened now: one the test run has kept for longer than CONN_MAX_AGE would be closed at the
+    next request as too old, whatever its health."""
+    connection.close()
+    connection.ensure_connection()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_healthy_kept_connection_is_kept_and_its_check_sends_nothing():
     with connection.cursor() as cursor:
