@@ -27,7 +27,8 @@ from django.db import connection
 from claims.api.errors import PROBLEM_CONTENT_TYPE
 from claims.models import Claim, Source, Speaker
 from claims.pagination import CURSOR_SALT
-from tests.conftest import GOOD_SECRET_KEY, Server, production_env, the_test_database_url
+from tests.conftest import GOOD_SECRET_KEY, Server
+from tests.conftest import production_server as serving
 from tests.factories import make_claim, make_speaker
 from tests.test_api_errors import PROBLEM_FIELDS
 
@@ -43,30 +44,19 @@ def production_server(
     django_db_setup, django_db_blocker, collected_static, tmp_path_factory
 ) -> Iterator[Server]:
     """gunicorn with the production settings (DEBUG off, whitenoise's manifest storage after collectstatic,
-    a secret key, ALLOWED_HOSTS) on the test database, over plain HTTP (README: a local trial without TLS).
+    a secret key, ALLOWED_HOSTS) on the test database, over plain HTTP (README: a local trial without TLS),
+    with two workers. The tests send thousands of requests from one address: the throttle lets them.
 
     It reads what is committed: a test that wants rows must commit them (`published` does).
     """
-    with django_db_blocker.unblock():
-        database_url = the_test_database_url()
-    env = production_env(
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        STATIC_ROOT=str(collected_static),
-        DATABASE_URL=database_url,
-        # Each request opens its own connection: nothing is left open when a test empties the tables.
-        CONN_MAX_AGE="0",
-        # The tests send thousands of requests from one address.
+    with serving(
+        django_db_blocker,
+        collected_static,
+        tmp_path_factory.mktemp("production"),
+        workers=2,
         API_ANON_THROTTLE_RATE="100000/minute",
-        # Errors only: a 500 logs its traceback, which the tests look for.
-        LOG_LEVEL="ERROR",
-    )
-    server = Server(env, tmp_path_factory.mktemp("production") / "gunicorn.log", workers=2)
-    try:
-        server.wait_until_serving()
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
