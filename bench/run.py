@@ -159,8 +159,7 @@ class WsgiClient:
         }
         response = self.handler(environ, lambda status, headers, exc_info=None: None)
         if not stream:
-            for _ in response:
-                pass
+            b"".join(response)  # the body, read to the end as a server sends it
             response.close()
         return response
 
